@@ -1,0 +1,1 @@
+//! Conformance suite that every admin MFA store adapter runs.

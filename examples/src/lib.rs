@@ -1,0 +1,1 @@
+//! Runnable examples for admin-mfa; see the `quickstart` example.
