@@ -1,0 +1,236 @@
+//! Validated e-mail addresses and opaque password hashes.
+
+use core::fmt;
+
+/// The longest address accepted, in bytes (RFC 5321 path limit minus the angle brackets).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// The longest local part accepted, in bytes (RFC 5321 §4.5.3.1.1).
+const MAX_LOCAL_LEN: usize = 64;
+
+/// A validated, normalised e-mail address: trimmed and ASCII-lowercased.
+///
+/// The check is deliberately conservative, because addresses end up in mail headers:
+/// exactly one `@`, a non-empty local part of at most 64 bytes, a dotted domain with
+/// non-empty labels, at most 254 bytes overall, and no whitespace, control characters
+/// or the header/display-name specials `<>()[],;:\"`. Non-ASCII letters are kept
+/// (internationalised addresses), only ASCII is case-folded.
+///
+/// ```
+/// use admin_mfa_lifecycle::Email;
+///
+/// let email = Email::parse("  Ada.Lovelace@Example.COM ")?;
+/// assert_eq!(email.as_str(), "ada.lovelace@example.com");
+/// assert!(Email::parse("ada@example.com\r\nBcc: x@y").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct Email(String);
+
+/// Why an address was refused by [`Email::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    /// Nothing but whitespace.
+    #[error("email address is empty")]
+    Empty,
+    /// Longer than [`MAX_EMAIL_LEN`] bytes, or a local part over 64 bytes.
+    #[error("email address is too long")]
+    TooLong,
+    /// Contains a control character such as CR or LF.
+    #[error("email address contains a control character")]
+    ControlCharacter,
+    /// Contains whitespace inside the address.
+    #[error("email address contains whitespace")]
+    Whitespace,
+    /// Contains one of `<>()[],;:\"`.
+    #[error("email address contains a forbidden character")]
+    ForbiddenCharacter,
+    /// No `@` at all.
+    #[error("email address has no `@`")]
+    MissingAt,
+    /// More than one `@`.
+    #[error("email address has more than one `@`")]
+    MultipleAt,
+    /// Nothing before the `@`.
+    #[error("email address has an empty local part")]
+    EmptyLocalPart,
+    /// The domain is empty, has an empty label (`a..b`, a leading or trailing dot) or no dot.
+    #[error("email address has an invalid domain")]
+    InvalidDomain,
+}
+
+impl Email {
+    /// Validates and normalises `input` (see the type docs for the rules).
+    ///
+    /// # Errors
+    /// An [`EmailError`] naming the first rule the input breaks.
+    pub fn parse(input: &str) -> Result<Self, EmailError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        if trimmed.len() > MAX_EMAIL_LEN {
+            return Err(EmailError::TooLong);
+        }
+        for c in trimmed.chars() {
+            if c.is_control() {
+                return Err(EmailError::ControlCharacter);
+            }
+            if c.is_whitespace() {
+                return Err(EmailError::Whitespace);
+            }
+            if matches!(
+                c,
+                '<' | '>' | '(' | ')' | '[' | ']' | ',' | ';' | ':' | '\\' | '"'
+            ) {
+                return Err(EmailError::ForbiddenCharacter);
+            }
+        }
+        let mut parts = trimmed.split('@');
+        let (Some(local), Some(domain)) = (parts.next(), parts.next()) else {
+            return Err(EmailError::MissingAt);
+        };
+        if parts.next().is_some() {
+            return Err(EmailError::MultipleAt);
+        }
+        if local.is_empty() {
+            return Err(EmailError::EmptyLocalPart);
+        }
+        if local.len() > MAX_LOCAL_LEN {
+            return Err(EmailError::TooLong);
+        }
+        if domain.is_empty() || !domain.contains('.') || domain.split('.').any(str::is_empty) {
+            return Err(EmailError::InvalidDomain);
+        }
+        Ok(Self(trimmed.to_ascii_lowercase()))
+    }
+
+    /// The normalised address.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Email").field(&self.0).finish()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::str::FromStr for Email {
+    type Err = EmailError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A password hash in PHC string format (`$argon2id$v=19$...`), opaque to this crate.
+///
+/// Hashing and verification live in the service; this type only carries the string.
+/// `Debug` is redacted so the hash never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a PHC string. No validation happens here.
+    #[must_use]
+    pub fn new(phc: String) -> Self {
+        Self(phc)
+    }
+
+    /// The PHC string.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_and_whitespace() {
+        let e = Email::parse("\tBob@Example.Org\n").unwrap();
+        assert_eq!(e.as_str(), "bob@example.org");
+        assert_eq!(e.to_string(), "bob@example.org");
+        // Non-ASCII letters survive untouched; only ASCII folds.
+        assert_eq!(
+            Email::parse("Ünï@Example.de").unwrap().as_str(),
+            "Ünï@example.de"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_addresses() {
+        let cases: &[(&str, EmailError)] = &[
+            ("", EmailError::Empty),
+            ("   ", EmailError::Empty),
+            ("ada example.com", EmailError::Whitespace),
+            ("ada@exa mple.com", EmailError::Whitespace),
+            ("ada@example.com\r\nBcc: x@y", EmailError::ControlCharacter),
+            ("ada\u{0}@example.com", EmailError::ControlCharacter),
+            ("ada@example.com\u{7f}", EmailError::ControlCharacter),
+            ("Ada <ada@example.com>", EmailError::Whitespace),
+            ("<ada@example.com>", EmailError::ForbiddenCharacter),
+            ("ada,bob@example.com", EmailError::ForbiddenCharacter),
+            ("adaexample.com", EmailError::MissingAt),
+            ("ada@bob@example.com", EmailError::MultipleAt),
+            ("@example.com", EmailError::EmptyLocalPart),
+            ("ada@", EmailError::InvalidDomain),
+            ("ada@localhost", EmailError::InvalidDomain),
+            ("ada@example..com", EmailError::InvalidDomain),
+            ("ada@.example.com", EmailError::InvalidDomain),
+            ("ada@example.com.", EmailError::InvalidDomain),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Email::parse(input), Err(*want), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn length_limits() {
+        let local = "a".repeat(64);
+        let domain = format!("{}.com", "d".repeat(254 - 64 - 1 - 4));
+        let ok = format!("{local}@{domain}");
+        assert_eq!(ok.len(), 254);
+        assert!(Email::parse(&ok).is_ok());
+        let too_long = format!("{local}@d{domain}");
+        assert_eq!(Email::parse(&too_long), Err(EmailError::TooLong));
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        assert_eq!(Email::parse(&long_local), Err(EmailError::TooLong));
+    }
+
+    #[test]
+    fn password_hash_debug_is_redacted() {
+        let h = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned());
+        let dbg = format!("{h:?}");
+        assert!(!dbg.contains("argon2"), "{dbg}");
+        assert!(h.as_str().starts_with("$argon2id"));
+    }
+}

@@ -1,0 +1,354 @@
+//! What a state change tells the world: outbox notifications and audit events.
+//!
+//! Neither type ever holds secret material: a notification's link token is [`Sealed`],
+//! audit events carry ids, kinds and times only.
+
+use core::fmt;
+
+use crate::{AdminId, Email, LinkPurpose, OrgId, Sealed, UnixTime};
+
+/// Which e-mail to send (SECURITY.md NOT-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum NotificationKind {
+    /// "Set up MFA": carries a setup link (after enable, admin reset, or a login that needs setup).
+    SetupInvitation,
+    /// "Reset your MFA": carries a reset link (self-service reset requested).
+    ResetRequested,
+    /// Enrolment completed: a new authenticator was bound (ENR-5).
+    SetupCompleted,
+    /// Self-service reset completed: the old authenticator no longer works (RST-6).
+    ResetCompleted,
+    /// Too many wrong codes: the factor is locked.
+    LockedOut,
+    /// An admin made MFA required; it will be asked at the next login.
+    MfaRequired,
+}
+
+impl NotificationKind {
+    /// A stable snake_case name, used in dedupe keys and templates.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SetupInvitation => "setup_invitation",
+            Self::ResetRequested => "reset_requested",
+            Self::SetupCompleted => "setup_completed",
+            Self::ResetCompleted => "reset_completed",
+            Self::LockedOut => "locked_out",
+            Self::MfaRequired => "mfa_required",
+        }
+    }
+}
+
+impl fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outbox's idempotency key: a second notification with the same key is dropped.
+///
+/// Built from the admin, the kind and something unique to the triggering event (the link's
+/// token hash, the new credential epoch, or the event time).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct DedupeKey(String);
+
+impl DedupeKey {
+    /// `"{admin}:{kind}:{discriminator}"`.
+    #[must_use]
+    pub fn new(admin: AdminId, kind: NotificationKind, discriminator: &str) -> Self {
+        Self(format!("{admin}:{}:{discriminator}", kind.as_str()))
+    }
+
+    /// Wraps a stored key.
+    #[must_use]
+    pub fn from_string(key: String) -> Self {
+        Self(key)
+    }
+
+    /// The key text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DedupeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One e-mail to queue in the transactional outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Notification {
+    /// Which message.
+    pub kind: NotificationKind,
+    /// The recipient's organization.
+    pub org: OrgId,
+    /// The recipient admin.
+    pub admin: AdminId,
+    /// Where to send it.
+    pub to: Email,
+    /// The recipient's display name (untrusted: the renderer escapes it).
+    pub display_name: String,
+    /// The raw link token, sealed as [`crate::SealedKind::LinkToken`] for this admin; only
+    /// for [`NotificationKind::SetupInvitation`] and [`NotificationKind::ResetRequested`].
+    pub link: Option<Sealed>,
+    /// The link's purpose, when there is a link (needed to open the sealed token).
+    pub link_purpose: Option<LinkPurpose>,
+    /// When the link expires, when there is a link.
+    pub link_expires_at: Option<UnixTime>,
+    /// When the notification was created.
+    pub created_at: UnixTime,
+    /// The outbox idempotency key.
+    pub dedupe_key: DedupeKey,
+}
+
+/// Which code check an attempt belonged to (all share one failure counter, RL-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum CodeCheck {
+    /// A login (or re-authentication) code for the active factor.
+    Login,
+    /// The code confirming a new enrolment through a setup link.
+    Setup,
+    /// The code confirming a self-service reset through a reset link.
+    Reset,
+}
+
+impl CodeCheck {
+    /// The check for completing a link of `purpose`.
+    #[must_use]
+    pub const fn for_purpose(purpose: LinkPurpose) -> Self {
+        match purpose {
+            LinkPurpose::Setup => Self::Setup,
+            LinkPurpose::Reset => Self::Reset,
+        }
+    }
+}
+
+/// What happened, for the audit log (LOG-1). Never carries a secret, code or token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
+pub enum AuditKind {
+    /// MFA was enabled for the target ("Enable MultiFactor Authentication for Admin Login").
+    MfaEnabled,
+    /// MFA was required for the target (bulk "Require MFA").
+    MfaRequired,
+    /// The requirement was removed; any active factor stays.
+    RequirementRemoved,
+    /// A setup link was issued (and an invitation queued).
+    SetupLinkIssued,
+    /// A self-service reset was requested (and a reset link queued).
+    ResetRequested,
+    /// A link e-mail was suppressed by the per-admin rate limit.
+    LinkRateLimited {
+        /// The link's purpose.
+        purpose: LinkPurpose,
+    },
+    /// Email and password were confirmed on a link; a candidate secret was stored.
+    IdentityConfirmed {
+        /// The link's purpose.
+        purpose: LinkPurpose,
+    },
+    /// A new factor was enrolled through a setup link.
+    Enrolled,
+    /// A self-service reset completed: the new factor replaced the old one.
+    ResetCompleted,
+    /// An admin removed the target's factor (admin reset).
+    AdminReset,
+    /// A correct code was accepted.
+    VerifySucceeded,
+    /// A wrong or malformed code was refused and counted.
+    VerifyFailed {
+        /// Which check.
+        check: CodeCheck,
+        /// The failure count after this attempt.
+        failures: u32,
+    },
+    /// A valid but already used code was refused and counted (VER-7).
+    Replayed {
+        /// Which check.
+        check: CodeCheck,
+        /// The failure count after this attempt.
+        failures: u32,
+    },
+    /// An attempt inside a lockout delay was refused unchecked and not counted.
+    Delayed {
+        /// Which check.
+        check: CodeCheck,
+        /// When attempts may resume.
+        until: UnixTime,
+    },
+    /// An attempt on a locked factor was refused unchecked.
+    RefusedLocked,
+    /// The factor locked after too many failures.
+    LockedOut,
+    /// An admin unlocked the target's factor.
+    Unlocked,
+    /// The pending link expired and was collected.
+    LinkExpired {
+        /// The link's purpose.
+        purpose: LinkPurpose,
+    },
+}
+
+/// One audit record (LOG-1, T-LOG-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct AuditEvent {
+    /// When it happened.
+    pub at: UnixTime,
+    /// The target's organization.
+    pub org: OrgId,
+    /// Who acted (`None`: the system). Self-service actions name the target itself.
+    pub actor: Option<AdminId>,
+    /// The admin whose MFA state it concerns.
+    pub target: AdminId,
+    /// What happened.
+    pub kind: AuditKind,
+}
+
+/// The notifications to queue, in the same store write, for `events` decided on `admin`.
+///
+/// One e-mail per event that warrants one (T-NOT-1): a setup invitation or reset e-mail per
+/// issued link (carrying the sealed token), a confirmation per completed enrolment or reset,
+/// a lockout notice, and an "MFA required" notice when the requirement was set without a
+/// setup link going out in the same batch (the invitation already says so). Rate-limited,
+/// refused and counting events send nothing. Each carries a [`DedupeKey`] unique to its
+/// triggering event, so a retried commit never queues a second copy.
+#[must_use]
+pub fn notifications(
+    admin: &crate::Admin,
+    events: &[crate::Event],
+    now: UnixTime,
+) -> Vec<Notification> {
+    use crate::Event;
+
+    let link_issued = events.iter().any(|e| matches!(e, Event::LinkIssued(_)));
+    let make = |kind: NotificationKind, discriminator: &str| Notification {
+        kind,
+        org: admin.org,
+        admin: admin.id,
+        to: admin.email.clone(),
+        display_name: admin.display_name.clone(),
+        link: None,
+        link_purpose: None,
+        link_expires_at: None,
+        created_at: now,
+        dedupe_key: DedupeKey::new(admin.id, kind, discriminator),
+    };
+    let mut out = Vec::new();
+    for event in events {
+        match event {
+            Event::LinkIssued(link) => {
+                let kind = match link.purpose {
+                    LinkPurpose::Setup => NotificationKind::SetupInvitation,
+                    LinkPurpose::Reset => NotificationKind::ResetRequested,
+                };
+                let mut n = make(kind, &link.token_hash.to_hex());
+                n.link = Some(link.sealed_token.clone());
+                n.link_purpose = Some(link.purpose);
+                n.link_expires_at = Some(link.expires_at);
+                out.push(n);
+            }
+            Event::Enrolled { purpose, epoch, .. } => {
+                let kind = match purpose {
+                    LinkPurpose::Setup => NotificationKind::SetupCompleted,
+                    LinkPurpose::Reset => NotificationKind::ResetCompleted,
+                };
+                out.push(make(kind, &format!("epoch-{epoch}")));
+            }
+            Event::LockedOut { at, .. } => out.push(make(
+                NotificationKind::LockedOut,
+                &format!("epoch-{}-at-{}", admin.mfa.credential_epoch, at.as_secs()),
+            )),
+            Event::RequirementSet { at, .. } if !link_issued => out.push(make(
+                NotificationKind::MfaRequired,
+                &format!("since-{}", at.as_secs()),
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The audit records for `events` decided on `admin`, one per event (every state change and
+/// every refused, failed or replayed attempt). `actor` is who issued the command: the acting
+/// admin, the target itself for self-service, or `None` for the system.
+#[must_use]
+pub fn audit_events(
+    admin: &crate::Admin,
+    events: &[crate::Event],
+    actor: Option<AdminId>,
+    now: UnixTime,
+) -> Vec<AuditEvent> {
+    use crate::{Event, RequirementSource};
+
+    events
+        .iter()
+        .map(|event| {
+            let kind = match event {
+                Event::RequirementSet {
+                    source: RequirementSource::Enable,
+                    ..
+                } => AuditKind::MfaEnabled,
+                Event::RequirementSet {
+                    source: RequirementSource::Require,
+                    ..
+                } => AuditKind::MfaRequired,
+                Event::RequirementRemoved { .. } => AuditKind::RequirementRemoved,
+                Event::LinkIssued(link) => match link.purpose {
+                    LinkPurpose::Setup => AuditKind::SetupLinkIssued,
+                    LinkPurpose::Reset => AuditKind::ResetRequested,
+                },
+                Event::LinkRateLimited { purpose, .. } => {
+                    AuditKind::LinkRateLimited { purpose: *purpose }
+                }
+                Event::CandidateStored { purpose, .. } => {
+                    AuditKind::IdentityConfirmed { purpose: *purpose }
+                }
+                Event::Enrolled { purpose, .. } => match purpose {
+                    LinkPurpose::Setup => AuditKind::Enrolled,
+                    LinkPurpose::Reset => AuditKind::ResetCompleted,
+                },
+                Event::Verified { .. } => AuditKind::VerifySucceeded,
+                Event::VerifyFailed {
+                    check, failures, ..
+                } => AuditKind::VerifyFailed {
+                    check: *check,
+                    failures: *failures,
+                },
+                Event::Replayed {
+                    check, failures, ..
+                } => AuditKind::Replayed {
+                    check: *check,
+                    failures: *failures,
+                },
+                Event::Delayed { check, until, .. } => AuditKind::Delayed {
+                    check: *check,
+                    until: *until,
+                },
+                Event::RefusedLocked { .. } => AuditKind::RefusedLocked,
+                Event::LockedOut { .. } => AuditKind::LockedOut,
+                Event::Unlocked { .. } => AuditKind::Unlocked,
+                Event::FactorRemoved { .. } => AuditKind::AdminReset,
+                Event::LinkExpired { purpose, .. } => AuditKind::LinkExpired { purpose: *purpose },
+            };
+            AuditEvent {
+                at: now,
+                org: admin.org,
+                actor,
+                target: admin.id,
+                kind,
+            }
+        })
+        .collect()
+}

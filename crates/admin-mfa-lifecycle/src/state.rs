@@ -1,0 +1,358 @@
+//! The per-admin MFA state (four independent facets) and the admin record around it.
+
+use crate::config::{LifecycleConfig, MAX_EMAILS_PER_WINDOW};
+use crate::{
+    AdminId, Email, LinkPurpose, OrgId, PasswordHash, Role, Sealed, TimeStep, TokenHash,
+    TotpParams, UnixTime,
+};
+
+/// Whether MFA is required at login (facet 1 of DESIGN.md §3).
+///
+/// An `Active` factor is asked for at login whatever this says (T-ENR-5); the requirement
+/// decides whether an admin *without* a factor must enrol, and what the "Admins Without MFA
+/// Required" widget counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+pub enum Requirement {
+    /// MFA is optional for this admin.
+    #[default]
+    NotRequired,
+    /// MFA is required.
+    Required {
+        /// When it became required.
+        since: UnixTime,
+        /// Who required it (`None`: the system, e.g. the default for new admins).
+        by: Option<AdminId>,
+    },
+}
+
+impl Requirement {
+    /// `true` for [`Requirement::Required`].
+    #[must_use]
+    pub const fn is_required(&self) -> bool {
+        matches!(self, Self::Required { .. })
+    }
+}
+
+/// The enrolled authenticator (facet 2). There is at most one, by construction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "snake_case"))]
+pub enum Factor {
+    /// Not enrolled.
+    #[default]
+    None,
+    /// A verified TOTP authenticator.
+    Active(ActiveFactor),
+}
+
+/// A verified TOTP authenticator, its secret sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ActiveFactor {
+    /// The sealed TOTP secret ([`crate::SealedKind::TotpSecret`], bound to the admin).
+    pub sealed: Sealed,
+    /// Algorithm, digits, period and window it was enrolled with.
+    pub params: TotpParams,
+    /// When enrolment (or the reset) completed.
+    pub enrolled_at: UnixTime,
+    /// The newest accepted step; only ever moves forward (VER-1). The confirming code's
+    /// step is stored here at enrolment (VER-2).
+    pub last_used_step: Option<TimeStep>,
+}
+
+/// A candidate secret waiting in a pending link for its first valid code (ENR-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Candidate {
+    /// The sealed candidate secret (same kind as an active one, so it moves over unchanged).
+    pub sealed: Sealed,
+    /// Parameters the QR code was shown with.
+    pub params: TotpParams,
+    /// When the identity was confirmed and the QR shown.
+    pub created_at: UnixTime,
+}
+
+/// An outstanding setup or reset link (facet 3). At most one per admin: issuing a new one
+/// revokes the old (TOK-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PendingLink {
+    /// What the link is for.
+    pub purpose: LinkPurpose,
+    /// SHA-256 of the raw token; the store indexes admins by it.
+    pub token_hash: TokenHash,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// First instant at which it is no longer valid.
+    pub expires_at: UnixTime,
+    /// `credential_epoch` when issued; a link from an older epoch is stale (TOK-2).
+    pub epoch_at_issue: u64,
+    /// The candidate secret, once identity was confirmed (newest wins, D5).
+    pub candidate: Option<Candidate>,
+}
+
+impl PendingLink {
+    /// `true` once `now` reaches `expires_at`.
+    #[must_use]
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// The shared failure counter of every code check (facet 4, SECURITY.md D2 and RL-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Failures {
+    /// Consecutive failures in the current run. The run closes when the factor locks
+    /// (the count restarts at 0 so that a recovery link issued after the lock gets its
+    /// own budget), and on any success, completed enrolment, admin reset or unlock.
+    pub consecutive: u32,
+    /// When the last failure of the run happened.
+    pub last_failure_at: Option<UnixTime>,
+    /// Locked: every login code is refused until a completed reset or an unlock.
+    pub locked: bool,
+}
+
+impl Failures {
+    /// When the next code check may run, if the run of failures imposes a delay.
+    #[must_use]
+    pub fn retry_at(&self, config: &LifecycleConfig) -> Option<UnixTime> {
+        let delay = config.delay_secs(self.consecutive);
+        match self.last_failure_at {
+            Some(last) if delay > 0 => Some(last.saturating_add_secs(delay)),
+            _ => None,
+        }
+    }
+
+    /// `Some(until)` if a code check at `now` must be refused unchecked.
+    #[must_use]
+    pub fn delayed_until(&self, now: UnixTime, config: &LifecycleConfig) -> Option<UnixTime> {
+        self.retry_at(config).filter(|until| now < *until)
+    }
+}
+
+/// Recent link e-mails per purpose, for the "3 per admin per purpose per 15 min" limit (RL-7).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct EmailLog {
+    setup: Vec<UnixTime>,
+    reset: Vec<UnixTime>,
+}
+
+impl EmailLog {
+    /// Send times still remembered for `purpose`, oldest first.
+    #[must_use]
+    pub fn sent(&self, purpose: LinkPurpose) -> &[UnixTime] {
+        match purpose {
+            LinkPurpose::Setup => &self.setup,
+            LinkPurpose::Reset => &self.reset,
+        }
+    }
+
+    /// How many e-mails of `purpose` were sent at or after `since`.
+    #[must_use]
+    pub fn count_since(&self, purpose: LinkPurpose, since: UnixTime) -> usize {
+        self.sent(purpose).iter().filter(|t| **t >= since).count()
+    }
+
+    /// Records a send at `at`, forgetting entries before `prune_before` and keeping at most
+    /// [`MAX_EMAILS_PER_WINDOW`] entries per purpose, so the log stays small.
+    pub fn record(&mut self, purpose: LinkPurpose, at: UnixTime, prune_before: UnixTime) {
+        let log = match purpose {
+            LinkPurpose::Setup => &mut self.setup,
+            LinkPurpose::Reset => &mut self.reset,
+        };
+        log.retain(|t| *t >= prune_before);
+        log.push(at);
+        log.sort_unstable();
+        let cap = MAX_EMAILS_PER_WINDOW as usize;
+        if log.len() > cap {
+            let excess = log.len() - cap;
+            log.drain(..excess);
+        }
+    }
+}
+
+/// The MFA state of one admin: the four facets of DESIGN.md §3 plus the credential epoch
+/// and the e-mail log. Change it only through [`crate::decide`] and [`crate::apply`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MfaState {
+    /// Whether MFA is required.
+    pub requirement: Requirement,
+    /// The enrolled factor, if any.
+    pub factor: Factor,
+    /// The outstanding setup or reset link, if any.
+    pub link: Option<PendingLink>,
+    /// The shared failure counter.
+    pub failures: Failures,
+    /// Bumped whenever the credential changes (enrolment, reset, admin reset): sessions and
+    /// links from an older epoch are stale (TOK-2, RST-7, T-SES-2).
+    pub credential_epoch: u64,
+    /// Recent link e-mails, for rate limiting.
+    pub email_log: EmailLog,
+}
+
+impl MfaState {
+    /// A fresh state: not required, not enrolled, no link, no failures.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The pending link's token hash (the store indexes admins by it).
+    #[must_use]
+    pub fn token_hash(&self) -> Option<&TokenHash> {
+        self.link.as_ref().map(|l| &l.token_hash)
+    }
+
+    /// The active factor, if enrolled.
+    #[must_use]
+    pub fn active_factor(&self) -> Option<&ActiveFactor> {
+        match &self.factor {
+            Factor::Active(f) => Some(f),
+            Factor::None => None,
+        }
+    }
+
+    /// `true` if a factor is active (login then always asks for a code).
+    #[must_use]
+    pub fn is_enrolled(&self) -> bool {
+        matches!(self.factor, Factor::Active(_))
+    }
+
+    /// `true` if the failure counter locked the factor.
+    #[must_use]
+    pub fn is_locked(&self) -> bool {
+        self.failures.locked
+    }
+
+    /// The pending link if it has not expired at `now`.
+    #[must_use]
+    pub fn live_link(&self, now: UnixTime) -> Option<&PendingLink> {
+        self.link.as_ref().filter(|l| !l.is_expired(now))
+    }
+}
+
+/// Per-admin display preferences of the Home page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct WidgetPrefs {
+    /// The "Admins Without MFA Required" widget is switched off for this admin.
+    pub admins_without_mfa_hidden: bool,
+}
+
+/// An admin account as the store keeps it.
+///
+/// "Admins without MFA required" are those with `!admin.mfa.requirement.is_required()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Admin {
+    /// The admin's id.
+    pub id: AdminId,
+    /// The organization the admin belongs to.
+    pub org: OrgId,
+    /// Login and notification address.
+    pub email: Email,
+    /// Name shown in the portal and in e-mails (escaped by the renderer, never trusted).
+    pub display_name: String,
+    /// The admin's role.
+    pub role: Role,
+    /// The password hash (PHC string); MFA never changes it (D8).
+    pub password_hash: PasswordHash,
+    /// When the account was created.
+    pub created_at: UnixTime,
+    /// The MFA state.
+    pub mfa: MfaState,
+    /// Display preferences.
+    pub prefs: WidgetPrefs,
+}
+
+impl Admin {
+    /// A new admin with a fresh [`MfaState`] and default preferences. For the
+    /// "new admins get MFA by default" setting, run [`crate::Command::Enable`] next.
+    #[must_use]
+    pub fn new(
+        id: AdminId,
+        org: OrgId,
+        email: Email,
+        display_name: String,
+        role: Role,
+        password_hash: PasswordHash,
+        created_at: UnixTime,
+    ) -> Self {
+        Self {
+            id,
+            org,
+            email,
+            display_name,
+            role,
+            password_hash,
+            created_at,
+            mfa: MfaState::new(),
+            prefs: WidgetPrefs::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_log_prunes_and_caps() {
+        let mut log = EmailLog::default();
+        for t in 0..5 {
+            log.record(LinkPurpose::Setup, UnixTime::from_secs(t), UnixTime::EPOCH);
+        }
+        assert_eq!(log.sent(LinkPurpose::Setup).len(), 5);
+        assert!(log.sent(LinkPurpose::Reset).is_empty());
+        assert_eq!(
+            log.count_since(LinkPurpose::Setup, UnixTime::from_secs(3)),
+            2
+        );
+        log.record(
+            LinkPurpose::Setup,
+            UnixTime::from_secs(10),
+            UnixTime::from_secs(4),
+        );
+        assert_eq!(
+            log.sent(LinkPurpose::Setup),
+            &[UnixTime::from_secs(4), UnixTime::from_secs(10)]
+        );
+        for t in 0..500 {
+            log.record(LinkPurpose::Reset, UnixTime::from_secs(t), UnixTime::EPOCH);
+        }
+        assert_eq!(
+            log.sent(LinkPurpose::Reset).len(),
+            MAX_EMAILS_PER_WINDOW as usize
+        );
+        assert_eq!(
+            log.sent(LinkPurpose::Reset).last(),
+            Some(&UnixTime::from_secs(499))
+        );
+    }
+
+    #[test]
+    fn failure_delays_follow_the_config() {
+        let cfg = LifecycleConfig::default();
+        let at = UnixTime::from_secs(1_000);
+        let mut f = Failures {
+            consecutive: 4,
+            last_failure_at: Some(at),
+            locked: false,
+        };
+        assert_eq!(f.retry_at(&cfg), None);
+        for (n, d) in [(5, 30), (6, 60), (7, 120), (8, 240), (9, 480)] {
+            f.consecutive = n;
+            assert_eq!(f.retry_at(&cfg), Some(at.saturating_add_secs(d)));
+            assert_eq!(
+                f.delayed_until(at.saturating_add_secs(d - 1), &cfg),
+                Some(at.saturating_add_secs(d))
+            );
+            assert_eq!(f.delayed_until(at.saturating_add_secs(d), &cfg), None);
+        }
+    }
+}
