@@ -219,7 +219,6 @@ impl Action {
                 | Self::ManageCustomRoles
         )
     }
-
 }
 
 impl fmt::Display for Action {
@@ -273,7 +272,12 @@ mod tests {
 
     #[test]
     fn classes_follow_the_spec() {
-        let count = |class| Action::BUILTIN.iter().filter(|a| a.class() == class).count();
+        let count = |class| {
+            Action::BUILTIN
+                .iter()
+                .filter(|a| a.class() == class)
+                .count()
+        };
         assert_eq!(count(ActionClass::View), 4);
         assert_eq!(count(ActionClass::SelfPreference), 1);
         assert_eq!(count(ActionClass::SelfService), 2);

@@ -145,9 +145,17 @@ mod tests {
 
     #[test]
     fn display_is_hyphenated_and_parses_back() {
-        let id = AdminId::from_bytes([0x67, 0xe5, 0x50, 0x44, 0x10, 0xb1, 0x42, 0x6f, 0x92, 0x47, 0xbb, 0x68, 0x0e, 0x5f, 0xe0, 0xc8]);
+        let id = AdminId::from_bytes([
+            0x67, 0xe5, 0x50, 0x44, 0x10, 0xb1, 0x42, 0x6f, 0x92, 0x47, 0xbb, 0x68, 0x0e, 0x5f,
+            0xe0, 0xc8,
+        ]);
         assert_eq!(id.to_string(), "67e55044-10b1-426f-9247-bb680e5fe0c8");
-        assert_eq!("67e55044-10b1-426f-9247-bb680e5fe0c8".parse::<AdminId>().unwrap(), id);
+        assert_eq!(
+            "67e55044-10b1-426f-9247-bb680e5fe0c8"
+                .parse::<AdminId>()
+                .unwrap(),
+            id
+        );
         assert_eq!(OrgId::from_uuid(id.as_uuid()).as_uuid(), id.as_uuid());
         let err = "not-a-uuid".parse::<OrgId>().unwrap_err();
         assert_eq!(err.to_string(), "invalid organization id: expected a uuid");

@@ -119,7 +119,8 @@ pub enum RoleParseError {
 #[must_use]
 pub(crate) fn is_kebab_name(s: &str) -> bool {
     (1..=64).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The name of a custom role: `[a-z0-9-]{1,64}`, never the id of a built-in role.
@@ -278,14 +279,26 @@ mod tests {
     #[test]
     fn role_names_are_validated() {
         assert!(RoleName::new("mfa-auditor").is_ok());
-        assert_eq!(RoleName::new("").unwrap_err(), RoleParseError::InvalidName(String::new()));
-        assert!(matches!(RoleName::new("Auditor"), Err(RoleParseError::InvalidName(_))));
-        assert!(matches!(RoleName::new(&"a".repeat(65)), Err(RoleParseError::InvalidName(_))));
+        assert_eq!(
+            RoleName::new("").unwrap_err(),
+            RoleParseError::InvalidName(String::new())
+        );
+        assert!(matches!(
+            RoleName::new("Auditor"),
+            Err(RoleParseError::InvalidName(_))
+        ));
+        assert!(matches!(
+            RoleName::new(&"a".repeat(65)),
+            Err(RoleParseError::InvalidName(_))
+        ));
         assert!(RoleName::new(&"a".repeat(64)).is_ok());
         assert_eq!(
             RoleName::new("manager").unwrap_err().to_string(),
             "custom role name `manager` shadows a built-in role"
         );
-        assert_eq!("mfa-auditor".parse::<Role>().unwrap().to_string(), "mfa-auditor");
+        assert_eq!(
+            "mfa-auditor".parse::<Role>().unwrap().to_string(),
+            "mfa-auditor"
+        );
     }
 }
