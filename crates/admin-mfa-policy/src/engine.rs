@@ -145,6 +145,21 @@ pub struct BulkDecision {
     pub all_allowed: bool,
 }
 
+/// What a subject may do with the "Admins Without MFA Required" widget (POLICY.md §8).
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum WidgetAccess {
+    /// The subject cannot see the Home page at all (Billing Only).
+    NoHomePage,
+    /// The subject sees Home but not the widget (Command Runner roles).
+    Hidden,
+    /// The subject sees the widget and its list but cannot act on it.
+    ViewOnly,
+    /// The subject sees the widget and may require MFA from its list (Administrator With Billing).
+    Actionable,
+}
+
 /// A compiled policy: a built-in profile, custom roles and rules, and the guardrails.
 ///
 /// Build one with [`PolicyEngine::jumpcloud`], [`PolicyEngine::jumpcloud_strict`],
@@ -525,6 +540,35 @@ impl PolicyEngine {
         BulkDecision {
             decisions,
             all_allowed,
+        }
+    }
+
+    /// The subject's access to a widget: the seed's widget row, derived from `view-home`,
+    /// `view-admins-without-mfa-widget` and `act-on-admins-without-mfa-widget`.
+    #[must_use]
+    pub fn widget_access(
+        &self,
+        subject: Subject<'_>,
+        widget: WidgetId,
+        context: &Context,
+    ) -> WidgetAccess {
+        let allowed = |action: &Action, target| {
+            self.decide(&Request {
+                subject,
+                action,
+                target,
+                context,
+            })
+            .allowed
+        };
+        if !allowed(&Action::ViewHome, Target::Page(PageId::Home)) {
+            WidgetAccess::NoHomePage
+        } else if !allowed(&Action::ViewAdminsWithoutMfaWidget, Target::Widget(widget)) {
+            WidgetAccess::Hidden
+        } else if allowed(&Action::ActOnAdminsWithoutMfaWidget, Target::Widget(widget)) {
+            WidgetAccess::Actionable
+        } else {
+            WidgetAccess::ViewOnly
         }
     }
 

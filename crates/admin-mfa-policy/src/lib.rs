@@ -22,7 +22,7 @@ pub use document::{
     Location, MAX_CUSTOM_ROLES_LIMIT, PolicyDocument, RoleDef, RuleDef, TargetSpec,
     ValidationError, ValidationErrorKind, ValidationErrors, ValidationWarning,
 };
-pub use engine::{BulkDecision, Explanation, PolicyEngine, RuleInfo, RuleSource};
+pub use engine::{BulkDecision, Explanation, PolicyEngine, RuleInfo, RuleSource, WidgetAccess};
 pub use ids::{AdminId, IdParseError, OrgId, PageId, WidgetId};
 pub use matrix::{DecisionMatrix, MATRIX_CONTEXTS, MatrixChange, MatrixRow, MatrixTarget, Verdict};
 pub use profiles::profile_rules;
