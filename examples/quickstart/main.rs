@@ -2,6 +2,12 @@
 //!
 //! Run it with `cargo run --example quickstart`.
 
+mod provisioning;
+
 fn main() {
     println!("admin-mfa quickstart");
+    if let Err(e) = provisioning::run() {
+        eprintln!("provisioning failed: {e}");
+        std::process::exit(1);
+    }
 }
