@@ -68,6 +68,14 @@ impl fmt::Display for ActionName {
     }
 }
 
+impl FromStr for ActionName {
+    type Err = ActionParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
 impl TryFrom<String> for ActionName {
     type Error = ActionParseError;
 
