@@ -1,0 +1,831 @@
+//! The conformance cases. Each takes a fresh, empty store and panics on a violation.
+//!
+//! They are public so an adapter can also call one directly, but the usual way in is
+//! [`store_conformance!`](crate::store_conformance).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "a conformance case fails by panicking, like a test"
+)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use admin_mfa_lifecycle::{BuiltinRole, Role, UnixTime};
+use admin_mfa_ports::{
+    AdminStore, AuditCursor, Change, ConflictKind, OutboxStats, PageRequest, StoreError, Version,
+};
+use tokio::sync::Barrier;
+
+use crate::fixtures::{
+    T0, admin, admin_id, audit, clear_link, email, email_of, notification, org, require, set_link,
+    token_hash, unrequire,
+};
+
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, kind: ConflictKind) {
+    match result {
+        Err(StoreError::Conflict(k)) => assert_eq!(k, kind, "wrong conflict kind"),
+        other => panic!("expected a {kind:?} conflict, got {other:?}"),
+    }
+}
+
+async fn insert(store: &Arc<dyn AdminStore>, a: admin_mfa_lifecycle::Admin) {
+    store.commit(Change::new().insert(a)).await.unwrap();
+}
+
+/// An inserted admin reads back, at version 1, by id, by email and by token hash.
+pub async fn reads_by_id_email_and_token(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let mut a = admin(o, 1);
+    require(&mut a, T0);
+    set_link(&mut a, token_hash(1), T0);
+    let receipt = store.commit(Change::new().insert(a.clone())).await.unwrap();
+    assert_eq!(receipt.versions, vec![(a.id, Version::FIRST)]);
+
+    let by_id = store.admin(o, a.id).await.unwrap().expect("found by id");
+    assert_eq!(by_id.value, a);
+    assert_eq!(by_id.version, Version::FIRST);
+    let by_email = store.admin_by_email(o, &a.email).await.unwrap();
+    assert_eq!(by_email.map(|v| v.value.id), Some(a.id));
+    let by_token = store.admin_by_token(&token_hash(1)).await.unwrap();
+    assert_eq!(by_token.map(|v| v.value.id), Some(a.id));
+
+    assert!(store.admin(o, admin_id(2)).await.unwrap().is_none());
+    assert!(
+        store
+            .admin_by_email(o, &email_of(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .admin_by_token(&token_hash(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Inserting an id that exists is a `DuplicateId` conflict and changes nothing.
+pub async fn insert_of_existing_id_conflicts(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let a = admin(o, 1);
+    insert(&store, a.clone()).await;
+    let mut again = a.clone();
+    again.email = email("someone.else@example.com");
+    assert_conflict(
+        store.commit(Change::new().insert(again)).await,
+        ConflictKind::DuplicateId,
+    );
+    let stored = store.admin(o, a.id).await.unwrap().unwrap();
+    assert_eq!(stored.value, a);
+    assert_eq!(stored.version, Version::FIRST);
+}
+
+/// An email is unique within an organization, and free to reuse in another.
+pub async fn email_is_unique_per_org(store: Arc<dyn AdminStore>) {
+    let (o1, o2) = (org(1), org(2));
+    insert(&store, admin(o1, 1)).await;
+    let mut same_email = admin(o1, 2);
+    same_email.email = email_of(1);
+    assert_conflict(
+        store.commit(Change::new().insert(same_email)).await,
+        ConflictKind::Email,
+    );
+    // Emails are normalised, so a different case is the same address.
+    let mut shouted = admin(o1, 3);
+    shouted.email = email(&email_of(1).as_str().to_ascii_uppercase());
+    assert_conflict(
+        store.commit(Change::new().insert(shouted)).await,
+        ConflictKind::Email,
+    );
+    assert!(store.admin(o1, admin_id(2)).await.unwrap().is_none());
+
+    let mut other_org = admin(o2, 2);
+    other_org.email = email_of(1);
+    insert(&store, other_org).await;
+    let found = store.admin_by_email(o2, &email_of(1)).await.unwrap();
+    assert_eq!(found.map(|v| v.value.id), Some(admin_id(2)));
+    let found = store.admin_by_email(o1, &email_of(1)).await.unwrap();
+    assert_eq!(found.map(|v| v.value.id), Some(admin_id(1)));
+}
+
+/// A link-token hash belongs to one admin at most, across organizations too.
+pub async fn token_hash_is_unique_across_admins(store: Arc<dyn AdminStore>) {
+    let mut a = admin(org(1), 1);
+    set_link(&mut a, token_hash(9), T0);
+    insert(&store, a).await;
+    let mut b = admin(org(2), 2);
+    set_link(&mut b, token_hash(9), T0);
+    assert_conflict(
+        store.commit(Change::new().insert(b.clone())).await,
+        ConflictKind::TokenHash,
+    );
+    assert!(store.admin(org(2), b.id).await.unwrap().is_none());
+    set_link(&mut b, token_hash(10), T0);
+    insert(&store, b).await;
+}
+
+/// An update with a stale version is a `Version` conflict; the newer write survives.
+pub async fn stale_version_conflicts(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let a = admin(o, 1);
+    insert(&store, a.clone()).await;
+    let v1 = store.admin(o, a.id).await.unwrap().unwrap();
+
+    let mut first = v1.value.clone();
+    first.display_name = "First".into();
+    let receipt = store
+        .commit(Change::new().update(first.clone(), v1.version))
+        .await
+        .unwrap();
+    assert_eq!(receipt.versions, vec![(a.id, Version::new(2))]);
+
+    let mut second = v1.value.clone();
+    second.display_name = "Second".into();
+    assert_conflict(
+        store.commit(Change::new().update(second, v1.version)).await,
+        ConflictKind::Version,
+    );
+    let now = store.admin(o, a.id).await.unwrap().unwrap();
+    assert_eq!(now.value.display_name, "First");
+    assert_eq!(now.version, Version::new(2));
+}
+
+/// Updating an admin that does not exist is `NotFound`.
+pub async fn update_of_missing_admin_is_not_found(store: Arc<dyn AdminStore>) {
+    let result = store
+        .commit(Change::new().update(admin(org(1), 1), Version::FIRST))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "got {result:?}"
+    );
+    assert!(store.admin(org(1), admin_id(1)).await.unwrap().is_none());
+}
+
+/// An update cannot move an admin to another organization.
+pub async fn update_cannot_move_an_admin_to_another_org(store: Arc<dyn AdminStore>) {
+    insert(&store, admin(org(1), 1)).await;
+    let mut moved = admin(org(1), 1);
+    moved.org = org(2);
+    let result = store
+        .commit(Change::new().update(moved, Version::FIRST))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::InvalidChange(_))),
+        "got {result:?}"
+    );
+    assert!(store.admin(org(2), admin_id(1)).await.unwrap().is_none());
+    assert!(store.admin(org(1), admin_id(1)).await.unwrap().is_some());
+}
+
+/// One change may write an admin once; writing it twice is refused whole.
+pub async fn admin_written_twice_in_one_change_is_invalid(store: Arc<dyn AdminStore>) {
+    let a = admin(org(1), 1);
+    let result = store
+        .commit(
+            Change::new()
+                .insert(a.clone())
+                .update(a.clone(), Version::FIRST),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::InvalidChange(_))),
+        "got {result:?}"
+    );
+    assert!(store.admin(org(1), a.id).await.unwrap().is_none());
+}
+
+/// A change with one bad write applies nothing: no admin, no audit event, no email.
+pub async fn change_is_all_or_nothing(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let (a, b) = (admin(o, 1), admin(o, 2));
+    store
+        .commit(Change::new().insert(a.clone()).insert(b.clone()))
+        .await
+        .unwrap();
+    // Move b on, so the change below holds a stale version for it.
+    let mut b2 = b.clone();
+    b2.display_name = "moved on".into();
+    store
+        .commit(Change::new().update(b2.clone(), Version::FIRST))
+        .await
+        .unwrap();
+
+    let mut a_new = a.clone();
+    require(&mut a_new, T0);
+    let mut b_stale = b.clone();
+    require(&mut b_stale, T0);
+    let change = Change::new()
+        .update(a_new.clone(), Version::FIRST)
+        .update(b_stale, Version::FIRST)
+        .insert(admin(o, 3))
+        .audit([audit(o, a.id, T0)])
+        .notify([notification(&a_new, "atomic-1", T0)]);
+    assert_conflict(store.commit(change).await, ConflictKind::Version);
+
+    let a_now = store.admin(o, a.id).await.unwrap().unwrap();
+    assert_eq!(
+        a_now.value, a,
+        "the valid write of a failed change was applied"
+    );
+    assert_eq!(a_now.version, Version::FIRST);
+    assert!(store.admin(o, admin_id(3)).await.unwrap().is_none());
+    let log = store.audit_log(o, PageRequest::first(100)).await.unwrap();
+    assert!(log.items.is_empty(), "audit of a failed change was kept");
+    assert_eq!(store.outbox_stats().await.unwrap(), OutboxStats::default());
+    assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 2);
+
+    // Uniqueness is checked over the whole change too: two inserts claiming one email.
+    let mut c = admin(o, 4);
+    let mut d = admin(o, 5);
+    c.email = email("shared@example.com");
+    d.email = email("shared@example.com");
+    assert_conflict(
+        store.commit(Change::new().insert(c).insert(d)).await,
+        ConflictKind::Email,
+    );
+    assert!(store.admin(o, admin_id(4)).await.unwrap().is_none());
+
+    // The same change, fixed, goes through whole.
+    let change = Change::new()
+        .update(a_new.clone(), Version::FIRST)
+        .audit([audit(o, a.id, T0)])
+        .notify([notification(&a_new, "atomic-1", T0)]);
+    let receipt = store.commit(change).await.unwrap();
+    assert_eq!(receipt.queued, 1);
+    assert_eq!(store.outbox_stats().await.unwrap().pending, 1);
+    let log = store.audit_log(o, PageRequest::first(100)).await.unwrap();
+    assert_eq!(log.items.len(), 1);
+}
+
+/// 32 tasks commit the same transition from the same version at once: exactly one wins,
+/// the others get a `Version` conflict, and the winner's write is what is stored.
+pub async fn thirty_two_concurrent_commits_have_one_winner(store: Arc<dyn AdminStore>) {
+    const TASKS: usize = 32;
+    let o = org(1);
+    for round in 0..10u32 {
+        let a = admin(o, round);
+        insert(&store, a.clone()).await;
+        let read = store.admin(o, a.id).await.unwrap().unwrap();
+        let barrier = Arc::new(Barrier::new(TASKS));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..TASKS {
+            let (store, barrier, read) = (store.clone(), barrier.clone(), read.clone());
+            tasks.spawn(async move {
+                let mut next = read.value.clone();
+                next.display_name = format!("winner {i}");
+                require(&mut next, T0);
+                barrier.wait().await;
+                (
+                    i,
+                    store
+                        .commit(Change::new().update(next, read.version).audit([audit(
+                            o,
+                            read.value.id,
+                            T0,
+                        )]))
+                        .await,
+                )
+            });
+        }
+        let mut winners = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (i, result) = joined.unwrap();
+            match result {
+                Ok(_) => winners.push(i),
+                Err(StoreError::Conflict(ConflictKind::Version)) => {}
+                Err(other) => panic!("task {i}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let stored = store.admin(o, a.id).await.unwrap().unwrap();
+        assert_eq!(stored.version, Version::new(2));
+        assert_eq!(stored.value.display_name, format!("winner {}", winners[0]));
+    }
+    let log = store.audit_log(o, PageRequest::first(1000)).await.unwrap();
+    assert_eq!(log.items.len(), 10, "one audit event per winning commit");
+}
+
+/// Concurrent inserts of admins with one email: exactly one is stored.
+pub async fn concurrent_inserts_of_one_email_have_one_winner(store: Arc<dyn AdminStore>) {
+    const TASKS: u32 = 16;
+    let barrier = Arc::new(Barrier::new(TASKS as usize));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..TASKS {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.spawn(async move {
+            let mut a = admin(org(1), i);
+            a.email = email("contended@example.com");
+            barrier.wait().await;
+            store.commit(Change::new().insert(a)).await
+        });
+    }
+    let mut ok = 0;
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict(ConflictKind::Email)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(store.count_without_mfa_required(org(1)).await.unwrap(), 1);
+}
+
+/// A notification whose dedupe key is already in the outbox is dropped, not an error.
+pub async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore>) {
+    let a = admin(org(1), 1);
+    insert(&store, a.clone()).await;
+    let first = store
+        .commit(Change::new().notify([notification(&a, "require:1", T0)]))
+        .await
+        .unwrap();
+    assert_eq!((first.queued, first.deduplicated), (1, 0));
+    let second = store
+        .commit(Change::new().notify([
+            notification(&a, "require:1", T0),
+            notification(&a, "require:2", T0),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!((second.queued, second.deduplicated), (1, 1));
+    assert_eq!(store.outbox_stats().await.unwrap().pending, 2);
+
+    // Still a duplicate after the first one was delivered.
+    let leased = store.lease_outbox(T0, 60, 10).await.unwrap();
+    for entry in &leased {
+        store.mark_sent(entry.lease).await.unwrap();
+    }
+    let third = store
+        .commit(Change::new().notify([notification(&a, "require:1", T0)]))
+        .await
+        .unwrap();
+    assert_eq!((third.queued, third.deduplicated), (0, 1));
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.sent), (0, 2));
+}
+
+/// A leased entry is not leased again while its lease lives; marking needs the lease.
+pub async fn outbox_lease_and_mark(store: Arc<dyn AdminStore>) {
+    let a = admin(org(1), 1);
+    insert(&store, a.clone()).await;
+    store
+        .commit(Change::new().notify([notification(&a, "k1", T0)]))
+        .await
+        .unwrap();
+    // Not due before it was created.
+    let early = store
+        .lease_outbox(UnixTime::from_secs(T0.as_secs() - 1), 60, 10)
+        .await
+        .unwrap();
+    assert!(early.is_empty());
+
+    let leased = store.lease_outbox(T0, 60, 10).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    let entry = &leased[0];
+    assert_eq!(entry.attempts, 1);
+    assert_eq!(entry.notification, notification(&a, "k1", T0));
+    assert!(store.lease_outbox(T0, 60, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .lease_outbox(T0.saturating_add_secs(59), 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store.mark_sent(entry.lease).await.unwrap();
+    assert_conflict(store.mark_sent(entry.lease).await, ConflictKind::Lease);
+    assert!(
+        store
+            .lease_outbox(T0.saturating_add_secs(3600), 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a sent entry was leased again"
+    );
+    let mut missing = entry.lease;
+    missing.id.0 += 1000;
+    assert!(matches!(
+        store.mark_sent(missing).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.outbox_stats().await.unwrap(),
+        OutboxStats {
+            pending: 0,
+            sent: 1,
+            dead: 0
+        }
+    );
+}
+
+/// An expired lease can be taken over; the old lease then marks nothing. Retries wait
+/// until their time; a dead entry is never leased again.
+pub async fn outbox_lease_expiry_retry_and_dead(store: Arc<dyn AdminStore>) {
+    let a = admin(org(1), 1);
+    insert(&store, a.clone()).await;
+    store
+        .commit(Change::new().notify([notification(&a, "k1", T0)]))
+        .await
+        .unwrap();
+    let first = store.lease_outbox(T0, 60, 10).await.unwrap().remove(0);
+    let later = T0.saturating_add_secs(60);
+    let second = store.lease_outbox(later, 60, 10).await.unwrap().remove(0);
+    assert_eq!(second.attempts, 2);
+    assert_ne!(first.lease, second.lease);
+    assert_conflict(store.mark_sent(first.lease).await, ConflictKind::Lease);
+
+    let retry_at = T0.saturating_add_secs(300);
+    store.mark_retry(second.lease, retry_at).await.unwrap();
+    assert_conflict(store.mark_sent(second.lease).await, ConflictKind::Lease);
+    assert!(
+        store
+            .lease_outbox(T0.saturating_add_secs(299), 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let third = store
+        .lease_outbox(retry_at, 60, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(third.attempts, 3);
+    store.mark_dead(third.lease).await.unwrap();
+    assert!(
+        store
+            .lease_outbox(T0.saturating_add_secs(100_000), 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.outbox_stats().await.unwrap(),
+        OutboxStats {
+            pending: 0,
+            sent: 0,
+            dead: 1
+        }
+    );
+}
+
+/// Eight dispatchers leasing at once never get the same entry twice.
+pub async fn concurrent_leasing_never_hands_out_an_entry_twice(store: Arc<dyn AdminStore>) {
+    const ENTRIES: u32 = 100;
+    let a = admin(org(1), 1);
+    insert(&store, a.clone()).await;
+    let notes: Vec<_> = (0..ENTRIES)
+        .map(|i| notification(&a, &format!("bulk-{i}"), T0))
+        .collect();
+    store.commit(Change::new().notify(notes)).await.unwrap();
+
+    let barrier = Arc::new(Barrier::new(8));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.lease_outbox(T0, 600, 7).await.unwrap();
+                if batch.is_empty() {
+                    break mine;
+                }
+                mine.extend(batch.into_iter().map(|e| e.notification.dedupe_key));
+            }
+        });
+    }
+    let mut seen = HashSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        for key in joined.unwrap() {
+            assert!(seen.insert(key.clone()), "{key:?} leased twice");
+        }
+    }
+    assert_eq!(seen.len(), ENTRIES as usize);
+}
+
+/// The widget's count and list cover exactly the admins without MFA required, in email
+/// order, page by page, and follow changes of the requirement.
+pub async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let mut change = Change::new();
+    let mut expected = Vec::new();
+    // Inserted out of email order, so the store has to sort.
+    for n in (0..120u32).rev() {
+        let mut a = admin(o, n);
+        if n % 8 < 3 {
+            require(&mut a, T0);
+        } else {
+            expected.push(a.email.clone());
+        }
+        change = change.insert(a);
+    }
+    store.commit(change).await.unwrap();
+    expected.sort();
+    assert_eq!(expected.len(), 75);
+    assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 75);
+
+    let mut listed = Vec::new();
+    let mut page = PageRequest::first(20);
+    let mut pages = 0;
+    loop {
+        let got = store
+            .list_without_mfa_required(o, page.clone())
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(got.items.len() <= 20);
+        listed.extend(got.items.iter().map(|s| s.email.clone()));
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(listed, expected);
+
+    // Limits are clamped, never an error.
+    let one = store
+        .list_without_mfa_required(o, PageRequest::first(0))
+        .await
+        .unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert_eq!(one.items[0].email, expected[0]);
+
+    // Requiring MFA removes an admin from the widget; removing the requirement brings it back.
+    let first = store
+        .admin_by_email(o, &expected[0])
+        .await
+        .unwrap()
+        .unwrap();
+    let mut required = first.value.clone();
+    require(&mut required, T0);
+    store
+        .commit(Change::new().update(required.clone(), first.version))
+        .await
+        .unwrap();
+    assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 74);
+    let head = store
+        .list_without_mfa_required(o, PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(head.items[0].email, expected[1]);
+    unrequire(&mut required);
+    store
+        .commit(Change::new().update(required, first.version.next()))
+        .await
+        .unwrap();
+    assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 75);
+}
+
+/// Nothing of one organization is visible through another's calls.
+pub async fn tenant_isolation(store: Arc<dyn AdminStore>) {
+    let (oa, ob) = (org(1), org(2));
+    let a = admin(oa, 1);
+    let mut b = admin(ob, 2);
+    b.role = Role::Builtin(BuiltinRole::AdministratorWithBilling);
+    store
+        .commit(
+            Change::new()
+                .insert(a.clone())
+                .insert(b.clone())
+                .audit([audit(oa, a.id, T0), audit(ob, b.id, T0)]),
+        )
+        .await
+        .unwrap();
+
+    assert!(store.admin(ob, a.id).await.unwrap().is_none());
+    assert!(store.admin_by_email(ob, &a.email).await.unwrap().is_none());
+    assert_eq!(store.count_without_mfa_required(oa).await.unwrap(), 1);
+    assert_eq!(store.count_without_mfa_required(ob).await.unwrap(), 1);
+    assert_eq!(store.count_without_mfa_required(org(3)).await.unwrap(), 0);
+    let listed = store
+        .list_without_mfa_required(ob, PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![b.id]
+    );
+    let awb = Role::Builtin(BuiltinRole::AdministratorWithBilling);
+    assert_eq!(store.count_with_role(oa, &awb).await.unwrap(), 0);
+    assert_eq!(store.count_with_role(ob, &awb).await.unwrap(), 1);
+    let log = store.audit_log(oa, PageRequest::first(100)).await.unwrap();
+    assert_eq!(log.items.len(), 1);
+    assert!(log.items.iter().all(|e| e.org == oa && e.target == a.id));
+    assert!(
+        store
+            .audit_log(org(3), PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+/// Times come back exactly as written, from the epoch to the year 9999.
+pub async fn times_round_trip_exactly(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let times = [
+        0,
+        1,
+        59,
+        1_111_111_109,
+        2_000_000_000,
+        20_000_000_000,
+        253_402_300_799,
+    ];
+    let mut change = Change::new();
+    for (n, secs) in (0u32..).zip(times) {
+        let at = UnixTime::from_secs(secs);
+        let mut a = admin(o, n);
+        a.created_at = at;
+        require(&mut a, at);
+        set_link(&mut a, token_hash(n), at);
+        change = change
+            .audit([audit(o, a.id, at)])
+            .notify([notification(&a, &format!("time-{n}"), at)])
+            .insert(a);
+    }
+    store.commit(change).await.unwrap();
+    for (n, secs) in (0u32..).zip(times) {
+        let at = UnixTime::from_secs(secs);
+        let stored = store.admin(o, admin_id(n)).await.unwrap().unwrap().value;
+        let mut expected = admin(o, n);
+        expected.created_at = at;
+        require(&mut expected, at);
+        set_link(&mut expected, token_hash(n), at);
+        assert_eq!(stored, expected, "admin {n} at {secs}");
+    }
+    let log = store.audit_log(o, PageRequest::first(100)).await.unwrap();
+    let logged: Vec<u64> = log.items.iter().map(|e| e.at.as_secs()).collect();
+    assert_eq!(logged, times);
+    let leased = store
+        .lease_outbox(UnixTime::from_secs(times[times.len() - 1]), 60, 100)
+        .await
+        .unwrap();
+    let mut created: Vec<u64> = leased
+        .iter()
+        .map(|e| e.notification.created_at.as_secs())
+        .collect();
+    created.sort_unstable();
+    assert_eq!(created, times);
+}
+
+/// The audit log reads back in commit order, page by page, per organization.
+pub async fn audit_log_pages_in_commit_order(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let a = admin(o, 1);
+    insert(&store, a.clone()).await;
+    for i in 0..25u64 {
+        store
+            .commit(Change::new().audit([audit(o, a.id, T0.saturating_add_secs(i))]))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut page: PageRequest<AuditCursor> = PageRequest::first(10);
+    loop {
+        let got = store.audit_log(o, page.clone()).await.unwrap();
+        assert!(got.items.len() <= 10);
+        seen.extend(got.items.iter().map(|e| e.at.as_secs() - T0.as_secs()));
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..25).collect::<Vec<u64>>());
+}
+
+/// Role counts (the policy's `awb_count`) follow inserts and role changes.
+pub async fn role_counts_follow_role_changes(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let awb = Role::Builtin(BuiltinRole::AdministratorWithBilling);
+    let plain = Role::Builtin(BuiltinRole::Administrator);
+    let mut a = admin(o, 1);
+    a.role = awb.clone();
+    store
+        .commit(Change::new().insert(a.clone()).insert(admin(o, 2)))
+        .await
+        .unwrap();
+    assert_eq!(store.count_with_role(o, &awb).await.unwrap(), 1);
+    assert_eq!(store.count_with_role(o, &plain).await.unwrap(), 1);
+    a.role = plain.clone();
+    store
+        .commit(Change::new().update(a, Version::FIRST))
+        .await
+        .unwrap();
+    assert_eq!(store.count_with_role(o, &awb).await.unwrap(), 0);
+    assert_eq!(store.count_with_role(o, &plain).await.unwrap(), 2);
+}
+
+/// The token lookup follows the pending link: a replaced or removed link no longer finds
+/// the admin, and a freed hash can be used by another admin.
+pub async fn token_index_follows_link_changes(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let mut a = admin(o, 1);
+    set_link(&mut a, token_hash(1), T0);
+    insert(&store, a.clone()).await;
+    set_link(&mut a, token_hash(2), T0);
+    store
+        .commit(Change::new().update(a.clone(), Version::FIRST))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .admin_by_token(&token_hash(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .admin_by_token(&token_hash(2))
+            .await
+            .unwrap()
+            .map(|v| v.version),
+        Some(Version::new(2))
+    );
+    clear_link(&mut a);
+    store
+        .commit(Change::new().update(a, Version::new(2)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .admin_by_token(&token_hash(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let mut b = admin(o, 2);
+    set_link(&mut b, token_hash(2), T0);
+    insert(&store, b).await;
+    assert_eq!(
+        store
+            .admin_by_token(&token_hash(2))
+            .await
+            .unwrap()
+            .map(|v| v.value.id),
+        Some(admin_id(2))
+    );
+}
+
+/// Changing an email moves the lookup, and two admins can swap emails in one change.
+pub async fn email_index_follows_email_changes(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let (mut a, mut b) = (admin(o, 1), admin(o, 2));
+    store
+        .commit(Change::new().insert(a.clone()).insert(b.clone()))
+        .await
+        .unwrap();
+    a.email = email("renamed@example.com");
+    store
+        .commit(Change::new().update(a.clone(), Version::FIRST))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .admin_by_email(o, &email_of(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let found = store.admin_by_email(o, &a.email).await.unwrap();
+    assert_eq!(found.map(|v| v.value.id), Some(a.id));
+
+    // A swap is valid as a whole even though each half alone would collide.
+    let (ea, eb) = (a.email.clone(), b.email.clone());
+    a.email = eb.clone();
+    b.email = ea.clone();
+    store
+        .commit(
+            Change::new()
+                .update(a.clone(), Version::new(2))
+                .update(b.clone(), Version::FIRST),
+        )
+        .await
+        .unwrap();
+    let found = store.admin_by_email(o, &eb).await.unwrap();
+    assert_eq!(found.map(|v| v.value.id), Some(a.id));
+    let found = store.admin_by_email(o, &ea).await.unwrap();
+    assert_eq!(found.map(|v| v.value.id), Some(b.id));
+    // The widget list follows the new emails as well.
+    let listed = store
+        .list_without_mfa_required(o, PageRequest::first(10))
+        .await
+        .unwrap();
+    let mut emails: Vec<_> = listed.items.iter().map(|s| s.email.clone()).collect();
+    emails.sort();
+    let mut want = vec![ea, eb];
+    want.sort();
+    assert_eq!(emails, want);
+}
