@@ -400,3 +400,219 @@ impl fmt::Debug for Sealed {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::ChaCha20Rng;
+
+    fn admin(n: u8) -> AdminId {
+        AdminId::from_bytes([n; 16])
+    }
+
+    #[test]
+    fn secret_round_trip() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let key = SealingKey::generate(KeyId::new(7), &mut rng);
+        let ring = KeyRing::new(key.clone());
+        let secret = TotpSecret::generate_with(&mut rng);
+        let sealed =
+            Sealed::seal_secret(&key, Nonce::generate(&mut rng), admin(1), &secret).unwrap();
+        assert_eq!(sealed.key_id, KeyId::new(7));
+        // Ciphertext = plaintext + 16-byte tag, and it is not the plaintext.
+        assert_eq!(sealed.ciphertext.len(), secret.len() + 16);
+        assert!(
+            !sealed
+                .ciphertext
+                .windows(secret.len())
+                .any(|w| w == secret.expose_secret_bytes())
+        );
+        let opened = sealed.open_secret(&ring, admin(1)).unwrap();
+        assert_eq!(opened, secret);
+    }
+
+    #[test]
+    fn wrong_key_is_a_typed_error() {
+        let key = SealingKey::new(KeyId::new(1), [1; 32]);
+        let sealed = Sealed::seal(
+            &key,
+            Nonce::from_bytes([0; 12]),
+            admin(1),
+            SealedKind::TotpSecret,
+            &[9; 20],
+        )
+        .unwrap();
+        // Same id, other bytes: authentication fails.
+        let impostor = KeyRing::new(SealingKey::new(KeyId::new(1), [2; 32]));
+        assert_eq!(
+            sealed.open(&impostor, admin(1), SealedKind::TotpSecret),
+            Err(SealError::Decrypt(KeyId::new(1)))
+        );
+        // Unknown id.
+        let other = KeyRing::new(SealingKey::new(KeyId::new(2), [1; 32]));
+        assert_eq!(
+            sealed.open(&other, admin(1), SealedKind::TotpSecret),
+            Err(SealError::UnknownKey(KeyId::new(1)))
+        );
+        assert_eq!(
+            sealed.open_with(
+                &SealingKey::new(KeyId::new(2), [1; 32]),
+                admin(1),
+                SealedKind::TotpSecret
+            ),
+            Err(SealError::UnknownKey(KeyId::new(1)))
+        );
+    }
+
+    #[test]
+    fn associated_data_binds_admin_and_kind() {
+        let key = SealingKey::new(KeyId::new(1), [1; 32]);
+        let ring = KeyRing::new(key.clone());
+        let token = LinkToken::from_bytes([4; 32]);
+        let sealed = Sealed::seal_link_token(
+            &key,
+            Nonce::from_bytes([1; 12]),
+            admin(1),
+            LinkPurpose::Reset,
+            &token,
+        )
+        .unwrap();
+        assert_eq!(
+            sealed
+                .open_link_token(&ring, admin(1), LinkPurpose::Reset)
+                .unwrap(),
+            token
+        );
+        let err = Err(SealError::Decrypt(KeyId::new(1)));
+        assert_eq!(
+            sealed
+                .open_link_token(&ring, admin(2), LinkPurpose::Reset)
+                .map(|_| ()),
+            err
+        );
+        assert_eq!(
+            sealed
+                .open_link_token(&ring, admin(1), LinkPurpose::Setup)
+                .map(|_| ()),
+            err
+        );
+        assert_eq!(
+            sealed.open_secret(&ring, admin(1)).map(|_| ()),
+            err,
+            "a link token must not open as a totp secret"
+        );
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let key = SealingKey::new(KeyId::new(1), [1; 32]);
+        let ring = KeyRing::new(key.clone());
+        let sealed = Sealed::seal(
+            &key,
+            Nonce::from_bytes([0; 12]),
+            admin(1),
+            SealedKind::TotpSecret,
+            &[7; 20],
+        )
+        .unwrap();
+        for i in 0..sealed.ciphertext.len() {
+            let mut bad = sealed.clone();
+            if let Some(b) = bad.ciphertext.get_mut(i) {
+                *b ^= 1;
+            }
+            assert!(bad.open(&ring, admin(1), SealedKind::TotpSecret).is_err());
+        }
+        let mut bad_nonce = sealed.clone();
+        bad_nonce.nonce[0] ^= 1;
+        assert!(
+            bad_nonce
+                .open(&ring, admin(1), SealedKind::TotpSecret)
+                .is_err()
+        );
+        let mut truncated = sealed;
+        truncated.ciphertext.truncate(3);
+        assert!(
+            truncated
+                .open(&ring, admin(1), SealedKind::TotpSecret)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn invalid_plaintexts_are_typed_errors() {
+        let key = SealingKey::new(KeyId::new(3), [3; 32]);
+        let ring = KeyRing::new(key.clone());
+        let short = Sealed::seal(
+            &key,
+            Nonce::from_bytes([0; 12]),
+            admin(1),
+            SealedKind::TotpSecret,
+            &[1; 10],
+        )
+        .unwrap();
+        assert_eq!(
+            short.open_secret(&ring, admin(1)).map(|_| ()),
+            Err(SealError::InvalidPlaintext(KeyId::new(3)))
+        );
+        let odd_token = Sealed::seal(
+            &key,
+            Nonce::from_bytes([0; 12]),
+            admin(1),
+            SealedKind::LinkToken(LinkPurpose::Setup),
+            &[1; 31],
+        )
+        .unwrap();
+        assert_eq!(
+            odd_token
+                .open_link_token(&ring, admin(1), LinkPurpose::Setup)
+                .map(|_| ()),
+            Err(SealError::InvalidPlaintext(KeyId::new(3)))
+        );
+    }
+
+    #[test]
+    fn key_rotation_opens_old_blobs() {
+        let old = SealingKey::new(KeyId::new(1), [1; 32]);
+        let new = SealingKey::new(KeyId::new(2), [2; 32]);
+        let blob = Sealed::seal(
+            &old,
+            Nonce::from_bytes([0; 12]),
+            admin(1),
+            SealedKind::TotpSecret,
+            &[5; 20],
+        )
+        .unwrap();
+        let ring = KeyRing::new(new.clone())
+            .with_previous(old)
+            .with_previous(new.clone());
+        assert_eq!(ring.current().id(), KeyId::new(2));
+        assert!(ring.get(KeyId::new(1)).is_some());
+        assert!(ring.get(KeyId::new(3)).is_none());
+        assert_eq!(
+            &blob.open(&ring, admin(1), SealedKind::TotpSecret).unwrap()[..],
+            &[5; 20]
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_key_material() {
+        let key = SealingKey::new(KeyId::new(9), [0xAB; 32]);
+        let dbg = format!("{key:?} {:?}", KeyRing::new(key.clone()));
+        assert!(
+            !dbg.to_lowercase().contains("ab, ") && !dbg.contains("171"),
+            "{dbg}"
+        );
+        assert!(dbg.contains("redacted"));
+        let sealed = Sealed::seal(
+            &key,
+            Nonce::from_bytes([0; 12]),
+            admin(1),
+            SealedKind::TotpSecret,
+            &[1; 20],
+        )
+        .unwrap();
+        let dbg = format!("{sealed:?}");
+        assert!(dbg.contains("ciphertext_len: 36"), "{dbg}");
+    }
+}

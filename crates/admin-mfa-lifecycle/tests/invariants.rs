@@ -1,0 +1,820 @@
+//! proptest state-machine tests: random command sequences, a deterministic RNG and a fake
+//! clock, with the issue's invariants checked after every step:
+//!
+//! - a step is never accepted twice (per secret);
+//! - never two active factors: only the secret sealed in the single active factor verifies;
+//! - a locked factor never verifies;
+//! - during a self-service reset the old factor works until the new one is verified;
+//! - after an admin reset the old factor never works again;
+//! - `apply` (and `decide`) never panic, on any state and any event or command.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use admin_mfa_lifecycle::{
+    ActiveFactor, Admin, AdminId, BuiltinRole, Candidate, Code, CodeCheck, Command, Email,
+    EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, MfaState, Nonce, OrgId,
+    PasswordHash, PendingLink, Requirement, RequirementSource, Role, Sealed, TimeStep, TokenHash,
+    TotpParams, TotpSecret, UnixTime, apply, audit_events, notifications,
+};
+use common::World;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone, Copy)]
+enum CodeKind {
+    /// The right code for the current step.
+    Right,
+    /// The right code for the previous step (inside the default window).
+    Previous,
+    /// A code no step of the secret produces.
+    Wrong,
+    /// Not six digits.
+    Malformed,
+    /// The last code accepted for this secret (a replay if its step is still in the window).
+    Replay,
+    /// A code of another secret: an old factor, or a stale candidate (D5).
+    Other,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Advance(u64),
+    /// Moves the clock to the end of the current lockout delay, if any.
+    WaitOutDelay,
+    Enable,
+    Require,
+    Remove(bool),
+    IssueSetupLink,
+    RequestReset,
+    AdminReset,
+    Unlock,
+    Expire,
+    Confirm {
+        stale_token: bool,
+    },
+    Complete(CodeKind),
+    Verify(CodeKind),
+}
+
+fn code_kind() -> impl Strategy<Value = CodeKind> {
+    prop_oneof![
+        4 => Just(CodeKind::Right),
+        1 => Just(CodeKind::Previous),
+        3 => Just(CodeKind::Wrong),
+        1 => Just(CodeKind::Malformed),
+        2 => Just(CodeKind::Replay),
+        2 => Just(CodeKind::Other),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => prop_oneof![1..60_u64, 60..1_000_u64, 3_000..100_000_u64].prop_map(Op::Advance),
+        1 => Just(Op::Enable),
+        1 => Just(Op::Require),
+        1 => any::<bool>().prop_map(Op::Remove),
+        1 => Just(Op::IssueSetupLink),
+        2 => Just(Op::RequestReset),
+        1 => Just(Op::AdminReset),
+        1 => Just(Op::Unlock),
+        1 => Just(Op::Expire),
+        3 => any::<bool>().prop_map(|stale_token| Op::Confirm { stale_token }),
+        4 => code_kind().prop_map(Op::Complete),
+        6 => code_kind().prop_map(Op::Verify),
+    ]
+}
+
+/// Sequences of single operations, mixed with bursts of wrong codes (waiting out each
+/// delay) so that lockouts are reached.
+fn ops() -> impl Strategy<Value = Vec<(Op, usize)>> {
+    let single = (op(), any::<usize>()).prop_map(|x| vec![x]);
+    let burst = (1..12_usize, any::<bool>(), any::<usize>()).prop_map(|(n, login, pick)| {
+        let wrong = if login {
+            Op::Verify(CodeKind::Wrong)
+        } else {
+            Op::Complete(CodeKind::Wrong)
+        };
+        (0..n)
+            .flat_map(|_| [(Op::WaitOutDelay, pick), (wrong.clone(), pick)])
+            .collect()
+    });
+    prop::collection::vec(prop_oneof![10 => single, 1 => burst], 1..50)
+        .prop_map(|chunks| chunks.into_iter().flatten().collect())
+}
+
+/// What the model remembers beyond the state.
+struct Model {
+    w: World,
+    /// (secret index, step) pairs ever accepted.
+    accepted: HashSet<(usize, u64)>,
+    /// Secrets that were active when an admin reset removed them.
+    removed_by_admin: HashSet<usize>,
+    /// The last accepted code per secret index.
+    last_code: Vec<Option<String>>,
+}
+
+impl Model {
+    fn code_at(&self, secret: usize, back: u64) -> String {
+        let p = self.w.config.totp();
+        let step = p.step_at(self.w.now.as_secs()).get().saturating_sub(back);
+        admin_mfa_totp::generate_at_step(&self.w.secrets[secret], p, TimeStep::new(step))
+            .to_string()
+    }
+
+    /// Codes `secret` accepts around now (window [-1, +1] to be safe).
+    fn window_codes(&self, secret: usize) -> Vec<String> {
+        let p = self.w.config.totp();
+        let step = p.step_at(self.w.now.as_secs()).get();
+        (step.saturating_sub(1)..=step + 1)
+            .map(|s| {
+                admin_mfa_totp::generate_at_step(&self.w.secrets[secret], p, TimeStep::new(s))
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// A code of kind `kind` for `target`, with the index of the secret that produced it
+    /// (`None` for codes no secret produced). `None` overall when the kind does not apply or
+    /// the code would collide with the target's own codes.
+    fn make_code(
+        &self,
+        target: Option<usize>,
+        kind: CodeKind,
+        pick: usize,
+    ) -> Option<(Code, Option<usize>)> {
+        match kind {
+            CodeKind::Right => target.map(|t| (Code::new(self.code_at(t, 0)), Some(t))),
+            CodeKind::Previous => target.map(|t| (Code::new(self.code_at(t, 1)), Some(t))),
+            CodeKind::Wrong => {
+                let taken: Vec<String> = target.map(|t| self.window_codes(t)).unwrap_or_default();
+                (0..10)
+                    .map(|d: u32| d.to_string().repeat(6))
+                    .find(|c| !taken.contains(c))
+                    .map(|c| (Code::new(c), None))
+            }
+            CodeKind::Malformed => Some((
+                Code::new(["", "12a456", "1234567", "１２３４５６"][pick % 4]),
+                None,
+            )),
+            CodeKind::Replay => {
+                let t = target?;
+                let code = self.last_code.get(t).cloned().flatten()?;
+                Some((Code::new(code), Some(t)))
+            }
+            CodeKind::Other => {
+                let others: Vec<usize> = (0..self.w.secrets.len())
+                    .filter(|i| Some(*i) != target)
+                    .collect();
+                // Prefer secrets an admin reset removed: they must never work again.
+                let removed: Vec<usize> = others
+                    .iter()
+                    .copied()
+                    .filter(|i| self.removed_by_admin.contains(i))
+                    .collect();
+                let pool = if removed.is_empty() || pick.is_multiple_of(2) {
+                    others
+                } else {
+                    removed
+                };
+                if pool.is_empty() {
+                    return None;
+                }
+                let o = pool[pick % pool.len()];
+                let code = self.code_at(o, 0);
+                let collides = target.is_some_and(|t| self.window_codes(t).contains(&code));
+                (!collides).then(|| (Code::new(code), Some(o)))
+            }
+        }
+    }
+}
+
+fn start(seed: u64, canned: u8) -> World {
+    match canned % 5 {
+        0 => World::new(seed),
+        1 => World::enabled(seed),
+        2 => World::confirming(seed),
+        3 => World::enrolled(seed),
+        _ => World::resetting(seed),
+    }
+}
+
+/// Runs one sequence, checking every invariant; returns the names of the notable
+/// situations it reached (for the generator coverage test).
+fn run_sequence(
+    seed: u64,
+    canned: u8,
+    ops: &[(Op, usize)],
+) -> Result<HashSet<&'static str>, TestCaseError> {
+    let mut seen = HashSet::new();
+    let w = start(seed, canned);
+    let n = w.secrets.len();
+    let mut m = Model {
+        w,
+        accepted: HashSet::new(),
+        removed_by_admin: HashSet::new(),
+        last_code: vec![None; n],
+    };
+    // Canned starts that enrolled accepted a code already.
+    if let Some(a) = m.w.active_secret()
+        && let Some(step) = m.w.state.active_factor().and_then(|f| f.last_used_step)
+    {
+        m.accepted.insert((a, step.get()));
+    }
+    let admin = Admin::new(
+        m.w.admin,
+        OrgId::from_bytes([0x0F; 16]),
+        Email::parse("target@example.com").unwrap(),
+        "Target".into(),
+        Role::Builtin(BuiltinRole::Administrator),
+        PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        UnixTime::from_secs(1),
+    );
+
+    for (op, pick) in ops {
+        let pick = *pick;
+        let before = m.w.state.clone();
+        let active_before = m.w.active_secret();
+        let candidate_before = m.w.candidate_secret();
+        let delayed_before = before
+            .failures
+            .delayed_until(m.w.now, &m.w.config)
+            .is_some();
+        let mut code_source: Option<usize> = None;
+        let mut code_text: Option<String> = None;
+
+        let cmd = match op {
+            Op::Advance(secs) => {
+                m.w.advance(*secs);
+                continue;
+            }
+            Op::WaitOutDelay => {
+                if let Some(until) = m.w.state.failures.delayed_until(m.w.now, &m.w.config) {
+                    m.w.now = until;
+                }
+                continue;
+            }
+            Op::Enable => m.w.enable(),
+            Op::Require => Command::Require { by: m.w.boss },
+            Op::Remove(global) => Command::RemoveRequirement {
+                by: m.w.boss,
+                global_required: *global,
+            },
+            Op::IssueSetupLink => m.w.issue_setup_link(),
+            Op::RequestReset => m.w.request_reset(),
+            Op::AdminReset => m.w.admin_reset(),
+            Op::Unlock => Command::Unlock { by: m.w.boss },
+            Op::Expire => Command::Expire,
+            Op::Confirm { stale_token } => {
+                let secret = m.w.new_secret();
+                m.last_code.push(None);
+                let token_hash = if *stale_token && !m.w.tokens.is_empty() {
+                    m.w.tokens[pick % m.w.tokens.len()].hash()
+                } else {
+                    m.w.link_hash()
+                };
+                Command::ConfirmIdentity {
+                    purpose: m.w.link_purpose(),
+                    token_hash,
+                    secret,
+                    nonce: Nonce::generate(&mut m.w.rng),
+                }
+            }
+            Op::Complete(kind) => {
+                let Some((code, source)) = m.make_code(candidate_before, *kind, pick) else {
+                    continue;
+                };
+                code_source = source;
+                code_text = Some(code.expose().to_owned());
+                Command::CompleteSetup {
+                    purpose: m.w.link_purpose(),
+                    token_hash: m.w.link_hash(),
+                    code,
+                }
+            }
+            Op::Verify(kind) => {
+                let Some((code, source)) = m.make_code(active_before, *kind, pick) else {
+                    continue;
+                };
+                code_source = source;
+                code_text = Some(code.expose().to_owned());
+                Command::Verify { code }
+            }
+        };
+        let is_require = matches!(op, Op::Require);
+        let is_admin_reset = matches!(op, Op::AdminReset);
+        let Ok(events) = m.w.run(cmd) else {
+            prop_assert_eq!(&m.w.state, &before, "an error must leave the state alone");
+            continue;
+        };
+
+        // Every event is a valid input for the notification and audit builders.
+        let audit = audit_events(&admin, &events, Some(m.w.boss), m.w.now);
+        prop_assert_eq!(audit.len(), events.len());
+        let mails = notifications(&admin, &events, m.w.now);
+        prop_assert!(mails.len() <= events.len());
+
+        for event in &events {
+            seen.insert(match event {
+                Event::Verified { .. }
+                    if before
+                        .link
+                        .as_ref()
+                        .is_some_and(|l| l.purpose == LinkPurpose::Reset) =>
+                {
+                    "verified while a reset is pending"
+                }
+                Event::Enrolled {
+                    purpose: LinkPurpose::Reset,
+                    ..
+                } => "reset completed",
+                Event::Enrolled { .. } if before.failures.locked => "enrolled out of a lock",
+                Event::Enrolled { .. } => "enrolled",
+                Event::Verified { .. } => "verified",
+                Event::Replayed { .. } => "replayed",
+                Event::Delayed { .. } => "delayed",
+                Event::LockedOut { .. } => "locked out",
+                Event::RefusedLocked { .. } => "refused while locked",
+                Event::FactorRemoved { .. } => "admin reset",
+                Event::LinkRateLimited { .. } => "rate limited",
+                Event::CandidateStored { .. } if candidate_before.is_some() => "candidate replaced",
+                Event::LinkExpired { .. } => "link expired",
+                Event::Unlocked { .. } => "unlocked",
+                _ => "other",
+            });
+            if matches!(event, Event::VerifyFailed { .. })
+                && code_source.is_some_and(|s| m.removed_by_admin.contains(&s))
+            {
+                seen.insert("admin-reset factor refused");
+            }
+            if matches!(
+                event,
+                Event::VerifyFailed {
+                    check: CodeCheck::Setup | CodeCheck::Reset,
+                    ..
+                }
+            ) && code_source.is_some()
+            {
+                seen.insert("stale candidate refused");
+            }
+            match event {
+                Event::Verified { step, .. } => {
+                    // Only the single active factor verifies, and it is not locked.
+                    prop_assert!(!before.failures.locked, "a locked factor verified");
+                    prop_assert!(!delayed_before, "a code inside a delay was checked");
+                    let active = active_before.expect("verified without a factor");
+                    prop_assert_eq!(
+                        code_source,
+                        Some(active),
+                        "a code of another secret verified"
+                    );
+                    prop_assert!(
+                        !m.removed_by_admin.contains(&active),
+                        "a factor removed by an admin verified"
+                    );
+                    prop_assert!(
+                        m.accepted.insert((active, step.get())),
+                        "step {} accepted twice",
+                        step.get()
+                    );
+                    m.last_code[active] = code_text.clone();
+                }
+                Event::Enrolled {
+                    factor, purpose, ..
+                } => {
+                    let cand = candidate_before.expect("enrolled without a candidate");
+                    prop_assert_eq!(code_source, Some(cand), "a stale candidate's code enrolled");
+                    let step = factor.last_used_step.expect("enrolment consumes its step");
+                    prop_assert!(m.accepted.insert((cand, step.get())), "step accepted twice");
+                    m.last_code[cand] = code_text.clone();
+                    if *purpose == LinkPurpose::Reset {
+                        prop_assert!(active_before.is_some());
+                    }
+                }
+                Event::FactorRemoved { .. } => {
+                    if let Some(a) = active_before {
+                        m.removed_by_admin.insert(a);
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // A correct, fresh code on an unlocked, undelayed factor is accepted — in particular
+        // while a self-service reset is pending (RST-3).
+        if let (Op::Verify(CodeKind::Right), Some(active)) = (op, active_before) {
+            let step = m.w.config.totp().step_at(m.w.now.as_secs());
+            let fresh = before
+                .active_factor()
+                .and_then(|f| f.last_used_step)
+                .is_none_or(|used| step > used);
+            if !before.failures.locked && !delayed_before && fresh {
+                prop_assert!(
+                    matches!(events.as_slice(), [Event::Verified { .. }]),
+                    "right code for secret {active} refused (reset pending: {}): {events:?}",
+                    before
+                        .link
+                        .as_ref()
+                        .is_some_and(|l| l.purpose == LinkPurpose::Reset)
+                );
+            }
+        }
+        if is_admin_reset {
+            prop_assert!(m.w.state.active_factor().is_none());
+        }
+        if is_require {
+            prop_assert_eq!(&m.w.state.factor, &before.factor);
+            prop_assert_eq!(&m.w.state.link, &before.link);
+            prop_assert!(m.w.state.requirement.is_required());
+        }
+
+        // Structural invariants of the state.
+        let s = &m.w.state;
+        prop_assert!(s.failures.consecutive < m.w.config.lock_after());
+        prop_assert!(s.credential_epoch >= before.credential_epoch);
+        if let Some(link) = &s.link {
+            prop_assert_eq!(link.epoch_at_issue, s.credential_epoch);
+            match link.purpose {
+                LinkPurpose::Setup => prop_assert!(!s.is_enrolled()),
+                LinkPurpose::Reset => prop_assert!(s.is_enrolled()),
+            }
+        }
+        if s.is_enrolled() {
+            prop_assert!(m.w.active_secret().is_some(), "active factor does not open");
+        }
+        if let (Some(a), Some(b)) = (before.active_factor(), s.active_factor())
+            && a.sealed == b.sealed
+        {
+            prop_assert!(
+                b.last_used_step >= a.last_used_step,
+                "last_used_step went back"
+            );
+        }
+        for purpose in [LinkPurpose::Setup, LinkPurpose::Reset] {
+            let since =
+                m.w.now
+                    .saturating_sub_secs(m.w.config.email_window_secs().saturating_sub(1));
+            let recent = s.email_log.count_since(purpose, since);
+            prop_assert!(recent <= m.w.config.emails_per_window() as usize);
+        }
+    }
+    Ok(seen)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_command_sequences_keep_the_invariants(
+        seed in any::<u64>(),
+        canned in any::<u8>(),
+        ops in ops(),
+    ) {
+        run_sequence(seed, canned, &ops)?;
+    }
+}
+
+/// Guards the generator: over a fixed set of sequences, every situation the invariants talk
+/// about is actually reached (otherwise the property test above would pass vacuously).
+#[test]
+fn the_generator_reaches_every_situation() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = (any::<u64>(), any::<u8>(), ops());
+    let mut seen = HashSet::new();
+    for _ in 0..400 {
+        let (seed, canned, ops) = strategy.new_tree(&mut runner).unwrap().current();
+        seen.extend(run_sequence(seed, canned, &ops).unwrap());
+    }
+    for wanted in [
+        "verified",
+        "verified while a reset is pending",
+        "enrolled",
+        "enrolled out of a lock",
+        "reset completed",
+        "replayed",
+        "delayed",
+        "locked out",
+        "refused while locked",
+        "admin reset",
+        "admin-reset factor refused",
+        "stale candidate refused",
+        "candidate replaced",
+        "rate limited",
+        "link expired",
+        "unlocked",
+    ] {
+        assert!(
+            seen.contains(wanted),
+            "never reached: {wanted}; reached {seen:?}"
+        );
+    }
+}
+
+// ---- apply and decide are total --------------------------------------------------------
+
+fn time() -> impl Strategy<Value = UnixTime> {
+    prop_oneof![
+        Just(UnixTime::EPOCH),
+        Just(UnixTime::from_secs(u64::MAX)),
+        any::<u64>().prop_map(UnixTime::from_secs),
+        (1_600_000_000_u64..1_800_000_000).prop_map(UnixTime::from_secs),
+    ]
+}
+
+fn sealed() -> impl Strategy<Value = Sealed> {
+    (
+        any::<u32>(),
+        any::<[u8; 12]>(),
+        prop::collection::vec(any::<u8>(), 0..80),
+    )
+        .prop_map(|(k, nonce, ciphertext)| Sealed {
+            key_id: KeyId::new(k % 3),
+            nonce,
+            ciphertext,
+        })
+}
+
+fn params() -> impl Strategy<Value = TotpParams> {
+    prop_oneof![
+        Just(TotpParams::default()),
+        Just(TotpParams::builder().digits(8).period(60).build().unwrap()),
+    ]
+}
+
+fn step() -> impl Strategy<Value = TimeStep> {
+    prop_oneof![
+        Just(TimeStep::new(u64::MAX)),
+        any::<u64>().prop_map(TimeStep::new)
+    ]
+}
+
+fn hash() -> impl Strategy<Value = TokenHash> {
+    prop_oneof![
+        Just(TokenHash::from_bytes([0; 32])),
+        any::<[u8; 32]>().prop_map(TokenHash::from_bytes)
+    ]
+}
+
+fn purpose() -> impl Strategy<Value = LinkPurpose> {
+    prop_oneof![Just(LinkPurpose::Setup), Just(LinkPurpose::Reset)]
+}
+
+fn admin_id() -> impl Strategy<Value = AdminId> {
+    any::<[u8; 16]>().prop_map(AdminId::from_bytes)
+}
+
+fn candidate() -> impl Strategy<Value = Candidate> {
+    (sealed(), params(), time()).prop_map(|(sealed, params, created_at)| Candidate {
+        sealed,
+        params,
+        created_at,
+    })
+}
+
+fn active() -> impl Strategy<Value = ActiveFactor> {
+    (sealed(), params(), time(), prop::option::of(step())).prop_map(
+        |(sealed, params, enrolled_at, last_used_step)| ActiveFactor {
+            sealed,
+            params,
+            enrolled_at,
+            last_used_step,
+        },
+    )
+}
+
+fn state() -> impl Strategy<Value = MfaState> {
+    let requirement = prop_oneof![
+        Just(Requirement::NotRequired),
+        (time(), prop::option::of(admin_id()))
+            .prop_map(|(since, by)| Requirement::Required { since, by }),
+    ];
+    let factor = prop_oneof![Just(Factor::None), active().prop_map(Factor::Active)];
+    let link = prop::option::of(
+        (
+            purpose(),
+            hash(),
+            time(),
+            time(),
+            any::<u64>(),
+            prop::option::of(candidate()),
+        )
+            .prop_map(
+                |(purpose, token_hash, issued_at, expires_at, epoch_at_issue, candidate)| {
+                    PendingLink {
+                        purpose,
+                        token_hash,
+                        issued_at,
+                        expires_at,
+                        epoch_at_issue,
+                        candidate,
+                    }
+                },
+            ),
+    );
+    let failures = (any::<u32>(), prop::option::of(time()), any::<bool>()).prop_map(
+        |(consecutive, last_failure_at, locked)| Failures {
+            consecutive,
+            last_failure_at,
+            locked,
+        },
+    );
+    let log = prop::collection::vec((purpose(), time()), 0..8).prop_map(|entries| {
+        let mut log = EmailLog::default();
+        for (p, t) in entries {
+            log.record(p, t, UnixTime::EPOCH);
+        }
+        log
+    });
+    (requirement, factor, link, failures, any::<u64>(), log).prop_map(
+        |(requirement, factor, link, failures, credential_epoch, email_log)| MfaState {
+            requirement,
+            factor,
+            link,
+            failures,
+            credential_epoch,
+            email_log,
+        },
+    )
+}
+
+fn check() -> impl Strategy<Value = CodeCheck> {
+    prop_oneof![
+        Just(CodeCheck::Login),
+        Just(CodeCheck::Setup),
+        Just(CodeCheck::Reset)
+    ]
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        (prop::option::of(admin_id()), time(), any::<bool>()).prop_map(|(by, at, e)| {
+            Event::RequirementSet {
+                by,
+                at,
+                source: if e {
+                    RequirementSource::Enable
+                } else {
+                    RequirementSource::Require
+                },
+            }
+        }),
+        (admin_id(), time()).prop_map(|(by, at)| Event::RequirementRemoved { by, at }),
+        (
+            purpose(),
+            hash(),
+            time(),
+            time(),
+            any::<u64>(),
+            sealed(),
+            time(),
+            prop::option::of(admin_id())
+        )
+            .prop_map(
+                |(
+                    purpose,
+                    token_hash,
+                    issued_at,
+                    expires_at,
+                    epoch_at_issue,
+                    sealed_token,
+                    prune_before,
+                    requested_by,
+                )| {
+                    Event::LinkIssued(IssuedLink {
+                        purpose,
+                        token_hash,
+                        issued_at,
+                        expires_at,
+                        epoch_at_issue,
+                        sealed_token,
+                        prune_before,
+                        requested_by,
+                    })
+                }
+            ),
+        (purpose(), time(), time()).prop_map(|(purpose, at, retry_at)| Event::LinkRateLimited {
+            purpose,
+            at,
+            retry_at
+        }),
+        (purpose(), hash(), candidate()).prop_map(|(purpose, token_hash, candidate)| {
+            Event::CandidateStored {
+                purpose,
+                token_hash,
+                candidate,
+            }
+        }),
+        (purpose(), hash(), active(), any::<u64>()).prop_map(
+            |(purpose, token_hash, factor, epoch)| Event::Enrolled {
+                purpose,
+                token_hash,
+                factor,
+                epoch,
+            }
+        ),
+        (step(), time()).prop_map(|(step, at)| Event::Verified { step, at }),
+        (check(), any::<u32>(), time()).prop_map(|(check, failures, at)| Event::VerifyFailed {
+            check,
+            failures,
+            at
+        }),
+        (check(), any::<u32>(), time()).prop_map(|(check, failures, at)| Event::Replayed {
+            check,
+            failures,
+            at
+        }),
+        (check(), time(), time()).prop_map(|(check, until, at)| Event::Delayed {
+            check,
+            until,
+            at
+        }),
+        (check(), time()).prop_map(|(check, at)| Event::RefusedLocked { check, at }),
+        (any::<u32>(), time()).prop_map(|(failures, at)| Event::LockedOut { failures, at }),
+        (admin_id(), time()).prop_map(|(by, at)| Event::Unlocked { by, at }),
+        (admin_id(), time(), any::<u64>()).prop_map(|(by, at, epoch)| Event::FactorRemoved {
+            by,
+            at,
+            epoch
+        }),
+        (purpose(), hash(), time()).prop_map(|(purpose, token_hash, at)| Event::LinkExpired {
+            purpose,
+            token_hash,
+            at
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// `apply` accepts any event in any state without panicking; the credential epoch never
+    /// goes back, and a factor's `last_used_step` never goes back.
+    #[test]
+    fn apply_is_total(start in state(), events in prop::collection::vec(event(), 0..12)) {
+        let mut s = start;
+        for e in &events {
+            let before = s.clone();
+            s = apply(s, e);
+            prop_assert!(s.credential_epoch >= before.credential_epoch);
+            if let (Some(a), Some(b)) = (before.active_factor(), s.active_factor())
+                && a.sealed == b.sealed
+                && !matches!(e, Event::Enrolled { .. })
+            {
+                prop_assert!(b.last_used_step >= a.last_used_step);
+            }
+            if !e.changes_state() {
+                prop_assert_eq!(&s, &before);
+            }
+        }
+    }
+
+    /// `decide` never panics on arbitrary (even inconsistent) states, extreme times and
+    /// blobs that do not open; an error leaves nothing half done because it returns no events.
+    #[test]
+    fn decide_is_total(
+        start in state(),
+        now in time(),
+        which in 0_usize..12,
+        code in "[0-9a-z ]{0,10}",
+        h in hash(),
+        p in purpose(),
+        seed in any::<u64>(),
+    ) {
+        let mut w = World::new(seed);
+        w.now = now;
+        w.state = start;
+        let cmd = match which {
+            0 => w.enable(),
+            1 => Command::Require { by: w.boss },
+            2 => Command::RemoveRequirement { by: w.boss, global_required: seed % 2 == 0 },
+            3 => w.issue_setup_link(),
+            4 => w.request_reset(),
+            5 => Command::ConfirmIdentity {
+                purpose: p,
+                token_hash: h,
+                secret: TotpSecret::from_bytes(&[7; 20]).unwrap(),
+                nonce: Nonce::from_bytes([0; 12]),
+            },
+            6 => Command::CompleteSetup { purpose: p, token_hash: w.link_hash(), code: Code::new(code) },
+            7 => Command::Verify { code: Code::new(code) },
+            8 => w.admin_reset(),
+            9 => Command::Unlock { by: w.boss },
+            10 => Command::CompleteSetup { purpose: p, token_hash: h, code: Code::new(code) },
+            _ => Command::Expire,
+        };
+        if let Ok(events) = w.decide(cmd) {
+            let _ = admin_mfa_lifecycle::apply_all(w.state.clone(), &events);
+        }
+    }
+}
