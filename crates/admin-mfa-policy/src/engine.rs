@@ -168,6 +168,7 @@ pub enum WidgetAccess {
 #[derive(Clone, Debug)]
 pub struct PolicyEngine {
     profile: Extends,
+    document: PolicyDocument,
     roles: Vec<RoleEntry>,
     custom_roles: Vec<(Box<str>, usize)>,
     actions: Vec<Action>,
@@ -215,6 +216,7 @@ impl PolicyEngine {
     fn empty(profile: Extends) -> Self {
         Self {
             profile,
+            document: PolicyDocument::new(Extends::None),
             roles: BuiltinRole::ALL
                 .iter()
                 .enumerate()
@@ -256,6 +258,13 @@ impl PolicyEngine {
     #[must_use]
     pub const fn extends(&self) -> Extends {
         self.profile
+    }
+
+    /// The document the engine was compiled from (for a built-in profile, an empty document
+    /// extending it).
+    #[must_use]
+    pub const fn document(&self) -> &PolicyDocument {
+        &self.document
     }
 
     /// Every role the engine knows: the built-ins, then the custom roles in document order.
@@ -1127,6 +1136,7 @@ fn compile(doc: &PolicyDocument, catalog: &Catalog) -> Result<PolicyEngine, Vali
     }
     Ok(PolicyEngine {
         profile: doc.extends,
+        document: doc.clone(),
         roles,
         custom_roles,
         actions,

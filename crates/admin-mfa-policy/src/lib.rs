@@ -14,6 +14,8 @@ mod matrix;
 mod profiles;
 mod request;
 mod role;
+#[cfg(feature = "proptest")]
+pub mod testing;
 
 pub use action::{Action, ActionClass, ActionName, ActionParseError, BUILTIN_ACTIONS, TargetKind};
 pub use decision::{Decision, GuardrailId, Reason, RuleId};
