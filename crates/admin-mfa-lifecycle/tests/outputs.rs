@@ -1,0 +1,307 @@
+//! Notifications, audit events, redaction and serialisation of what a transition produces.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use admin_mfa_lifecycle::{
+    Admin, AuditKind, BuiltinRole, CodeCheck, Command, Email, Event, LinkPurpose, Notification,
+    NotificationKind, OrgId, PasswordHash, Role, UnixTime, audit_events, notifications,
+};
+use common::World;
+
+fn admin_of(w: &World) -> Admin {
+    let mut a = Admin::new(
+        w.admin,
+        OrgId::from_bytes([0x0F; 16]),
+        Email::parse("Target@Example.com").unwrap(),
+        "Tárget <script>".into(),
+        Role::Builtin(BuiltinRole::Administrator),
+        PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        UnixTime::from_secs(1),
+    );
+    a.mfa = w.state.clone();
+    a
+}
+
+fn kinds(n: &[Notification]) -> Vec<NotificationKind> {
+    n.iter().map(|n| n.kind).collect()
+}
+
+/// Runs `cmd`, returning the notifications it queues.
+fn mails(w: &mut World, cmd: Command) -> (Vec<Event>, Vec<Notification>) {
+    let admin = admin_of(w);
+    let events = w.run(cmd).unwrap();
+    let n = notifications(&admin, &events, w.now);
+    (events, n)
+}
+
+/// T-NOT-1: enable, require, enrolment, reset request, reset completion and lockout each
+/// queue exactly one message; code checks queue none.
+#[test]
+fn one_message_per_event() {
+    let mut w = World::new(31);
+    let cmd = w.enable();
+    let (events, n) = mails(&mut w, cmd);
+    assert_eq!(
+        kinds(&n),
+        [NotificationKind::SetupInvitation],
+        "no extra MfaRequired mail"
+    );
+    let Event::LinkIssued(link) = &events[1] else {
+        panic!()
+    };
+    let mail = &n[0];
+    assert_eq!(mail.link_expires_at, Some(link.expires_at));
+    assert_eq!(mail.link_purpose, Some(LinkPurpose::Setup));
+    assert_eq!(mail.to.as_str(), "target@example.com");
+    assert_eq!(mail.created_at, w.now);
+    // The sealed link opens to the token the caller generated, for this admin only.
+    let sealed = mail.link.as_ref().unwrap();
+    let token = sealed
+        .open_link_token(&w.keys, w.admin, LinkPurpose::Setup)
+        .unwrap();
+    assert_eq!(&token, w.tokens.last().unwrap());
+    assert!(mail.dedupe_key.as_str().contains(&link.token_hash.to_hex()));
+
+    let cmd = w.confirm();
+    assert!(mails(&mut w, cmd).1.is_empty());
+    let cmd = w.complete(false);
+    assert!(mails(&mut w, cmd).1.is_empty());
+    let cmd = w.complete(true);
+    assert_eq!(
+        kinds(&mails(&mut w, cmd).1),
+        [NotificationKind::SetupCompleted]
+    );
+    w.advance(30);
+    let cmd = w.verify(true);
+    assert!(mails(&mut w, cmd).1.is_empty());
+    let cmd = w.request_reset();
+    let (_, n) = mails(&mut w, cmd);
+    assert_eq!(kinds(&n), [NotificationKind::ResetRequested]);
+    assert_eq!(n[0].link_purpose, Some(LinkPurpose::Reset));
+    let cmd = w.confirm();
+    mails(&mut w, cmd);
+    let cmd = w.complete(true);
+    assert_eq!(
+        kinds(&mails(&mut w, cmd).1),
+        [NotificationKind::ResetCompleted]
+    );
+
+    // Lockout: one LockedOut mail in the batch that locks, nothing for the failures before.
+    w.advance(30);
+    let mut all = Vec::new();
+    for _ in 0..10 {
+        if let Some(until) = w.state.failures.delayed_until(w.now, &w.config) {
+            w.now = until;
+        }
+        let cmd = w.verify(false);
+        all.extend(mails(&mut w, cmd).1);
+    }
+    assert_eq!(kinds(&all), [NotificationKind::LockedOut]);
+
+    // Bulk require of an unrequired admin: one MfaRequired; a repeat sends nothing.
+    let by = w.boss;
+    w.run(Command::RemoveRequirement {
+        by,
+        global_required: false,
+    })
+    .unwrap();
+    assert!(
+        mails(
+            &mut w,
+            Command::RemoveRequirement {
+                by,
+                global_required: false
+            }
+        )
+        .1
+        .is_empty()
+    );
+    assert_eq!(
+        kinds(&mails(&mut w, Command::Require { by }).1),
+        [NotificationKind::MfaRequired]
+    );
+    assert!(mails(&mut w, Command::Require { by }).1.is_empty());
+}
+
+/// Dedupe keys are unique per triggering event and stable for the same event.
+#[test]
+fn dedupe_keys() {
+    let mut w = World::new(32);
+    let mut keys = HashSet::new();
+    let mut journey = |w: &mut World, cmd: Command| {
+        let admin = admin_of(w);
+        let events = w.run(cmd).unwrap();
+        let first = notifications(&admin, &events, w.now);
+        let again = notifications(&admin, &events, w.now);
+        assert_eq!(first, again, "deterministic");
+        for n in first {
+            assert!(
+                keys.insert(n.dedupe_key.clone()),
+                "duplicate key {}",
+                n.dedupe_key
+            );
+        }
+    };
+    let cmd = w.enable();
+    journey(&mut w, cmd);
+    w.advance(60);
+    let cmd = w.issue_setup_link();
+    journey(&mut w, cmd);
+    let cmd = w.confirm();
+    journey(&mut w, cmd);
+    let cmd = w.complete(true);
+    journey(&mut w, cmd);
+    let cmd = w.admin_reset();
+    journey(&mut w, cmd);
+    let cmd = w.confirm();
+    journey(&mut w, cmd);
+    w.advance(30);
+    let cmd = w.complete(true);
+    journey(&mut w, cmd);
+    assert_eq!(keys.len(), 5);
+}
+
+/// LOG-1, T-RPL-2: one audit record per event, with the actor, replay distinct.
+#[test]
+fn audit_records() {
+    let mut w = World::enrolled(33);
+    let admin = admin_of(&w);
+    let cmd = w.verify(true);
+    let Command::Verify { code } = cmd else {
+        panic!()
+    };
+    let mut events = w.run(Command::Verify { code: code.clone() }).unwrap();
+    events.extend(w.run(Command::Verify { code }).unwrap());
+    let cmd = w.admin_reset();
+    events.extend(w.run(cmd).unwrap());
+    let audit = audit_events(&admin, &events, Some(w.boss), w.now);
+    let kinds: Vec<AuditKind> = audit.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditKind::VerifySucceeded,
+            AuditKind::Replayed {
+                check: CodeCheck::Login,
+                failures: 1
+            },
+            AuditKind::AdminReset,
+            AuditKind::SetupLinkIssued,
+        ]
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|a| a.actor == Some(w.boss) && a.target == w.admin && a.org == admin.org)
+    );
+    let mut w = World::new(34);
+    let admin = admin_of(&w);
+    let cmd = w.enable();
+    let events = w.run(cmd).unwrap();
+    let audit = audit_events(&admin, &events, None, w.now);
+    assert_eq!(audit[0].kind, AuditKind::MfaEnabled);
+    assert_eq!(audit[0].actor, None);
+}
+
+/// T-LOG-2: no Debug output shows a secret, a code or a raw token.
+#[test]
+fn debug_output_is_redacted() {
+    let mut w = World::confirming(35);
+    let secret = w.secrets[0].clone();
+    let base32 = secret.to_base32().to_string();
+    let token = w.tokens[0].encode().to_string();
+    let code = w.complete(true);
+    let Command::CompleteSetup { code: c, .. } = &code else {
+        panic!()
+    };
+    let digits = c.expose().to_owned();
+    let mut texts = vec![
+        format!("{code:?}"),
+        format!("{:?}", w.confirm()),
+        format!("{:?}", w.enable()),
+        format!("{:?}", w.state),
+        format!("{:?}", w.keys),
+    ];
+    let admin = admin_of(&w);
+    let events = w.run(code).unwrap();
+    texts.push(format!("{events:?}"));
+    texts.push(format!("{admin:?}"));
+    texts.push(format!("{:?}", notifications(&admin, &events, w.now)));
+    for text in &texts {
+        assert!(!text.contains(&base32), "secret in {text}");
+        assert!(!text.contains(&token), "token in {text}");
+        assert!(!text.contains(&digits), "code in {text}");
+        assert!(!text.contains("argon2"), "password hash in {text}");
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_tests {
+    use super::*;
+    use admin_mfa_lifecycle::{MfaState, TokenHash};
+
+    /// SQL stores keep the state and the outbox as JSON: round trips, and no raw secret
+    /// (base32, hex) or raw token in either (T-LOG-5, T-SEC-3).
+    #[test]
+    fn json_round_trip_without_secrets() {
+        let mut w = World::resetting(36);
+        let admin = admin_of(&w);
+        let json = serde_json::to_string(&admin).unwrap();
+        let back: Admin = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, admin);
+        let state: MfaState =
+            serde_json::from_str(&serde_json::to_string(&w.state).unwrap()).unwrap();
+        assert_eq!(state, w.state);
+
+        let cmd = w.request_reset();
+        let events = w.run(cmd).unwrap();
+        let outbox = notifications(&admin_of(&w), &events, w.now);
+        let out_json = serde_json::to_string(&outbox).unwrap();
+        let back: Vec<Notification> = serde_json::from_str(&out_json).unwrap();
+        assert_eq!(back, outbox);
+        let ev_json = serde_json::to_string(&events).unwrap();
+        let back: Vec<Event> = serde_json::from_str(&ev_json).unwrap();
+        assert_eq!(back, events);
+
+        for s in &w.secrets {
+            let b32 = s.to_base32().to_string();
+            let hex: String = s
+                .expose_secret_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            for text in [&json, &out_json, &ev_json] {
+                assert!(!text.contains(&b32) && !text.contains(&hex));
+            }
+        }
+        for t in &w.tokens {
+            for text in [&json, &out_json, &ev_json] {
+                assert!(!text.contains(t.encode().as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn json_validates_on_the_way_in() {
+        assert!(serde_json::from_str::<Email>("\"a@b.co\\r\\nBcc: x@y.z\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<Email>("\"A@B.co\"")
+                .unwrap()
+                .as_str(),
+            "a@b.co"
+        );
+        let h = TokenHash::from_bytes([0xAB; 32]);
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(32)));
+        assert_eq!(serde_json::from_str::<TokenHash>(&json).unwrap(), h);
+        assert!(serde_json::from_str::<TokenHash>("\"abc\"").is_err());
+    }
+}
