@@ -18,7 +18,7 @@ use common::World;
 
 fn only(events: &[Event]) -> &Event {
     assert_eq!(events.len(), 1, "{events:?}");
-    &events[0]
+    events.first().unwrap()
 }
 
 /// T-RL-9: delays after failures 5..9 are 30, 60, 120, 240, 480 s; an attempt inside a delay
