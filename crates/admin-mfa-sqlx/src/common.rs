@@ -1,0 +1,585 @@
+//! What both backends share: row encoding and decoding, the checks a commit runs before it
+//! writes, and the mapping of database errors to [`StoreError`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use admin_mfa_lifecycle::{
+    Admin, AdminId, AuditEvent, AuditKind, Email, MfaState, Notification, OrgId, PasswordHash,
+    Role, UnixTime, WidgetPrefs,
+};
+use admin_mfa_ports::{
+    AdminSummary, AdminWrite, Change, ConflictKind, Lease, OutboxEntry, OutboxId, OutboxStats,
+    StoreError, Version,
+};
+
+/// `SELECT` of the admin columns, in the order [`AdminRow`] holds them, then `$rest`.
+macro_rules! admin_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, org, email, display_name, role, password_hash, created_at, mfa, ",
+            "widget_hidden, version FROM admins ",
+            $rest
+        )
+    };
+}
+pub(crate) use admin_select;
+
+/// One `admins` row as read: id, org, email, display name, role, password hash, created
+/// at, MFA state (JSON), widget hidden, version.
+pub(crate) type AdminRow = (
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    bool,
+    i64,
+);
+
+/// One row of the widget listing: id, org, email, display name, role, created at.
+pub(crate) type SummaryRow = (Vec<u8>, Vec<u8>, String, String, String, i64);
+
+/// One `audit_events` row: seq, org, at, actor, target, kind (JSON).
+pub(crate) type AuditRow = (i64, Vec<u8>, i64, Option<Vec<u8>>, Vec<u8>, String);
+
+/// What a commit reads of an admin before it writes: org, version, email, token hash.
+pub(crate) type ExistingRow = (Vec<u8>, Vec<u8>, i64, String, Option<Vec<u8>>);
+
+/// A stored value that does not decode: the database was changed behind the store's back.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt stored row: {0}")]
+pub(crate) struct CorruptRow(&'static str);
+
+fn corrupt(what: &'static str) -> StoreError {
+    StoreError::backend(CorruptRow(what))
+}
+
+/// A value the store refuses to write (a time beyond the database's integer range).
+#[derive(Debug, thiserror::Error)]
+#[error("value out of range: {0}")]
+pub(crate) struct OutOfRange(&'static str);
+
+/// A [`UnixTime`] as the integer column stores it.
+pub(crate) fn time_to_db(t: UnixTime) -> Result<i64, StoreError> {
+    i64::try_from(t.as_secs()).map_err(|_| StoreError::backend(OutOfRange("time")))
+}
+
+/// A [`UnixTime`] used only for comparisons (lease and retry times): saturates at the
+/// largest stored instant instead of failing.
+pub(crate) fn time_to_db_saturating(t: UnixTime) -> i64 {
+    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn time_from_db(secs: i64) -> Result<UnixTime, StoreError> {
+    u64::try_from(secs)
+        .map(UnixTime::from_secs)
+        .map_err(|_| corrupt("negative time"))
+}
+
+pub(crate) fn version_to_db(v: Version) -> Result<i64, StoreError> {
+    i64::try_from(v.get()).map_err(|_| StoreError::backend(OutOfRange("version")))
+}
+
+pub(crate) fn version_from_db(v: i64) -> Result<Version, StoreError> {
+    u64::try_from(v)
+        .ok()
+        .filter(|v| *v >= 1)
+        .map(Version::new)
+        .ok_or_else(|| corrupt("version"))
+}
+
+pub(crate) fn u64_from_db(n: i64, what: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| corrupt(what))
+}
+
+pub(crate) fn u32_from_db(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+fn id16(bytes: &[u8], what: &'static str) -> Result<[u8; 16], StoreError> {
+    <[u8; 16]>::try_from(bytes).map_err(|_| corrupt(what))
+}
+
+pub(crate) fn admin_id_from_db(bytes: &[u8]) -> Result<AdminId, StoreError> {
+    id16(bytes, "admin id").map(AdminId::from_bytes)
+}
+
+pub(crate) fn org_from_db(bytes: &[u8]) -> Result<OrgId, StoreError> {
+    id16(bytes, "organization id").map(OrgId::from_bytes)
+}
+
+pub(crate) fn id_bytes(id: AdminId) -> Vec<u8> {
+    id.as_uuid().as_bytes().to_vec()
+}
+
+pub(crate) fn org_bytes(org: OrgId) -> Vec<u8> {
+    org.as_uuid().as_bytes().to_vec()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(StoreError::backend)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|_| corrupt(what))
+}
+
+/// An admin as the `admins` columns store it (everything but the version).
+#[derive(Clone)]
+pub(crate) struct EncodedAdmin {
+    pub(crate) id: Vec<u8>,
+    pub(crate) org: Vec<u8>,
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) role: String,
+    pub(crate) password_hash: String,
+    pub(crate) created_at: i64,
+    pub(crate) mfa_required: bool,
+    pub(crate) token_hash: Option<Vec<u8>>,
+    pub(crate) mfa: String,
+    pub(crate) widget_hidden: bool,
+}
+
+impl fmt::Debug for EncodedAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The MFA state and the password hash stay out of debug output.
+        f.debug_struct("EncodedAdmin")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EncodedAdmin {
+    pub(crate) fn new(admin: &Admin) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: id_bytes(admin.id),
+            org: org_bytes(admin.org),
+            email: admin.email.as_str().to_owned(),
+            display_name: admin.display_name.clone(),
+            role: admin.role.as_str().to_owned(),
+            password_hash: admin.password_hash.as_str().to_owned(),
+            created_at: time_to_db(admin.created_at)?,
+            mfa_required: admin.mfa.requirement.is_required(),
+            token_hash: admin.mfa.token_hash().map(|h| h.as_bytes().to_vec()),
+            mfa: json(&admin.mfa)?,
+            widget_hidden: admin.prefs.admins_without_mfa_hidden,
+        })
+    }
+}
+
+fn role_from_db(role: &str) -> Result<Role, StoreError> {
+    role.parse().map_err(|_| corrupt("role"))
+}
+
+fn email_from_db(email: &str) -> Result<Email, StoreError> {
+    Email::parse(email).map_err(|_| corrupt("email"))
+}
+
+/// Decodes an `admins` row.
+pub(crate) fn admin_from_row(
+    row: AdminRow,
+) -> Result<admin_mfa_ports::Versioned<Admin>, StoreError> {
+    let (id, org, email, display_name, role, password_hash, created_at, mfa, hidden, version) = row;
+    let mfa: MfaState = from_json(&mfa, "mfa state")?;
+    Ok(admin_mfa_ports::Versioned {
+        value: Admin {
+            id: admin_id_from_db(&id)?,
+            org: org_from_db(&org)?,
+            email: email_from_db(&email)?,
+            display_name,
+            role: role_from_db(&role)?,
+            password_hash: PasswordHash::new(password_hash),
+            created_at: time_from_db(created_at)?,
+            mfa,
+            prefs: WidgetPrefs {
+                admins_without_mfa_hidden: hidden,
+            },
+        },
+        version: version_from_db(version)?,
+    })
+}
+
+/// Decodes a row of the widget listing.
+pub(crate) fn summary_from_row(row: SummaryRow) -> Result<AdminSummary, StoreError> {
+    let (id, org, email, display_name, role, created_at) = row;
+    Ok(AdminSummary {
+        id: admin_id_from_db(&id)?,
+        org: org_from_db(&org)?,
+        email: email_from_db(&email)?,
+        display_name,
+        role: role_from_db(&role)?,
+        created_at: time_from_db(created_at)?,
+    })
+}
+
+/// An audit event as the `audit_events` columns store it.
+#[derive(Debug)]
+pub(crate) struct EncodedAudit {
+    pub(crate) org: Vec<u8>,
+    pub(crate) at: i64,
+    pub(crate) actor: Option<Vec<u8>>,
+    pub(crate) target: Vec<u8>,
+    pub(crate) kind: String,
+}
+
+impl EncodedAudit {
+    pub(crate) fn new(event: &AuditEvent) -> Result<Self, StoreError> {
+        Ok(Self {
+            org: org_bytes(event.org),
+            at: time_to_db(event.at)?,
+            actor: event.actor.map(id_bytes),
+            target: id_bytes(event.target),
+            kind: json(&event.kind)?,
+        })
+    }
+}
+
+/// Decodes an `audit_events` row into its sequence number and event.
+pub(crate) fn audit_from_row(row: AuditRow) -> Result<(u64, AuditEvent), StoreError> {
+    let (seq, org, at, actor, target, kind) = row;
+    let kind: AuditKind = from_json(&kind, "audit kind")?;
+    Ok((
+        u64_from_db(seq, "audit sequence")?,
+        AuditEvent {
+            at: time_from_db(at)?,
+            org: org_from_db(&org)?,
+            actor: actor.as_deref().map(admin_id_from_db).transpose()?,
+            target: admin_id_from_db(&target)?,
+            kind,
+        },
+    ))
+}
+
+/// A notification as the `outbox` columns store it.
+#[derive(Debug)]
+pub(crate) struct EncodedNotification {
+    pub(crate) dedupe_key: String,
+    pub(crate) org: Vec<u8>,
+    pub(crate) admin: Vec<u8>,
+    pub(crate) kind: String,
+    pub(crate) created_at: i64,
+    pub(crate) payload: String,
+}
+
+impl EncodedNotification {
+    fn new(n: &Notification) -> Result<Self, StoreError> {
+        Ok(Self {
+            dedupe_key: n.dedupe_key.as_str().to_owned(),
+            org: org_bytes(n.org),
+            admin: id_bytes(n.admin),
+            kind: n.kind.as_str().to_owned(),
+            created_at: time_to_db(n.created_at)?,
+            payload: json(n)?,
+        })
+    }
+}
+
+pub(crate) fn notification_from_payload(payload: &str) -> Result<Notification, StoreError> {
+    from_json(payload, "outbox payload")
+}
+
+/// The outbox rows a change adds: duplicates inside the change are dropped here (the first
+/// one wins), duplicates of stored rows by the database.
+pub(crate) fn encode_outbox(
+    outbox: &[Notification],
+) -> Result<(Vec<EncodedNotification>, usize), StoreError> {
+    let mut seen = HashSet::with_capacity(outbox.len());
+    let mut rows = Vec::with_capacity(outbox.len());
+    let mut dropped = 0;
+    for n in outbox {
+        if seen.insert(n.dedupe_key.as_str()) {
+            rows.push(EncodedNotification::new(n)?);
+        } else {
+            dropped += 1;
+        }
+    }
+    Ok((rows, dropped))
+}
+
+/// What a commit found of an admin it writes, before writing.
+#[derive(Debug)]
+pub(crate) struct Existing {
+    org: Vec<u8>,
+    version: i64,
+    email: String,
+    token_hash: Option<Vec<u8>>,
+}
+
+pub(crate) fn existing_from_rows(rows: Vec<ExistingRow>) -> HashMap<Vec<u8>, Existing> {
+    rows.into_iter()
+        .map(|(id, org, version, email, token_hash)| {
+            (
+                id,
+                Existing {
+                    org,
+                    version,
+                    email,
+                    token_hash,
+                },
+            )
+        })
+        .collect()
+}
+
+/// An update that passed its checks, ready for the batched `UPDATE`.
+#[derive(Debug)]
+pub(crate) struct PlannedUpdate {
+    pub(crate) admin: EncodedAdmin,
+    pub(crate) expected: i64,
+}
+
+/// A checked change, in the shape the backends write it.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub(crate) inserts: Vec<EncodedAdmin>,
+    pub(crate) updates: Vec<PlannedUpdate>,
+    /// Ids of updated admins whose email or token hash changes: their old keys are released
+    /// before any new key is written, so admins of one change may trade keys.
+    pub(crate) release: Vec<Vec<u8>>,
+    pub(crate) versions: Vec<(AdminId, Version)>,
+    pub(crate) audit: Vec<EncodedAudit>,
+    pub(crate) outbox: Vec<EncodedNotification>,
+    pub(crate) deduplicated_in_change: usize,
+}
+
+/// The ids a commit must read (and, on PostgreSQL, lock) before it writes, sorted.
+pub(crate) fn written_ids(change: &Change) -> Vec<Vec<u8>> {
+    let mut ids: Vec<Vec<u8>> = change
+        .writes
+        .iter()
+        .map(|w| id_bytes(w.admin().id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Checks a change against what the database holds for the admins it writes, in the order
+/// and with the outcomes of the reference (memory) store; uniqueness against admins
+/// outside the change is left to the database's unique constraints.
+pub(crate) fn plan(
+    change: &Change,
+    existing: &HashMap<Vec<u8>, Existing>,
+) -> Result<Plan, StoreError> {
+    let mut plan = Plan::default();
+    let mut written = HashSet::with_capacity(change.writes.len());
+    for write in &change.writes {
+        let admin = write.admin();
+        if !written.insert(admin.id) {
+            return Err(StoreError::InvalidChange("an admin is written twice"));
+        }
+        let key = id_bytes(admin.id);
+        match write {
+            AdminWrite::Insert(_) => {
+                if existing.contains_key(&key) {
+                    return Err(StoreError::Conflict(ConflictKind::DuplicateId));
+                }
+            }
+            AdminWrite::Update { expected, .. } => {
+                let row = existing.get(&key).ok_or(StoreError::NotFound)?;
+                if row.org != org_bytes(admin.org) {
+                    return Err(StoreError::InvalidChange(
+                        "an update cannot move an admin to another organization",
+                    ));
+                }
+                if row.version != version_to_db(*expected)? {
+                    return Err(StoreError::Conflict(ConflictKind::Version));
+                }
+            }
+        }
+    }
+    let mut emails = HashSet::with_capacity(change.writes.len());
+    let mut tokens = HashSet::with_capacity(change.writes.len());
+    for write in &change.writes {
+        let admin = write.admin();
+        if !emails.insert((admin.org, admin.email.as_str())) {
+            return Err(StoreError::Conflict(ConflictKind::Email));
+        }
+        if let Some(hash) = admin.mfa.token_hash()
+            && !tokens.insert(*hash)
+        {
+            return Err(StoreError::Conflict(ConflictKind::TokenHash));
+        }
+    }
+    for write in &change.writes {
+        let encoded = EncodedAdmin::new(write.admin())?;
+        match write {
+            AdminWrite::Insert(admin) => {
+                plan.versions.push((admin.id, Version::FIRST));
+                plan.inserts.push(encoded);
+            }
+            AdminWrite::Update { admin, expected } => {
+                if let Some(row) = existing.get(&encoded.id)
+                    && (row.email != encoded.email || row.token_hash != encoded.token_hash)
+                {
+                    plan.release.push(encoded.id.clone());
+                }
+                plan.versions.push((admin.id, expected.next()));
+                plan.updates.push(PlannedUpdate {
+                    admin: encoded,
+                    expected: version_to_db(*expected)?,
+                });
+            }
+        }
+    }
+    plan.audit = change
+        .audit
+        .iter()
+        .map(EncodedAudit::new)
+        .collect::<Result<_, _>>()?;
+    let (outbox, dropped) = encode_outbox(&change.outbox)?;
+    plan.outbox = outbox;
+    plan.deduplicated_in_change = dropped;
+    Ok(plan)
+}
+
+/// Leased rows (id, generation, attempts, payload) as entries, oldest first.
+pub(crate) fn outbox_entries(
+    mut rows: Vec<(i64, i64, i64, String)>,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    rows.sort_unstable_by_key(|r| r.0);
+    rows.into_iter()
+        .map(|(id, generation, attempts, payload)| {
+            Ok(OutboxEntry {
+                lease: Lease {
+                    id: OutboxId(u64_from_db(id, "outbox id")?),
+                    generation: u64_from_db(generation, "lease generation")?,
+                },
+                notification: notification_from_payload(&payload)?,
+                attempts: u32_from_db(attempts),
+            })
+        })
+        .collect()
+}
+
+/// Per-state counts as [`OutboxStats`].
+pub(crate) fn stats_from_rows(rows: Vec<(String, i64)>) -> Result<OutboxStats, StoreError> {
+    let mut stats = OutboxStats::default();
+    for (state, n) in rows {
+        let n = u64_from_db(n, "count")?;
+        match state.as_str() {
+            "pending" => stats.pending = n,
+            "sent" => stats.sent = n,
+            "dead" => stats.dead = n,
+            _ => return Err(corrupt("outbox state")),
+        }
+    }
+    Ok(stats)
+}
+
+/// Which invariant a unique violation broke, from the constraint name (PostgreSQL) or the
+/// columns named in the message (SQLite).
+fn conflict_kind(constraint: Option<&str>, message: &str) -> Option<ConflictKind> {
+    match constraint {
+        Some("admins_pkey") => return Some(ConflictKind::DuplicateId),
+        Some("admins_org_email_key") => return Some(ConflictKind::Email),
+        Some("admins_token_hash_key") => return Some(ConflictKind::TokenHash),
+        _ => {}
+    }
+    // SQLite: "UNIQUE constraint failed: admins.org, admins.email".
+    let columns = message.rsplit(':').next().unwrap_or_default();
+    let columns: Vec<&str> = columns.split(',').map(str::trim).collect();
+    match columns.as_slice() {
+        ["admins.id"] => Some(ConflictKind::DuplicateId),
+        ["admins.org", "admins.email"] => Some(ConflictKind::Email),
+        ["admins.token_hash"] => Some(ConflictKind::TokenHash),
+        _ => None,
+    }
+}
+
+/// Maps a database error: a unique violation of an admin key is a conflict, anything else
+/// a backend failure.
+pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+        && let Some(kind) = conflict_kind(db.constraint(), db.message())
+    {
+        return StoreError::Conflict(kind);
+    }
+    StoreError::backend(err)
+}
+
+/// Errors of opening a store: connecting, configuring or migrating the database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The database could not be reached or opened.
+    #[error("cannot connect to the database")]
+    Connect(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The embedded migrations failed.
+    #[error("cannot migrate the database schema")]
+    Migrate(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl OpenError {
+    pub(crate) fn connect(err: sqlx::Error) -> Self {
+        Self::Connect(Box::new(err))
+    }
+
+    pub(crate) fn migrate(err: sqlx::migrate::MigrateError) -> Self {
+        Self::Migrate(Box::new(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_messages_map_to_conflicts() {
+        let cases = [
+            (
+                "UNIQUE constraint failed: admins.id",
+                Some(ConflictKind::DuplicateId),
+            ),
+            (
+                "UNIQUE constraint failed: admins.org, admins.email",
+                Some(ConflictKind::Email),
+            ),
+            (
+                "UNIQUE constraint failed: admins.token_hash",
+                Some(ConflictKind::TokenHash),
+            ),
+            ("UNIQUE constraint failed: outbox.dedupe_key", None),
+        ];
+        for (message, kind) in cases {
+            assert_eq!(conflict_kind(None, message), kind, "{message}");
+        }
+    }
+
+    #[test]
+    fn postgres_constraint_names_map_to_conflicts() {
+        assert_eq!(
+            conflict_kind(Some("admins_pkey"), "duplicate key"),
+            Some(ConflictKind::DuplicateId)
+        );
+        assert_eq!(
+            conflict_kind(Some("admins_org_email_key"), "duplicate key"),
+            Some(ConflictKind::Email)
+        );
+        assert_eq!(
+            conflict_kind(Some("admins_token_hash_key"), "duplicate key"),
+            Some(ConflictKind::TokenHash)
+        );
+        assert_eq!(conflict_kind(Some("outbox_dedupe_key_key"), "x"), None);
+    }
+
+    #[test]
+    fn times_outside_the_integer_range_are_refused_or_saturated() {
+        assert!(time_to_db(UnixTime::from_secs(u64::MAX)).is_err());
+        assert_eq!(
+            time_to_db_saturating(UnixTime::from_secs(u64::MAX)),
+            i64::MAX
+        );
+        assert!(time_from_db(-1).is_err());
+        assert_eq!(time_from_db(59).unwrap(), UnixTime::from_secs(59));
+        assert!(version_from_db(0).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! Test databases: a temporary SQLite file per test, a fresh PostgreSQL schema per test.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file uses a different part of this module"
+)]
+#![allow(clippy::expect_used, clippy::panic, reason = "test setup fails loudly")]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use admin_mfa_ports::{
+    Admin, AdminId, AdminStore, AdminSummary, AuditCursor, AuditPage, Change, CommitReceipt, Email,
+    Lease, OrgId, OutboxEntry, OutboxStats, Page, PageRequest, Role, StoreError, TokenHash,
+    UnixTime, Versioned,
+};
+use async_trait::async_trait;
+
+/// A store that keeps `guard` alive as long as itself (a temp dir, a schema to drop).
+#[derive(Debug)]
+pub struct Guarded<S, G> {
+    pub store: S,
+    pub guard: G,
+}
+
+#[async_trait]
+impl<S: AdminStore, G: Send + Sync> AdminStore for Guarded<S, G> {
+    async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
+        self.store.admin(org, id).await
+    }
+    async fn admin_by_email(
+        &self,
+        org: OrgId,
+        email: &Email,
+    ) -> Result<Option<Versioned<Admin>>, StoreError> {
+        self.store.admin_by_email(org, email).await
+    }
+    async fn admin_by_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Versioned<Admin>>, StoreError> {
+        self.store.admin_by_token(hash).await
+    }
+    async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
+        self.store.count_without_mfa_required(org).await
+    }
+    async fn list_without_mfa_required(
+        &self,
+        org: OrgId,
+        page: PageRequest<Email>,
+    ) -> Result<Page<AdminSummary, Email>, StoreError> {
+        self.store.list_without_mfa_required(org, page).await
+    }
+    async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
+        self.store.count_with_role(org, role).await
+    }
+    async fn commit(&self, change: Change) -> Result<CommitReceipt, StoreError> {
+        self.store.commit(change).await
+    }
+    async fn audit_log(
+        &self,
+        org: OrgId,
+        page: PageRequest<AuditCursor>,
+    ) -> Result<AuditPage, StoreError> {
+        self.store.audit_log(org, page).await
+    }
+    async fn lease_outbox(
+        &self,
+        now: UnixTime,
+        lease_secs: u64,
+        max: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.store.lease_outbox(now, lease_secs, max).await
+    }
+    async fn mark_sent(&self, lease: Lease) -> Result<(), StoreError> {
+        self.store.mark_sent(lease).await
+    }
+    async fn mark_retry(&self, lease: Lease, retry_at: UnixTime) -> Result<(), StoreError> {
+        self.store.mark_retry(lease, retry_at).await
+    }
+    async fn mark_dead(&self, lease: Lease) -> Result<(), StoreError> {
+        self.store.mark_dead(lease).await
+    }
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        self.store.outbox_stats().await
+    }
+}
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite {
+    use admin_mfa_sqlx::SqliteStore;
+    use tempfile::TempDir;
+
+    use super::Guarded;
+
+    /// A fresh store in a new database file (WAL) inside a temporary directory.
+    pub async fn fresh() -> Guarded<SqliteStore, TempDir> {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = SqliteStore::open(dir.path().join("admin-mfa.db"))
+            .await
+            .expect("the sqlite store opens");
+        Guarded { store, guard: dir }
+    }
+}
+
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    use admin_mfa_sqlx::PostgresStore;
+    use admin_mfa_sqlx::sqlx::postgres::PgConnectOptions;
+    use admin_mfa_sqlx::sqlx::{Connection, Executor, PgConnection};
+
+    use super::{Guarded, NEXT};
+
+    /// The variable naming the test server.
+    pub const URL_VAR: &str = "ADMIN_MFA_TEST_POSTGRES_URL";
+
+    /// Whether a missing or unreachable external service is a failure.
+    pub fn required() -> bool {
+        std::env::var("ADMIN_MFA_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1")
+    }
+
+    /// The test server's URL; `None` (the caller skips) when unset and not required.
+    pub fn url() -> Option<String> {
+        match std::env::var(URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => Some(url),
+            _ if required() => {
+                panic!("ADMIN_MFA_REQUIRE_EXTERNAL=1 but {URL_VAR} is not set")
+            }
+            _ => None,
+        }
+    }
+
+    /// Drops its schema (and everything in it) when dropped.
+    #[derive(Debug)]
+    pub struct Schema {
+        pub options: PgConnectOptions,
+        pub name: String,
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let options = self.options.clone();
+            let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name);
+            // Drop may run inside the test's runtime: do the async work on a thread of its own.
+            let dropper = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(mut conn) = PgConnection::connect_with(&options).await {
+                        let _ = conn.execute(sqlx_str(sql)).await;
+                        let _ = conn.close().await;
+                    }
+                });
+            });
+            let _ = dropper.join();
+        }
+    }
+
+    fn sqlx_str(sql: String) -> sqlx::AssertSqlSafe<String> {
+        // Test-only DDL; the schema name is built from digits by `schema_name`.
+        sqlx::AssertSqlSafe(sql)
+    }
+
+    fn schema_name() -> String {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("admin_mfa_test_{}_{n}", std::process::id())
+    }
+
+    /// Creates a new, empty schema on the test server; `None` when PostgreSQL is not
+    /// configured (and not required).
+    pub async fn fresh_schema() -> Option<Schema> {
+        let url = url()?;
+        let options: PgConnectOptions = url.parse().expect("a valid PostgreSQL URL");
+        let mut conn = PgConnection::connect_with(&options)
+            .await
+            .unwrap_or_else(|e| panic!("{URL_VAR} is set but PostgreSQL is unreachable: {e}"));
+        let name = schema_name();
+        conn.execute(sqlx_str(format!(
+            "DROP SCHEMA IF EXISTS \"{name}\" CASCADE; CREATE SCHEMA \"{name}\""
+        )))
+        .await
+        .expect("a test schema can be created");
+        let _ = conn.close().await;
+        Some(Schema { options, name })
+    }
+
+    /// Connect options whose sessions work inside `schema`.
+    pub fn options_in(schema: &Schema) -> PgConnectOptions {
+        schema
+            .options
+            .clone()
+            .options([("search_path", schema.name.as_str())])
+    }
+
+    /// A fresh store in a new schema, or `None` when PostgreSQL is not configured.
+    pub async fn fresh() -> Option<Guarded<PostgresStore, Schema>> {
+        let schema = fresh_schema().await?;
+        let store = PostgresStore::connect_with(options_in(&schema), 10)
+            .await
+            .expect("the postgres store connects and migrates");
+        Some(Guarded {
+            store,
+            guard: schema,
+        })
+    }
+}
+
+/// Numbers test schemas within one process.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the counter (keeps the import used when PostgreSQL is off).
+pub fn schemas_made() -> u64 {
+    NEXT.load(Ordering::Relaxed)
+}

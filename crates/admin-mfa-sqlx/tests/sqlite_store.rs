@@ -1,0 +1,467 @@
+//! SQLite-specific guarantees: migrations (T-STO-2), persistence across reopening
+//! (T-RPL-6, T-TOK-6, T-FLT-8), no raw secret in the file (T-SEC-3, T-LOG-5), integer UTC
+//! times (T-STO-3), and a shortened T-LOAD-3 (8 writers, 16 readers, no SQLITE_BUSY, no
+//! lost update).
+
+#![cfg(feature = "sqlite")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use admin_mfa_lifecycle::{
+    ActiveFactor, Factor, KeyId, LinkPurpose, LinkToken, Nonce, Sealed, SealingKey, TimeStep,
+    TotpParams, TotpSecret,
+};
+use admin_mfa_ports::{AdminStore, Change, ConflictKind, StoreError, Version};
+use admin_mfa_sqlx::SqliteStore;
+use admin_mfa_sqlx::sqlx::{self, Row};
+use admin_mfa_testkit::fixtures::{T0, admin, notification, org, require, set_link, token_hash};
+use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD, HEXLOWER, HEXUPPER};
+use rand::SeedableRng;
+use rand::rngs::ChaCha20Rng;
+
+async fn open(dir: &Path) -> SqliteStore {
+    SqliteStore::open(dir.join("admin-mfa.db")).await.unwrap()
+}
+
+#[tokio::test]
+async fn migrations_run_on_an_empty_file_and_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        tables,
+        ["_sqlx_migrations", "admins", "audit_events", "outbox"]
+    );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "admins_org_email_key",
+            "admins_org_role_idx",
+            "admins_token_hash_key",
+            "admins_without_mfa_idx",
+            "audit_events_org_seq_idx",
+            "outbox_dedupe_key_key",
+            "outbox_pending_idx",
+        ]
+    );
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(busy >= 1000, "busy_timeout is {busy} ms");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+
+    store
+        .commit(Change::new().insert(admin(org(1), 1)))
+        .await
+        .unwrap();
+    // Running the migrator again on the same pool, and reopening, changes nothing.
+    let again = SqliteStore::from_pool(store.pool().clone()).await.unwrap();
+    store.close().await;
+    drop(again);
+    let reopened = open(dir.path()).await;
+    let applied: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(reopened.pool())
+            .await
+            .unwrap();
+    assert_eq!(applied, vec![(1, true)]);
+    assert_eq!(
+        reopened.count_without_mfa_required(org(1)).await.unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn unique_constraints_back_the_invariants() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let mut a = admin(org(1), 1);
+    set_link(&mut a, token_hash(1), T0);
+    store
+        .commit(
+            Change::new()
+                .insert(a.clone())
+                .notify([notification(&a, "dedupe-1", T0)]),
+        )
+        .await
+        .unwrap();
+    let copy_admin = "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
+        created_at, mfa_required, token_hash, mfa, widget_hidden, version) \
+        SELECT ?, org, ?, display_name, role, password_hash, created_at, mfa_required, ?, mfa, \
+        widget_hidden, 1 FROM admins";
+    // Same (org, email), another id: refused by the database itself.
+    let err = sqlx::query(copy_admin)
+        .bind(vec![9_u8; 16])
+        .bind(a.email.as_str())
+        .bind(Option::<Vec<u8>>::None)
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(err.as_database_error().unwrap().is_unique_violation());
+    // Same token hash, another id and email.
+    let err = sqlx::query(copy_admin)
+        .bind(vec![9_u8; 16])
+        .bind("other@example.com")
+        .bind(token_hash(1).as_bytes().to_vec())
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(err.as_database_error().unwrap().is_unique_violation());
+    // Same dedupe key in the outbox.
+    let err = sqlx::query(
+        "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, state, \
+         next_attempt_at) SELECT dedupe_key, org, admin, kind, created_at, payload, state, \
+         next_attempt_at FROM outbox",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap_err();
+    assert!(err.as_database_error().unwrap().is_unique_violation());
+}
+
+/// An enrolled admin with a used step and a pending reset link, the secret really sealed.
+struct Sample {
+    admin: admin_mfa_lifecycle::Admin,
+    secret: TotpSecret,
+    token: LinkToken,
+}
+
+fn sample() -> Sample {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let key = SealingKey::generate(KeyId::new(1), &mut rng);
+    let secret = TotpSecret::generate_with(&mut rng);
+    let token = LinkToken::generate(&mut rng);
+    let mut a = admin(org(1), 1);
+    require(&mut a, T0);
+    a.mfa.factor = Factor::Active(ActiveFactor {
+        sealed: Sealed::seal_secret(&key, Nonce::generate(&mut rng), a.id, &secret).unwrap(),
+        params: TotpParams::default(),
+        enrolled_at: T0,
+        last_used_step: Some(TimeStep::new(T0.as_secs() / 30)),
+    });
+    set_link(&mut a, token.hash(), T0);
+    if let Some(link) = a.mfa.link.as_mut() {
+        link.purpose = LinkPurpose::Reset;
+        link.candidate = Some(admin_mfa_lifecycle::Candidate {
+            sealed: Sealed::seal_secret(&key, Nonce::generate(&mut rng), a.id, &secret).unwrap(),
+            params: TotpParams::default(),
+            created_at: T0,
+        });
+    }
+    Sample {
+        admin: a,
+        secret,
+        token,
+    }
+}
+
+fn sample_change(s: &Sample) -> Change {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let key = SealingKey::generate(KeyId::new(1), &mut rng);
+    let mut note = notification(&s.admin, "reset-1", T0);
+    note.link = Some(
+        Sealed::seal_link_token(
+            &key,
+            Nonce::generate(&mut rng),
+            s.admin.id,
+            LinkPurpose::Reset,
+            &s.token,
+        )
+        .unwrap(),
+    );
+    note.link_purpose = Some(LinkPurpose::Reset);
+    note.link_expires_at = Some(T0.saturating_add_secs(3600));
+    Change::new().insert(s.admin.clone()).notify([note])
+}
+
+/// Every form in which a secret could leak into the file.
+fn needles(s: &Sample) -> Vec<(String, Vec<u8>)> {
+    let raw = s.secret.expose_secret_bytes().to_vec();
+    let token = s.token.as_bytes().to_vec();
+    let mut out = vec![
+        ("secret bytes".into(), raw.clone()),
+        ("secret hex".into(), HEXLOWER.encode(&raw).into_bytes()),
+        ("secret HEX".into(), HEXUPPER.encode(&raw).into_bytes()),
+        (
+            "secret base32".into(),
+            BASE32_NOPAD.encode(&raw).into_bytes(),
+        ),
+        (
+            "secret base32 lower".into(),
+            BASE32_NOPAD.encode(&raw).to_lowercase().into_bytes(),
+        ),
+        ("token bytes".into(), token.clone()),
+        ("token hex".into(), HEXLOWER.encode(&token).into_bytes()),
+        (
+            "token base64url".into(),
+            BASE64URL_NOPAD.encode(&token).into_bytes(),
+        ),
+        ("token encoded".into(), s.token.encode().as_bytes().to_vec()),
+    ];
+    out.retain(|(_, n)| !n.is_empty());
+    out
+}
+
+fn scan_dir(dir: &Path, needles: &[(String, Vec<u8>)]) -> usize {
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        scanned += bytes.len();
+        for (what, needle) in needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{what} found in {}",
+                path.display()
+            );
+        }
+    }
+    scanned
+}
+
+#[tokio::test]
+async fn no_raw_secret_or_token_reaches_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let s = sample();
+    store.commit(sample_change(&s)).await.unwrap();
+    let needles = needles(&s);
+    // The positive control: the sealed blob and the token hash are in the file.
+    let mfa: String = sqlx::query_scalar("SELECT mfa FROM admins")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(mfa.contains("ciphertext"));
+    // While open (database plus WAL), and after closing (checkpointed into the file).
+    assert!(scan_dir(dir.path(), &needles) > 0);
+    store.close().await;
+    let scanned = scan_dir(dir.path(), &needles);
+    assert!(scanned > 4096, "only {scanned} bytes scanned");
+    // The scan is able to find what it looks for: the hash of the token is stored.
+    let file = std::fs::read(dir.path().join("admin-mfa.db")).unwrap();
+    let hash = s.token.hash();
+    assert!(
+        file.windows(32).any(|w| w == hash.as_bytes().as_slice()),
+        "the token hash column was not found: the scan is blind"
+    );
+}
+
+#[tokio::test]
+async fn data_survives_closing_and_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample();
+    {
+        let store = open(dir.path()).await;
+        store.commit(sample_change(&s)).await.unwrap();
+        let read = store.admin(org(1), s.admin.id).await.unwrap().unwrap();
+        let mut next = read.value.clone();
+        next.display_name = "after one update".into();
+        store
+            .commit(Change::new().update(next, read.version))
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let store = open(dir.path()).await;
+    let back = store.admin(org(1), s.admin.id).await.unwrap().unwrap();
+    assert_eq!(back.version, Version::new(2));
+    let mut expected = s.admin.clone();
+    expected.display_name = "after one update".into();
+    assert_eq!(back.value, expected);
+    // T-RPL-6: the used step is still there, so a replay after a restart is still refused.
+    let factor = back.value.mfa.active_factor().unwrap();
+    assert_eq!(
+        factor.last_used_step,
+        Some(TimeStep::new(T0.as_secs() / 30))
+    );
+    // T-TOK-6: the pending link is still found by its hash, and can be revoked.
+    let by_token = store
+        .admin_by_token(&s.token.hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_token.value.id, s.admin.id);
+    let mut revoked = by_token.value.clone();
+    revoked.mfa.link = None;
+    store
+        .commit(Change::new().update(revoked, by_token.version))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .admin_by_token(&s.token.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // T-FLT-8: the queued email is still pending and can be leased after the restart.
+    let leased = store.lease_outbox(T0, 60, 10).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].notification.dedupe_key.as_str(), "reset-1");
+}
+
+#[tokio::test]
+async fn times_are_stored_as_utc_integer_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let mut a = admin(org(1), 1);
+    a.created_at = T0;
+    store
+        .commit(
+            Change::new()
+                .insert(a.clone())
+                .audit([admin_mfa_testkit::fixtures::audit(
+                    org(1),
+                    a.id,
+                    T0.saturating_add_secs(1),
+                )])
+                .notify([notification(&a, "k", T0.saturating_add_secs(2))]),
+        )
+        .await
+        .unwrap();
+    let expect = i64::try_from(T0.as_secs()).unwrap();
+    let row = sqlx::query("SELECT typeof(created_at) AS t, created_at FROM admins")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("t"), "integer");
+    assert_eq!(row.get::<i64, _>("created_at"), expect);
+    let row = sqlx::query("SELECT typeof(at) AS t, at FROM audit_events")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("t"), "integer");
+    assert_eq!(row.get::<i64, _>("at"), expect + 1);
+    let row = sqlx::query(
+        "SELECT typeof(created_at) AS t, created_at, typeof(next_attempt_at) AS n FROM outbox",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(row.get::<String, _>("t"), "integer");
+    assert_eq!(row.get::<String, _>("n"), "integer");
+    assert_eq!(row.get::<i64, _>("created_at"), expect + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_writers_and_sixteen_readers_lose_nothing() {
+    const ADMINS: u32 = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path()).await);
+    let o = org(1);
+    let mut change = Change::new();
+    for n in 0..ADMINS {
+        let mut a = admin(o, n);
+        a.display_name = "0".into();
+        change = change.insert(a);
+    }
+    store.commit(change).await.unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
+    let conflicts = Arc::new(AtomicU64::new(0));
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..8u32 {
+        let (store, stop, conflicts) = (store.clone(), stop.clone(), conflicts.clone());
+        writers.spawn(async move {
+            let id = admin_mfa_testkit::fixtures::admin_id(w % ADMINS);
+            let mut done = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let read = store.admin(o, id).await.unwrap().unwrap();
+                let mut next = read.value.clone();
+                let n: u64 = next.display_name.parse().unwrap();
+                next.display_name = (n + 1).to_string();
+                match store.commit(Change::new().update(next, read.version)).await {
+                    Ok(_) => done += 1,
+                    Err(StoreError::Conflict(ConflictKind::Version)) => {
+                        conflicts.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(other) => panic!(
+                        "writer {w}: {other:?} ({:?})",
+                        std::error::Error::source(&other)
+                    ),
+                }
+            }
+            (w % ADMINS, done)
+        });
+    }
+    let mut readers = tokio::task::JoinSet::new();
+    for r in 0..16u32 {
+        let (store, stop, reads) = (store.clone(), stop.clone(), reads.clone());
+        readers.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let id = admin_mfa_testkit::fixtures::admin_id(r % ADMINS);
+                let got = store.admin(o, id).await;
+                assert!(got.is_ok_and(|a| a.is_some()), "reader {r}");
+                let count = store.count_without_mfa_required(o).await.unwrap();
+                assert_eq!(count, u64::from(ADMINS));
+                reads.fetch_add(2, Ordering::Relaxed);
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut per_admin = [0u64; ADMINS as usize];
+    while let Some(joined) = writers.join_next().await {
+        let (n, done) = joined.unwrap();
+        per_admin[n as usize] += done;
+    }
+    while let Some(joined) = readers.join_next().await {
+        joined.unwrap();
+    }
+    for n in 0..ADMINS {
+        let stored = store
+            .admin(o, admin_mfa_testkit::fixtures::admin_id(n))
+            .await
+            .unwrap()
+            .unwrap();
+        let commits = per_admin[n as usize];
+        assert!(commits > 0, "admin {n} was never written");
+        assert_eq!(
+            stored.value.display_name,
+            commits.to_string(),
+            "admin {n}: a lost update"
+        );
+        assert_eq!(stored.version.get(), commits + 1, "admin {n}");
+    }
+    let total: u64 = per_admin.iter().sum();
+    eprintln!(
+        "T-LOAD-3 (3 s): {total} commits, {} version conflicts, {} reads",
+        conflicts.load(Ordering::Relaxed),
+        reads.load(Ordering::Relaxed)
+    );
+    assert!(reads.load(Ordering::Relaxed) > 0);
+}
