@@ -127,10 +127,20 @@ struct Engine {
 impl Engine {
     /// `None` only if totp-rs refuses parameters our types already validated (fail closed).
     fn new(secret: &TotpSecret, params: &TotpParams) -> Option<Self> {
+        let bytes = secret.expose_secret_bytes();
+        // The default 20-byte secret goes on the stack (no allocation on the verify path);
+        // the local copy is wiped when `stack` drops, totp-rs wipes its own on drop.
+        let mut stack = Zeroizing::new([0_u8; crate::DEFAULT_SECRET_LEN]);
+        let key = if bytes.len() == stack.len() {
+            stack.copy_from_slice(bytes);
+            totp_rs::Secret::new_stack(*stack)
+        } else {
+            totp_rs::Secret::from(bytes)
+        };
         totp_rs::Builder::new()
             .with_algorithm(params.algorithm().to_totp_rs())
             .with_digits(params.digits())
-            .with_secret(secret.expose_secret_bytes())
+            .with_secret(key)
             // A step of one second turns totp-rs's `generate(t)` into HOTP at counter `t`.
             .with_step_duration(1)
             .with_skew(0)
