@@ -40,21 +40,33 @@
 //! The journey of the seed story, with the commands that move it:
 //!
 //! ```text
-//!                  Enable / IssueSetupLink             ConfirmIdentity
-//!  +------------+ -----------------------> +------------+ -------------> +------------------+
-//!  | unenrolled |                          | setup link |                | link + candidate |
-//!  +------------+ <----------------------- +------------+ <------------- +------------------+
-//!     ^     |      Expire / LockedOut        (wrong code: VerifyFailed)        |
-//!     |     |                                                                  | CompleteSetup
-//!     |     +--(Require: only the requirement changes)                         | (right code)
-//!     |                                                                        v
-//!     |   AdminReset                                                    +--------------+
-//!     +-------------------------------------------------------------- | Active(A)    | <-+
-//!                                                                       +--------------+   |
-//!       Verify: right -> Verified, wrong -> VerifyFailed, used -> Replayed    |            |
-//!       RequestReset --> reset link (A keeps working) --ConfirmIdentity-->    |            |
-//!       --CompleteSetup(right code for B)--> Active(B) -----------------------+------------+
+//!                  Enable / IssueSetupLink / AdminReset
+//!  +------------+ -----------------------------------> +------------+
+//!  | unenrolled |                                       | setup link |
+//!  +------------+ <----------------------------------- +------------+
+//!        ^             Expire / LockedOut                  |     ^
+//!        |                               ConfirmIdentity   |     | ConfirmIdentity again
+//!        |                                                 v     | (the newer candidate wins)
+//!        |                                     +------------------+
+//!        |                                     | link + candidate | --wrong code--> VerifyFailed
+//!        |                                     +------------------+
+//!        |                                                 | CompleteSetup (right code)
+//!        | AdminReset                                      v
+//!        |                                         +---------------+ --Verify--> Verified,
+//!        +---------------------------------------- |   Active(A)   |   VerifyFailed, Replayed,
+//!                                                  +---------------+   Delayed, RefusedLocked
+//!                                                     |         ^
+//!                                       RequestReset  |         | CompleteSetup (right code for B):
+//!                                                     v         | Active(B), A stops working
+//!                                          +-----------------------------+
+//!                                          | Active(A) + reset link      |
+//!                                          | (+ candidate B after        |
+//!                                          | ConfirmIdentity); A works   |
+//!                                          +-----------------------------+
 //! ```
+//!
+//! Bulk [`Command::Require`] only moves the requirement facet; the admin then meets
+//! [`Command::IssueSetupLink`] at the next password login.
 //!
 //! # Getting started
 //!

@@ -145,7 +145,10 @@ pub enum Command {
         code: Code,
     },
     /// An authorised admin resets this admin's MFA: the factor is removed at once, any link
-    /// revoked, and a setup link issued (D3).
+    /// revoked, the failure counter and any lock cleared (the same permission as an unlock),
+    /// the credential epoch bumped, and a setup link issued (D3). The link e-mail is
+    /// rate-limited like every other: when limited, the factor is still removed and the
+    /// admin gets a link at the next login ([`Command::IssueSetupLink`]).
     AdminReset {
         /// The acting admin.
         by: AdminId,
@@ -322,6 +325,28 @@ pub enum Event {
 }
 
 impl Event {
+    /// When the event happened.
+    #[must_use]
+    pub const fn at(&self) -> UnixTime {
+        match self {
+            Self::RequirementSet { at, .. }
+            | Self::RequirementRemoved { at, .. }
+            | Self::LinkRateLimited { at, .. }
+            | Self::Verified { at, .. }
+            | Self::VerifyFailed { at, .. }
+            | Self::Replayed { at, .. }
+            | Self::Delayed { at, .. }
+            | Self::RefusedLocked { at, .. }
+            | Self::LockedOut { at, .. }
+            | Self::Unlocked { at, .. }
+            | Self::FactorRemoved { at, .. }
+            | Self::LinkExpired { at, .. } => *at,
+            Self::LinkIssued(link) => link.issued_at,
+            Self::CandidateStored { candidate, .. } => candidate.created_at,
+            Self::Enrolled { factor, .. } => factor.enrolled_at,
+        }
+    }
+
     /// `false` for events that only inform ([`Event::LinkRateLimited`], [`Event::Delayed`],
     /// [`Event::RefusedLocked`]): [`apply`] leaves the state as it is for them, though their
     /// audit records still have to be written.

@@ -203,8 +203,11 @@ fn state_by_command_table() {
             let before = w.state.clone();
             let cmd = command(&mut w, col);
             let result = w.decide(cmd);
-            // decide never changes the state it reads.
+            // decide never changes the state it reads, and stamps every event with `now`.
             assert_eq!(w.state, before);
+            if let Ok(events) = &result {
+                assert!(events.iter().all(|e| e.at() == w.now), "{events:?}");
+            }
             let got = summary(&result);
             if got != *want {
                 mismatches.push(format!(
