@@ -226,6 +226,21 @@ mod tests {
         assert_eq!(Email::parse(&long_local), Err(EmailError::TooLong));
     }
 
+    proptest::proptest! {
+        /// Never panics; whatever parses is normalised, bounded, header-safe and stable.
+        #[test]
+        fn parsed_addresses_are_safe(input in "\\PC{0,80}|[ a-zA-Z0-9.@<>\r\n-]{0,40}") {
+            if let Ok(e) = Email::parse(&input) {
+                let s = e.as_str();
+                proptest::prop_assert!(s.len() <= MAX_EMAIL_LEN);
+                proptest::prop_assert!(!s.chars().any(|c| c.is_control() || c.is_whitespace()));
+                proptest::prop_assert!(!s.chars().any(|c| c.is_ascii_uppercase()));
+                proptest::prop_assert_eq!(s.matches('@').count(), 1);
+                proptest::prop_assert_eq!(Email::parse(s).unwrap(), e.clone());
+            }
+        }
+    }
+
     #[test]
     fn password_hash_debug_is_redacted() {
         let h = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned());

@@ -208,8 +208,8 @@ pub use seal::{
     SealingKey,
 };
 pub use state::{
-    ActiveFactor, Admin, Candidate, EmailLog, Factor, Failures, MfaState, PendingLink, Requirement,
-    WidgetPrefs,
+    ActiveFactor, Admin, Candidate, EmailLog, Factor, Failures, LoginStep, MfaState, PendingLink,
+    Requirement, WidgetPrefs,
 };
 pub use time::UnixTime;
 pub use token::{LinkPurpose, LinkToken, TOKEN_BYTES, TOKEN_ENCODED_LEN, TokenError, TokenHash};

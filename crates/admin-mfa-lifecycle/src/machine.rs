@@ -691,21 +691,9 @@ fn check_link<'s>(
     token_hash: &TokenHash,
     now: UnixTime,
 ) -> Result<&'s PendingLink, TransitionError> {
-    let reject = TransitionError::InvalidLink;
-    let link = state.link.as_ref().ok_or(reject(LinkRejection::Missing))?;
-    if !link.token_hash.ct_eq(token_hash) {
-        return Err(reject(LinkRejection::Mismatch));
-    }
-    if link.purpose != purpose {
-        return Err(reject(LinkRejection::WrongPurpose));
-    }
-    if link.is_expired(now) {
-        return Err(reject(LinkRejection::Expired));
-    }
-    if link.epoch_at_issue != state.credential_epoch {
-        return Err(reject(LinkRejection::Stale));
-    }
-    Ok(link)
+    state
+        .check_link(purpose, token_hash, now)
+        .map_err(TransitionError::InvalidLink)
 }
 
 /// The counted failure, and the lock if it reaches the threshold.

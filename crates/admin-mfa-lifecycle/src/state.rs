@@ -2,8 +2,8 @@
 
 use crate::config::{LifecycleConfig, MAX_EMAILS_PER_WINDOW};
 use crate::{
-    AdminId, Email, LinkPurpose, OrgId, PasswordHash, Role, Sealed, TimeStep, TokenHash,
-    TotpParams, UnixTime,
+    AdminId, Email, LinkPurpose, LinkRejection, OrgId, PasswordHash, Role, Sealed, TimeStep,
+    TokenHash, TotpParams, UnixTime,
 };
 
 /// Whether MFA is required at login (facet 1 of DESIGN.md §3).
@@ -229,11 +229,65 @@ impl MfaState {
         self.failures.locked
     }
 
+    /// Validates a presented link without consuming it: the pending link if its token hash
+    /// matches (in constant time), its purpose is `purpose`, it has not expired at `now` and
+    /// it belongs to the current credential epoch. This is the check for opening a link
+    /// (GET), which must never consume it because mail scanners open links (TOK-3).
+    ///
+    /// # Errors
+    /// The [`LinkRejection`] reason; show every one as the same generic error.
+    pub fn check_link(
+        &self,
+        purpose: LinkPurpose,
+        token_hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<&PendingLink, LinkRejection> {
+        let link = self.link.as_ref().ok_or(LinkRejection::Missing)?;
+        if !link.token_hash.ct_eq(token_hash) {
+            return Err(LinkRejection::Mismatch);
+        }
+        if link.purpose != purpose {
+            return Err(LinkRejection::WrongPurpose);
+        }
+        if link.is_expired(now) {
+            return Err(LinkRejection::Expired);
+        }
+        if link.epoch_at_issue != self.credential_epoch {
+            return Err(LinkRejection::Stale);
+        }
+        Ok(link)
+    }
+
+    /// What a successful password login leads to (REQ-2, T-ENR-5).
+    #[must_use]
+    pub fn login_step(&self) -> LoginStep {
+        if self.is_enrolled() {
+            LoginStep::MfaChallenge
+        } else if self.requirement.is_required() {
+            LoginStep::SetupRequired
+        } else {
+            LoginStep::Complete
+        }
+    }
+
     /// The pending link if it has not expired at `now`.
     #[must_use]
     pub fn live_link(&self, now: UnixTime) -> Option<&PendingLink> {
         self.link.as_ref().filter(|l| !l.is_expired(now))
     }
+}
+
+/// What follows a correct password, by [`MfaState::login_step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginStep {
+    /// No factor and MFA not required: the password alone logs in.
+    Complete,
+    /// A factor is active (required or not): a code must follow. A locked factor still gets
+    /// here, and every code is refused, so the response does not reveal the lock.
+    MfaChallenge,
+    /// MFA is required but not set up: no privileges; (re)send the setup link with
+    /// [`crate::Command::IssueSetupLink`] and tell the admin to check their e-mail.
+    SetupRequired,
 }
 
 /// Per-admin display preferences of the Home page.

@@ -299,6 +299,40 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// T-FUZ-4: arbitrary input never panics; only the exact canonical form parses, and
+        /// it re-encodes to itself.
+        #[test]
+        fn parse_accepts_only_the_canonical_form(
+            input in ".{0,60}",
+            raw in proptest::array::uniform32(0_u8..),
+            pos in 0_usize..43,
+            replacement in proptest::char::any(),
+        ) {
+            if let Ok(t) = LinkToken::parse(&input) {
+                let encoded = t.encode();
+                proptest::prop_assert_eq!(encoded.as_str(), input.as_str());
+            }
+            let t = LinkToken::from_bytes(raw);
+            let encoded = t.encode();
+            proptest::prop_assert_eq!(&LinkToken::parse(&encoded).unwrap(), &t);
+            // One character replaced: either refused, or a canonical encoding of other bytes.
+            let mutated: String = encoded
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i == pos { replacement } else { c })
+                .collect();
+            match LinkToken::parse(&mutated) {
+                Ok(other) => {
+                    let again = other.encode();
+                    proptest::prop_assert_eq!(again.as_str(), mutated.as_str());
+                    proptest::prop_assert_eq!(other == t, mutated == encoded.as_str());
+                }
+                Err(_) => proptest::prop_assert_ne!(mutated.as_str(), encoded.as_str()),
+            }
+        }
+    }
+
     #[test]
     fn debug_never_shows_the_token() {
         let t = LinkToken::from_bytes([0x41; 32]);

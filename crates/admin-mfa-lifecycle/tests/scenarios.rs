@@ -507,3 +507,60 @@ fn expiry_collects_link_and_candidate() {
     assert!(w.state.link.is_none());
     assert!(w.run(Command::Expire).unwrap().is_empty(), "idempotent");
 }
+
+/// T-TOK-4: opening the link (GET) five times validates without consuming; the POST then
+/// succeeds once.
+#[test]
+fn opening_a_link_never_consumes_it() {
+    let mut w = World::confirming(29);
+    let hash = w.link_hash();
+    for _ in 0..5 {
+        assert!(w.state.check_link(LinkPurpose::Setup, &hash, w.now).is_ok());
+    }
+    assert_eq!(
+        w.state
+            .check_link(LinkPurpose::Reset, &hash, w.now)
+            .unwrap_err(),
+        LinkRejection::WrongPurpose
+    );
+    let cmd = w.complete(true);
+    assert!(matches!(only(&w.run(cmd).unwrap()), Event::Enrolled { .. }));
+    assert_eq!(
+        w.state
+            .check_link(LinkPurpose::Setup, &hash, w.now)
+            .unwrap_err(),
+        LinkRejection::Missing
+    );
+}
+
+/// REQ-2, T-ENR-5: what a correct password leads to.
+#[test]
+fn login_steps() {
+    use admin_mfa_lifecycle::LoginStep;
+    let mut w = World::new(30);
+    assert_eq!(w.state.login_step(), LoginStep::Complete);
+    let by = w.boss;
+    w.run(Command::Require { by }).unwrap();
+    assert_eq!(w.state.login_step(), LoginStep::SetupRequired);
+    let mut w = World::enrolled(30);
+    assert_eq!(w.state.login_step(), LoginStep::MfaChallenge);
+    w.run(Command::RemoveRequirement {
+        by,
+        global_required: false,
+    })
+    .unwrap();
+    assert_eq!(
+        w.state.login_step(),
+        LoginStep::MfaChallenge,
+        "an active factor is always asked for"
+    );
+    w.fail_logins(10);
+    assert_eq!(
+        w.state.login_step(),
+        LoginStep::MfaChallenge,
+        "the lock is not revealed"
+    );
+    let cmd = w.admin_reset();
+    w.run(cmd).unwrap();
+    assert_eq!(w.state.login_step(), LoginStep::Complete);
+}
