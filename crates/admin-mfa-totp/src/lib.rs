@@ -42,6 +42,7 @@
 //!   [`Algorithm`], [`Window`] and [`TimeStep`]. Never for [`TotpSecret`] or [`OtpauthUri`].
 //! * `qr`: QR codes as SVG and as terminal text (Unicode half blocks), through `qrcode`.
 //! * `qr-png`: QR codes as PNG (implies `qr`); adds `image` with only its PNG codec.
+//! * `_fuzzing` (internal, not a public API): the check functions the `fuzz/` targets call.
 //!
 //! # Security considerations
 //!
@@ -58,6 +59,7 @@
 //! * **Secrets.** [`TotpSecret`], the otpauth URI, its QR images and generated codes are
 //!   secret: they are returned in zeroizing containers and must never be logged, cached or
 //!   stored in clear. Only SHA1 / 6 digits / 30 s works with every authenticator app.
+//!   Buffers inside `qrcode` and `image` while a QR code is rendered are not wiped.
 //! * **Panics.** No function panics on any input or time, with one documented exception:
 //!   [`TotpSecret::generate`] panics if the OS RNG fails ([`TotpSecret::try_generate`]
 //!   reports it instead).

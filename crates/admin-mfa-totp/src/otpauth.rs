@@ -232,7 +232,9 @@ impl OtpauthUri {
     /// The URI text. It contains the secret: show it only to the enrolling user.
     #[must_use]
     pub fn to_uri(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::with_capacity(256));
+        // Sized once for the longest URI the limits allow, so no reallocation leaves a copy of
+        // the secret behind in freed memory.
+        let mut out = Zeroizing::new(String::with_capacity(MAX_URI_LEN));
         out.push_str(SCHEME);
         out.push_str("totp/");
         percent_encode(&self.issuer, &mut out);

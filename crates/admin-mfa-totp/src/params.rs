@@ -398,5 +398,20 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<TotpParams>(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            serde_json::to_string(&Algorithm::Sha256).unwrap(),
+            r#""SHA256""#
+        );
+        assert_eq!(
+            serde_json::to_string(&Window::PreviousAndCurrent).unwrap(),
+            r#""previous-and-current""#
+        );
+        let step = crate::TimeStep::new(u64::MAX);
+        let json = serde_json::to_string(&step).unwrap();
+        assert_eq!(json, u64::MAX.to_string());
+        assert_eq!(
+            serde_json::from_str::<crate::TimeStep>(&json).unwrap(),
+            step
+        );
     }
 }

@@ -172,8 +172,9 @@ impl TotpSecret {
         if text.len() > MAX_TYPED_BASE32_LEN {
             return Err(SecretError::TooLong);
         }
-        let compact: Zeroizing<Vec<u8>> =
-            Zeroizing::new(text.bytes().filter(|b| *b != b' ').collect());
+        // Allocated once at full size: growing would leave unwiped copies behind.
+        let mut compact = Zeroizing::new(Vec::with_capacity(text.len()));
+        compact.extend(text.bytes().filter(|b| *b != b' '));
         decode_base32(&BASE32_NOPAD_NOCASE, &compact)
     }
 
