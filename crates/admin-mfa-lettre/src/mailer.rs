@@ -368,6 +368,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_recipient_lettre_refuses_is_permanent() {
+        let mailer = stub_mailer(AsyncStubTransport::new_ok());
+        // Valid for the lifecycle's conservative check, but not an RFC 5322 dot-atom.
+        let mut bad = message("Set up MFA");
+        bad.to = Email::parse("ada..lovelace@example.org").unwrap();
+        let err = mailer.send(&bad).await.unwrap_err();
+        assert!(matches!(err, MailError::Permanent(_)), "{err:?}");
+        assert!(matches!(
+            err.source().unwrap().downcast_ref::<MessageError>(),
+            Some(MessageError::Recipient(_))
+        ));
+        assert!(mailer.transport().messages().await.is_empty());
+    }
+
+    #[tokio::test]
     async fn stub_failure_is_transient() {
         let mailer = stub_mailer(AsyncStubTransport::new_error());
         let err = mailer.send(&message("Set up MFA")).await.unwrap_err();

@@ -299,6 +299,25 @@ async fn delivers_multipart_alternative_to_a_real_server() {
     );
 }
 
+#[tokio::test]
+async fn delivers_to_an_internationalised_address() {
+    let Some(server) = SmtpServer::start(&ServerOptions::default()) else {
+        return;
+    };
+    let mailer = server.builder(TlsMode::None).build().unwrap();
+    mailer
+        .send(&message("Ünïcode@example.de", "Set up MFA", "k"))
+        .await
+        .unwrap();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0]["rcpt_tos"],
+        serde_json::json!(["Ünïcode@example.de"])
+    );
+    assert_eq!(received[0]["to"], serde_json::json!(["Ünïcode@example.de"]));
+}
+
 // ---------------------------------------------------------------------------------------
 // Header injection (SECURITY.md T-NOT-3)
 // ---------------------------------------------------------------------------------------

@@ -109,8 +109,10 @@ class Handler:
         }
         self.seq += 1
         name = os.path.join(self.directory, "%04d.json" % self.seq)
-        with open(name + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(record, f)
+        # Raw 8-bit header bytes come back from the parser as surrogate escapes: write
+        # them out as the original UTF-8.
+        with open(name + ".tmp", "w", encoding="utf-8", errors="surrogateescape") as f:
+            json.dump(record, f, ensure_ascii=False)
         os.replace(name + ".tmp", name)
         return "250 2.0.0 message accepted"
 
