@@ -32,7 +32,12 @@ const FALLBACK_ID_DOMAIN: &str = "admin-mfa.invalid";
 /// The `Message-ID` is derived from the message's idempotency key, so every retry of one
 /// outbox entry carries the same id and receivers can spot duplicates.
 ///
-/// Sending needs a Tokio runtime with its time driver enabled.
+/// Sending needs a Tokio runtime with its time driver enabled (`enable_all()` or
+/// `enable_time()`); called outside any Tokio runtime, [`Mailer::send`] returns
+/// [`MailError::Transient`] with [`ConfigError::NoRuntime`] as its source instead of panicking.
+///
+/// Cloning is cheap for the SMTP transport: clones share one connection pool.
+#[derive(Clone)]
 pub struct LettreMailer<T = AsyncSmtpTransport<Tokio1Executor>> {
     transport: T,
     sender: Sender,
@@ -183,10 +188,12 @@ where
 impl<T> Mailer for LettreMailer<T>
 where
     T: AsyncTransport + Send + Sync,
-    T::Ok: Send,
     T::Error: ClassifyFailure + StdError + Send + Sync + 'static,
 {
     async fn send(&self, message: &EmailMessage) -> Result<(), MailError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(MailError::Transient(Box::new(ConfigError::NoRuntime)));
+        }
         let built = match self.build_message(message) {
             Ok(built) => built,
             Err(error) => {
@@ -231,6 +238,7 @@ mod tests {
     use super::*;
     use admin_mfa_ports::{DedupeKey, Email};
     use lettre::transport::stub::AsyncStubTransport;
+    use std::future::Future as _;
 
     fn sender() -> Sender {
         Sender::new(
@@ -408,6 +416,26 @@ mod tests {
         let mailer = LettreMailer::with_transport(Hang, sender(), Duration::from_secs(1)).unwrap();
         let err = mailer.send(&message("Set up MFA")).await.unwrap_err();
         assert!(matches!(err, MailError::Timeout), "{err:?}");
+    }
+
+    #[test]
+    fn sending_outside_a_runtime_is_an_error_not_a_panic() {
+        let mailer = stub_mailer(AsyncStubTransport::new_ok());
+        let message = message("Set up MFA");
+        let send = mailer.send(&message);
+        // Poll the future by hand, without any Tokio runtime around.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut send = std::pin::pin!(send);
+        match send.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Err(MailError::Transient(source))) => {
+                assert!(matches!(
+                    source.downcast_ref::<ConfigError>(),
+                    Some(ConfigError::NoRuntime)
+                ));
+            }
+            other => panic!("expected a transient error, got {other:?}"),
+        }
     }
 
     #[test]

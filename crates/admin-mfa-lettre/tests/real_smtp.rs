@@ -616,3 +616,130 @@ async fn starttls_is_never_downgraded_to_plaintext() {
     assert!(matches!(error, MailError::Transient(_)), "{error:?}");
     assert!(server.received().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Logs (SECURITY.md LOG-1, T-LOG-1)
+// ---------------------------------------------------------------------------------------
+
+/// A subscriber that keeps every event and span field as text.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={value:?}", field.name()));
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut fields = Fields(span.metadata().name().to_owned());
+        span.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut fields = Fields(String::new());
+        values.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields(event.metadata().level().to_string());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn logs_name_outcomes_but_never_bodies_links_or_passwords() {
+    use lettre::transport::stub::AsyncStubTransport;
+
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+
+    // Through a stub transport: a delivery, a refused subject and a failing relay.
+    let ok = LettreMailer::with_transport(
+        AsyncStubTransport::new_ok(),
+        sender(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    ok.send(&message("ada@example.org", "Set up MFA", "k1"))
+        .await
+        .unwrap();
+    ok.send(&message(
+        "ada@example.org",
+        "Set up\r\nBcc: x@y.example",
+        "k2",
+    ))
+    .await
+    .unwrap_err();
+    let failing = LettreMailer::with_transport(
+        AsyncStubTransport::new_error(),
+        sender(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    failing
+        .send(&message("ada@example.org", "Set up MFA", "k3"))
+        .await
+        .unwrap_err();
+
+    // Through a real relay, when one can run here: a refused recipient and wrong credentials.
+    let options = ServerOptions {
+        tls: ServerTls::StartTls,
+        auth: Some(("mfa-mailer", "s3cret-pass")),
+    };
+    if let Some(server) = SmtpServer::start(&options) {
+        let wrong = server
+            .builder(TlsMode::StartTls)
+            .add_root_certificate_pem(CA_PEM)
+            .credentials("mfa-mailer", "Wr0ng-Passw0rd-LOG")
+            .build()
+            .unwrap();
+        wrong
+            .send(&message("ada@example.org", "s", "k4"))
+            .await
+            .unwrap_err();
+        let right = server
+            .builder(TlsMode::StartTls)
+            .add_root_certificate_pem(CA_PEM)
+            .credentials("mfa-mailer", "s3cret-pass")
+            .build()
+            .unwrap();
+        right
+            .send(&message("reject@example.org", "s", "k5"))
+            .await
+            .unwrap_err();
+    }
+
+    let lines = capture.0.lock().unwrap().clone();
+    let all = lines.join("\n");
+    // The outcomes are there...
+    assert!(all.contains("mail accepted by the transport"), "{all}");
+    assert!(
+        all.contains("refusing to send a malformed message"),
+        "{all}"
+    );
+    assert!(all.contains("mail delivery failed"), "{all}");
+    assert!(all.contains("message_id=<"), "{all}");
+    // ...the secrets are not.
+    for secret in [
+        "LIVE-LINK",
+        "tok-",
+        "portal.example.com",
+        "s3cret-pass",
+        "Wr0ng-Passw0rd-LOG",
+        "Bcc",
+    ] {
+        assert!(!all.contains(secret), "`{secret}` was logged:\n{all}");
+    }
+}
