@@ -107,11 +107,20 @@ pub enum ConfigError {
 /// assert!(Sender::new(Email::parse("security@example.com")?, "ACME\r\nBcc: x@y").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sender {
     address: Email,
     name: Option<String>,
     mailbox: Mailbox,
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("address", &self.address)
+            .field("display_name", &self.name)
+            .finish()
+    }
 }
 
 impl Sender {

@@ -318,6 +318,31 @@ async fn delivers_to_an_internationalised_address() {
     assert_eq!(received[0]["to"], serde_json::json!(["Ünïcode@example.de"]));
 }
 
+#[tokio::test]
+async fn a_host_configured_transport_works_through_with_transport() {
+    let Some(server) = SmtpServer::start(&ServerOptions::default()) else {
+        return;
+    };
+    let transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(server.port)
+            .build();
+    let mailer =
+        LettreMailer::with_transport(transport, sender(), Duration::from_secs(10)).unwrap();
+    mailer
+        .send(&message("ada@example.org", "Host transport", "k"))
+        .await
+        .unwrap();
+    let error = mailer
+        .send(&message("reject@example.org", "Host transport", "k2"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MailError::Permanent(_)), "{error:?}");
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(str_field(&received[0], "subject"), "Host transport");
+}
+
 // ---------------------------------------------------------------------------------------
 // Header injection (SECURITY.md T-NOT-3)
 // ---------------------------------------------------------------------------------------
