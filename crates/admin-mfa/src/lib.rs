@@ -19,3 +19,34 @@ pub use password::{
     HashOp, HashRun, MAX_PASSWORD_BYTES, ParamsError, Password, PasswordError, PasswordParams,
     PasswordStats, Passwords, PasswordsBuilder, Verification,
 };
+
+mod config;
+mod error;
+mod service;
+mod session;
+
+pub use admin_mfa_lifecycle::{
+    AdminId, AuditEvent, AuditKind, BuiltinRole, CodeCheck, Email, LinkPurpose, OrgId, Role,
+    UnixTime,
+};
+pub use admin_mfa_policy::{Reason, WidgetAccess};
+pub use admin_mfa_ports::{AdminSummary, AuditCursor, AuditPage, Page, PageRequest};
+pub use config::{
+    BULK_CHUNK_RANGE, CHALLENGE_TTL_RANGE, ConfigError, MAX_AUTH_AGE_RANGE, MfaConfig,
+    MfaConfigBuilder,
+};
+pub use error::{Denied, Error, Result};
+pub use service::{
+    BulkItem, BulkReport, CreatedAdmin, LinkInfo, MfaService, MfaServiceBuilder, NewAdmin, Outcome,
+    Provisioning, SetupComplete, WidgetView,
+};
+pub use session::{Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupRequired};
+
+/// The lifecycle crate (state, commands, events), for what the facade does not re-export.
+pub use admin_mfa_lifecycle as lifecycle;
+/// The policy crate (roles, actions, decisions).
+pub use admin_mfa_policy as policy;
+/// The ports crate (store, mailer, clock, key provider).
+pub use admin_mfa_ports as ports;
+/// The TOTP crate (secrets, parameters, otpauth URIs, QR codes).
+pub use admin_mfa_totp as totp;

@@ -1,0 +1,206 @@
+//! The login flow: password step, code step, and the "Reset TOTP MFA" link at the prompt.
+
+use admin_mfa_lifecycle::{
+    Code, Command, Email, Event, LoginStep, OrgId, PasswordHash, TransitionError,
+};
+use admin_mfa_policy::Action;
+
+use super::MfaService;
+use crate::error::{Error, Result};
+use crate::password::{Password, PasswordError};
+use crate::session::{Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupRequired};
+
+impl MfaService {
+    /// The password step of a login.
+    ///
+    /// - No factor and MFA not required: [`LoginOutcome::Authenticated`] (password only).
+    /// - A factor is active (required or not, locked or not): [`LoginOutcome::MfaChallenge`];
+    ///   finish with [`MfaService::verify`].
+    /// - MFA required but not set up: [`LoginOutcome::SetupRequired`], and a setup e-mail
+    ///   is queued (rate-limited; not while an enrolment is in flight). No privileges.
+    ///
+    /// An unknown address runs the same argon2 verification against a dummy hash (ENU-2),
+    /// and every refusal is the same [`Error::InvalidCredentials`] (ENU-3). A successful
+    /// password does not touch the code failure counter (RL-3); a password hash made with
+    /// weaker parameters than the live ones is replaced.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCredentials`] for any refusal; [`Error::Store`] and
+    /// [`Error::Password`] for infrastructure failures.
+    pub async fn login(
+        &self,
+        org: OrgId,
+        email: &str,
+        password: &Password,
+    ) -> Result<LoginOutcome> {
+        let found = match Email::parse(email) {
+            Ok(email) => self.store.admin_by_email(org, &email).await?,
+            Err(_) => None,
+        };
+        let stored = found.as_ref().map(|a| &a.value.password_hash);
+        let verification = match self.passwords.verify(stored, password).await {
+            Ok(v) => v,
+            Err(PasswordError::MalformedHash) => {
+                tracing::warn!("stored password hash is malformed; login refused");
+                return Err(Error::InvalidCredentials);
+            }
+            Err(e) => return Err(Error::Password(Box::new(e))),
+        };
+        let Some(found) = found.filter(|_| verification.is_match()) else {
+            tracing::info!(org = %org, "login refused");
+            return Err(Error::InvalidCredentials);
+        };
+        let admin = found.value;
+        let verified_hash = admin.password_hash.clone();
+        let rehash = verification.into_rehash();
+        let needs_setup = admin.mfa.login_step() == LoginStep::SetupRequired;
+        let applied = if rehash.is_some() || needs_setup {
+            self.mutate(admin.org, admin.id, Some(admin.id), |next, now| {
+                apply_rehash(next, &verified_hash, rehash.as_ref());
+                let in_flight = next
+                    .mfa
+                    .live_link(now)
+                    .is_some_and(|l| l.candidate.is_some());
+                if next.mfa.login_step() == LoginStep::SetupRequired && !in_flight {
+                    Ok(Some(Command::IssueSetupLink {
+                        fresh: self.fresh()?,
+                    }))
+                } else {
+                    Ok(None)
+                }
+            })
+            .await?
+            .admin
+        } else {
+            admin
+        };
+        let now = self.clock.now();
+        let outcome = match applied.mfa.login_step() {
+            LoginStep::Complete => LoginOutcome::Authenticated(Authenticated {
+                admin: applied.id,
+                org: applied.org,
+                factors: vec![FactorKind::Password],
+                authenticated_at: now,
+                credential_epoch: applied.mfa.credential_epoch,
+            }),
+            LoginStep::MfaChallenge => LoginOutcome::MfaChallenge(MfaChallenge {
+                admin: applied.id,
+                org: applied.org,
+                credential_epoch: applied.mfa.credential_epoch,
+                issued_at: now,
+                expires_at: now.saturating_add_secs(self.config.challenge_ttl_secs()),
+            }),
+            LoginStep::SetupRequired => {
+                LoginOutcome::SetupRequired(SetupRequired { admin: applied.id })
+            }
+        };
+        tracing::info!(admin = %applied.id, step = ?applied.mfa.login_step(), "password accepted");
+        Ok(outcome)
+    }
+
+    /// The code step of a login: a correct, unused code for the active factor turns the
+    /// challenge into an [`Authenticated`] session with factors `[Password, Totp]`.
+    ///
+    /// The time is the injected clock's (VER-6). Wrong, malformed, empty and replayed codes
+    /// count on the admin's one failure counter; from the configured number of failures
+    /// attempts are delayed, then the factor locks. Every refusal is the same
+    /// [`Error::InvalidCode`] (a replay is indistinguishable from a wrong code, VER-7).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCode`] for any refused code; [`Error::SessionExpired`] for a
+    /// challenge that expired or predates a lockout or credential change;
+    /// [`Error::Store`] (nothing counted, nothing accepted) and [`Error::Seal`] for
+    /// infrastructure failures.
+    pub async fn verify(&self, challenge: &MfaChallenge, code: &str) -> Result<Authenticated> {
+        if self.clock.now() >= challenge.expires_at {
+            return Err(Error::SessionExpired);
+        }
+        let applied = self
+            .mutate(
+                challenge.org,
+                challenge.admin,
+                Some(challenge.admin),
+                |admin, _| {
+                    if admin.mfa.credential_epoch != challenge.credential_epoch {
+                        return Err(Error::SessionExpired);
+                    }
+                    Ok(Some(Command::Verify {
+                        code: Code::new(code),
+                    }))
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                Error::NotFound | Error::NotApplicable(TransitionError::NoActiveFactor) => {
+                    Error::SessionExpired
+                }
+                other => other,
+            })?;
+        let verified_at = applied.events.iter().find_map(|e| match e {
+            Event::Verified { at, .. } => Some(*at),
+            _ => None,
+        });
+        match verified_at {
+            Some(at) => Ok(Authenticated {
+                admin: applied.admin.id,
+                org: applied.admin.org,
+                factors: vec![FactorKind::Password, FactorKind::Totp],
+                authenticated_at: at,
+                credential_epoch: applied.admin.mfa.credential_epoch,
+            }),
+            None => Err(Error::InvalidCode),
+        }
+    }
+
+    /// "Reset TOTP MFA" at the code prompt: queues a reset e-mail to the admin who passed
+    /// the password step. The old factor keeps working until the new one is verified
+    /// (RST-3). Allowed while locked (it is the way out). Rate-limited per admin: an
+    /// excess request succeeds the same way and queues nothing (T-TOK-9).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SessionExpired`] for a dead challenge; [`Error::Forbidden`] if a custom
+    /// policy forbids `reset-own-totp`; infrastructure errors.
+    pub async fn request_reset(&self, challenge: &MfaChallenge) -> Result<()> {
+        if self.clock.now() >= challenge.expires_at {
+            return Err(Error::SessionExpired);
+        }
+        self.mutate(
+            challenge.org,
+            challenge.admin,
+            Some(challenge.admin),
+            |admin, _| {
+                if admin.mfa.credential_epoch != challenge.credential_epoch {
+                    return Err(Error::SessionExpired);
+                }
+                self.authorize_self_service(admin, &Action::ResetOwnTotp)?;
+                Ok(Some(Command::RequestReset {
+                    fresh: self.fresh()?,
+                }))
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            Error::NotFound | Error::NotApplicable(TransitionError::NoActiveFactor) => {
+                Error::SessionExpired
+            }
+            other => other,
+        })?;
+        Ok(())
+    }
+}
+
+/// Stores the upgraded hash, unless the password changed since it was verified.
+pub(super) fn apply_rehash(
+    admin: &mut admin_mfa_lifecycle::Admin,
+    verified: &PasswordHash,
+    rehash: Option<&PasswordHash>,
+) {
+    if let Some(new) = rehash
+        && admin.password_hash == *verified
+    {
+        admin.password_hash = new.clone();
+    }
+}

@@ -1,0 +1,370 @@
+//! Management calls of an authenticated admin: enable, require, un-require, reset, unlock,
+//! create admins.
+
+use std::collections::HashSet;
+
+use admin_mfa_lifecycle::{
+    Admin, AdminId, BuiltinRole, Command, Context as LifecycleContext, Email, Event, MfaState,
+    Role, UnixTime, audit_events, execute, notifications,
+};
+use admin_mfa_policy::{Action, Context as PolicyContext, Target};
+use admin_mfa_ports::{Change, ConflictKind, StoreError};
+
+use super::types::{BulkItem, BulkReport, CreatedAdmin, NewAdmin, Outcome};
+use super::{Applied, MfaService, log_events, random_admin_id};
+use crate::error::{Error, Result};
+use crate::password::PasswordError;
+use crate::session::Authenticated;
+
+/// The longest display name accepted, in bytes.
+const MAX_DISPLAY_NAME_LEN: usize = 256;
+
+fn outcome(applied: &Applied) -> Outcome {
+    Outcome {
+        changed: applied.written && applied.events.iter().any(Event::changes_state),
+        emails_queued: applied.queued,
+        email_rate_limited_until: applied.events.iter().find_map(|e| match e {
+            Event::LinkRateLimited { retry_at, .. } => Some(*retry_at),
+            _ => None,
+        }),
+    }
+}
+
+impl MfaService {
+    /// Runs one lifecycle command on `target` on behalf of `actor`, after the policy
+    /// allowed `action` on the target as it is when the command is decided.
+    async fn manage<F>(
+        &self,
+        actor: &Authenticated,
+        target: AdminId,
+        action: Action,
+        mut command: F,
+    ) -> Result<Outcome>
+    where
+        F: FnMut(&Admin) -> Result<Command>,
+    {
+        let subject = self.actor(actor, true).await?;
+        let context = self.policy_context(subject.org, false).await?;
+        let applied = self
+            .mutate(subject.org, target, Some(subject.id), |admin, _| {
+                self.authorize_on(&subject, &action, admin, &context)?;
+                command(admin).map(Some)
+            })
+            .await?;
+        Ok(outcome(&applied))
+    }
+
+    /// "Enable MultiFactor Authentication for Admin Login": makes MFA required for `target`
+    /// and, unless a factor is active or an enrolment is in flight, queues the setup e-mail
+    /// (policy action `enable-mfa`; an Administrator may not do it for an Administrator With
+    /// Billing, G1). Idempotent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] with the policy's reason; [`Error::NotFound`] for an unknown
+    /// admin or one of another organization; [`Error::SessionExpired`] or
+    /// [`Error::ReauthRequired`] for the actor's session; infrastructure errors.
+    pub async fn enable_mfa(&self, actor: &Authenticated, target: AdminId) -> Result<Outcome> {
+        let by = actor.admin;
+        self.manage(actor, target, Action::EnableMfa, |_| {
+            Ok(Command::Enable {
+                by: Some(by),
+                fresh: self.fresh()?,
+            })
+        })
+        .await
+    }
+
+    /// Stops requiring MFA for `target` (policy action `disable-mfa-requirement`, refused
+    /// under an org-wide requirement, G5). An active factor stays and is still asked for at
+    /// login (T-REQ-5).
+    ///
+    /// # Errors
+    ///
+    /// As [`MfaService::enable_mfa`].
+    pub async fn remove_mfa_requirement(
+        &self,
+        actor: &Authenticated,
+        target: AdminId,
+    ) -> Result<Outcome> {
+        let by = actor.admin;
+        let global_required = self.config.global_mfa_required();
+        self.manage(actor, target, Action::DisableMfaRequirement, |_| {
+            Ok(Command::RemoveRequirement {
+                by,
+                global_required,
+            })
+        })
+        .await
+    }
+
+    /// "Reset MFA" by an authorized admin (policy action `reset-mfa`): removes the target's
+    /// factor at once, revokes its links and sessions, clears any lock, and queues a setup
+    /// e-mail (D3).
+    ///
+    /// # Errors
+    ///
+    /// As [`MfaService::enable_mfa`].
+    pub async fn reset_mfa(&self, actor: &Authenticated, target: AdminId) -> Result<Outcome> {
+        let by = actor.admin;
+        self.manage(actor, target, Action::ResetMfa, |_| {
+            Ok(Command::AdminReset {
+                by,
+                fresh: self.fresh()?,
+            })
+        })
+        .await
+    }
+
+    /// Clears a lockout and the failure counter (gated by the policy's `reset-mfa`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotApplicable`] if the target is neither locked nor counting failures;
+    /// otherwise as [`MfaService::enable_mfa`].
+    pub async fn unlock_mfa(&self, actor: &Authenticated, target: AdminId) -> Result<Outcome> {
+        let by = actor.admin;
+        self.manage(actor, target, Action::ResetMfa, |_| {
+            Ok(Command::Unlock { by })
+        })
+        .await
+    }
+
+    /// Bulk "Require MFA" from the "Admins Without MFA Required" list (policy action
+    /// `require-mfa-bulk` on each target). One result per admin, in order; a failing admin
+    /// never stops the others (D6); repeating the call changes nothing and sends nothing
+    /// (REQ-1). Factors and in-flight enrolments are left alone.
+    ///
+    /// Admins are written in chunks of [`MfaConfig::bulk_chunk_size`](crate::MfaConfig::bulk_chunk_size),
+    /// one store write per chunk; a chunk that fails is redone admin by admin.
+    ///
+    /// # Errors
+    ///
+    /// Only for the actor's session ([`Error::SessionExpired`], [`Error::ReauthRequired`])
+    /// or a store failure before any admin was looked at; everything per admin is in the
+    /// report.
+    pub async fn require_mfa(
+        &self,
+        actor: &Authenticated,
+        targets: &[AdminId],
+    ) -> Result<BulkReport> {
+        let subject = self.actor(actor, true).await?;
+        let context = self.policy_context(subject.org, false).await?;
+        let mut seen = HashSet::with_capacity(targets.len());
+        let unique: Vec<AdminId> = targets
+            .iter()
+            .copied()
+            .filter(|id| seen.insert(*id))
+            .collect();
+        let mut results: std::collections::HashMap<AdminId, BulkItem> =
+            std::collections::HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(self.config.bulk_chunk_size()) {
+            self.require_chunk(&subject, &context, chunk, &mut results)
+                .await;
+        }
+        let mut reported = HashSet::with_capacity(unique.len());
+        let items = targets
+            .iter()
+            .map(|id| {
+                let item = if reported.insert(*id) {
+                    results
+                        .remove(id)
+                        .unwrap_or(BulkItem::Failed(Error::Conflict))
+                } else {
+                    BulkItem::AlreadyRequired
+                };
+                (*id, item)
+            })
+            .collect();
+        let report = BulkReport { items };
+        tracing::info!(
+            actor = %subject.id,
+            asked = targets.len(),
+            newly_required = report.newly_required(),
+            failed = report.failures().count(),
+            "bulk require finished"
+        );
+        Ok(report)
+    }
+
+    /// One chunk of a bulk require: decided together and committed as one change; if that
+    /// write fails, every admin of the chunk is redone on its own.
+    async fn require_chunk(
+        &self,
+        subject: &Admin,
+        context: &PolicyContext,
+        chunk: &[AdminId],
+        results: &mut std::collections::HashMap<AdminId, BulkItem>,
+    ) {
+        let now = self.clock.now();
+        let keys = self.keys.keys();
+        let mut change = Change::new();
+        let mut pending = Vec::with_capacity(chunk.len());
+        for &id in chunk {
+            let current = match self.store.admin(subject.org, id).await {
+                Ok(Some(current)) => current,
+                Ok(None) => {
+                    results.insert(id, BulkItem::Failed(Error::NotFound));
+                    continue;
+                }
+                Err(e) => {
+                    results.insert(id, BulkItem::Failed(e.into()));
+                    continue;
+                }
+            };
+            if let Err(e) =
+                self.authorize_on(subject, &Action::RequireMfaBulk, &current.value, context)
+            {
+                results.insert(id, BulkItem::Failed(e));
+                continue;
+            }
+            let ctx = LifecycleContext::new(id, self.config.lifecycle(), &keys);
+            let command = Command::Require { by: subject.id };
+            match execute(&current.value.mfa, command, now, &ctx) {
+                Ok((_, events)) if events.is_empty() => {
+                    results.insert(id, BulkItem::AlreadyRequired);
+                }
+                Ok((state, events)) => {
+                    let mut next = current.value;
+                    next.mfa = state;
+                    change
+                        .audit
+                        .extend(audit_events(&next, &events, Some(subject.id), now));
+                    change.outbox.extend(notifications(&next, &events, now));
+                    log_events(&next, &events);
+                    change = change.update(next, current.version);
+                    pending.push(id);
+                }
+                Err(e) => {
+                    results.insert(id, BulkItem::Failed(e.into()));
+                }
+            }
+        }
+        if pending.is_empty() {
+            return;
+        }
+        match self.store.commit(change).await {
+            Ok(_) => {
+                for id in pending {
+                    results.insert(id, BulkItem::Required);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, admins = pending.len(), "bulk chunk not written; one by one");
+                for id in pending {
+                    results.insert(id, self.require_one(subject, context, id).await);
+                }
+            }
+        }
+    }
+
+    async fn require_one(&self, subject: &Admin, context: &PolicyContext, id: AdminId) -> BulkItem {
+        let result = self
+            .mutate(subject.org, id, Some(subject.id), |admin, _| {
+                self.authorize_on(subject, &Action::RequireMfaBulk, admin, context)?;
+                Ok(Some(Command::Require { by: subject.id }))
+            })
+            .await;
+        match result {
+            Ok(applied) if applied.events.is_empty() => BulkItem::AlreadyRequired,
+            Ok(_) => BulkItem::Required,
+            Err(e) => BulkItem::Failed(e),
+        }
+    }
+
+    /// Creates an admin account (policy action `create-admin`, Administrator With Billing
+    /// only). With the default "new admins must use MFA" setting the admin starts
+    /// *Required* and a setup e-mail is queued in the same store write.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`]; [`Error::InvalidInput`] for a malformed email or display name;
+    /// [`Error::EmailTaken`]; the actor's session errors; infrastructure errors.
+    pub async fn create_admin(&self, actor: &Authenticated, new: NewAdmin) -> Result<CreatedAdmin> {
+        let subject = self.actor(actor, true).await?;
+        let context = self.policy_context(subject.org, false).await?;
+        self.authorize(
+            &subject,
+            &Action::CreateAdmin,
+            Target::Org(subject.org),
+            &context,
+        )?;
+        self.insert_admin(subject.org, Some(subject.id), new).await
+    }
+
+    /// Creates the first admin of an organization that has no Administrator With Billing
+    /// yet: the host's bootstrap path (run it from an installer or a migration, not from a
+    /// public endpoint). The admin must be an Administrator With Billing; the "new admins
+    /// must use MFA" setting applies as usual.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for another role or malformed input; [`Error::Conflict`] if
+    /// the organization already has an Administrator With Billing; infrastructure errors.
+    pub async fn bootstrap_admin(
+        &self,
+        org: admin_mfa_lifecycle::OrgId,
+        new: NewAdmin,
+    ) -> Result<CreatedAdmin> {
+        if new.role != Role::Builtin(BuiltinRole::AdministratorWithBilling) {
+            return Err(Error::InvalidInput(
+                "the first admin must be an Administrator With Billing",
+            ));
+        }
+        let awb = Role::Builtin(BuiltinRole::AdministratorWithBilling);
+        if self.store.count_with_role(org, &awb).await? > 0 {
+            return Err(Error::Conflict);
+        }
+        self.insert_admin(org, None, new).await
+    }
+
+    async fn insert_admin(
+        &self,
+        org: admin_mfa_lifecycle::OrgId,
+        by: Option<AdminId>,
+        new: NewAdmin,
+    ) -> Result<CreatedAdmin> {
+        let email =
+            Email::parse(&new.email).map_err(|_| Error::InvalidInput("malformed email address"))?;
+        let name = new.display_name.trim();
+        if name.is_empty() || name.len() > MAX_DISPLAY_NAME_LEN {
+            return Err(Error::InvalidInput("display name must be 1 to 256 bytes"));
+        }
+        let hash = self
+            .passwords
+            .hash(&new.password)
+            .await
+            .map_err(|e: PasswordError| Error::Password(Box::new(e)))?;
+        let now: UnixTime = self.clock.now();
+        let id = random_admin_id()?;
+        let mut admin = Admin::new(id, org, email, name.to_owned(), new.role, hash, now);
+        let mut events = Vec::new();
+        if self.config.new_admins_require_mfa() {
+            let keys = self.keys.keys();
+            let ctx = LifecycleContext::new(id, self.config.lifecycle(), &keys);
+            let command = Command::Enable {
+                by,
+                fresh: self.fresh()?,
+            };
+            let (state, decided) = execute(&MfaState::new(), command, now, &ctx)?;
+            admin.mfa = state;
+            events = decided;
+        }
+        let change = Change::new()
+            .audit(audit_events(&admin, &events, by, now))
+            .notify(notifications(&admin, &events, now))
+            .insert(admin.clone());
+        let receipt = self.store.commit(change).await.map_err(|e| match e {
+            StoreError::Conflict(ConflictKind::Email) => Error::EmailTaken,
+            StoreError::Conflict(_) => Error::Conflict,
+            other => Error::Store(other),
+        })?;
+        log_events(&admin, &events);
+        tracing::info!(admin = %id, org = %org, "admin created");
+        Ok(CreatedAdmin {
+            id,
+            mfa_required: admin.mfa.requirement.is_required(),
+            emails_queued: receipt.queued,
+        })
+    }
+}

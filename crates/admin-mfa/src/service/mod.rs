@@ -1,0 +1,496 @@
+//! [`MfaService`]: the policy → lifecycle → ports pipeline behind every operation.
+//!
+//! Every state-changing call follows one shape:
+//!
+//! 1. authorize (the acting admin's [`Authenticated`] session, re-read from the store, so a
+//!    revoked session or a changed role takes effect at once) with `admin-mfa-policy`;
+//! 2. load `(admin, version)`;
+//! 3. build a lifecycle [`Command`] (randomness from the operating system) and execute it;
+//! 4. commit **one** [`Change`]: the admin with its expected version, the audit events and
+//!    the outbox notifications, all or nothing.
+//!
+//! A version conflict re-runs steps 1–4 on fresh state (bounded), so concurrent failure
+//! counting loses no update; a race that must have one winner (one link completed, one code
+//! accepted) has it, because the loser re-decides on the winner's state and is refused there.
+
+mod links;
+mod login;
+mod manage;
+mod types;
+mod views;
+
+use std::fmt;
+use std::sync::Arc;
+
+use admin_mfa_lifecycle::{
+    Admin, AdminId, Command, Context as LifecycleContext, Event, Fresh, LinkToken, Nonce, OrgId,
+    UnixTime, audit_events, execute, notifications,
+};
+use admin_mfa_policy::{
+    Action, BuiltinRole, Context as PolicyContext, Decision, PolicyEngine, Reason, Request, Role,
+    Subject, Target,
+};
+use admin_mfa_ports::{
+    AdminStore, Change, Clock, ConflictKind, KeyProvider, Mailer, StoreError, Versioned,
+};
+use zeroize::Zeroizing;
+
+use crate::config::MfaConfig;
+use crate::dispatch::{DispatchError, DispatchReport, dispatch};
+use crate::email::EmailRenderer;
+use crate::error::{Denied, Error, Result};
+use crate::password::Passwords;
+use crate::session::Authenticated;
+
+pub use types::{
+    BulkItem, BulkReport, CreatedAdmin, LinkInfo, NewAdmin, Outcome, Provisioning, SetupComplete,
+    WidgetView,
+};
+
+/// How often one operation re-reads and re-decides after a version conflict.
+const MAX_ATTEMPTS: usize = 256;
+
+/// TOTP multi-factor authentication for admin accounts: every operation of the seed story,
+/// each gated by the policy, each returning a typed outcome.
+///
+/// Build one with [`MfaService::builder`]. It is `Send + Sync`; share it behind an `Arc`.
+/// See the crate documentation for the whole story in code.
+pub struct MfaService {
+    store: Arc<dyn AdminStore>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    keys: Arc<dyn KeyProvider>,
+    policy: PolicyEngine,
+    passwords: Passwords,
+    renderer: EmailRenderer,
+    config: MfaConfig,
+}
+
+impl fmt::Debug for MfaService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`MfaService`].
+#[must_use]
+pub struct MfaServiceBuilder {
+    config: MfaConfig,
+    store: Arc<dyn AdminStore>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    keys: Arc<dyn KeyProvider>,
+    policy: Option<PolicyEngine>,
+    passwords: Option<Passwords>,
+}
+
+impl fmt::Debug for MfaServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaServiceBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MfaServiceBuilder {
+    /// The policy to authorize with (default: [`PolicyEngine::jumpcloud`]).
+    pub fn policy(mut self, policy: PolicyEngine) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The password hasher (default: [`Passwords::new`] with the configured parameters).
+    /// Pass one to share its concurrency limit with other code, or to observe it.
+    pub fn passwords(mut self, passwords: Passwords) -> Self {
+        self.passwords = Some(passwords);
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> MfaService {
+        let passwords = self
+            .passwords
+            .unwrap_or_else(|| Passwords::new(self.config.password_params()));
+        MfaService {
+            store: self.store,
+            mailer: self.mailer,
+            clock: self.clock,
+            keys: self.keys,
+            policy: self.policy.unwrap_or_default(),
+            passwords,
+            renderer: EmailRenderer::new(self.config.email().clone()),
+            config: self.config,
+        }
+    }
+}
+
+/// What one committed (or no-op) pass of [`MfaService::mutate`] did.
+#[derive(Debug)]
+struct Applied {
+    /// The admin after the change (equal to the stored one if nothing changed).
+    admin: Admin,
+    /// The lifecycle events decided (empty for a no-op).
+    events: Vec<Event>,
+    /// Notifications added to the outbox.
+    queued: usize,
+    /// Whether anything was written.
+    written: bool,
+}
+
+impl Applied {
+    fn has(&self, pred: impl Fn(&Event) -> bool) -> bool {
+        self.events.iter().any(pred)
+    }
+}
+
+impl MfaService {
+    /// A builder over the four ports and a validated configuration.
+    pub fn builder(
+        config: MfaConfig,
+        store: Arc<dyn AdminStore>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        keys: Arc<dyn KeyProvider>,
+    ) -> MfaServiceBuilder {
+        MfaServiceBuilder {
+            config,
+            store,
+            mailer,
+            clock,
+            keys,
+            policy: None,
+            passwords: None,
+        }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &MfaConfig {
+        &self.config
+    }
+
+    /// The policy engine.
+    #[must_use]
+    pub fn policy(&self) -> &PolicyEngine {
+        &self.policy
+    }
+
+    /// The password hasher (its counters are useful in tests and metrics).
+    #[must_use]
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn AdminStore> {
+        &self.store
+    }
+
+    /// Delivers the due outbox e-mails: renders each (text and HTML, links from the
+    /// configured base URL), sends it with a timeout, and marks it sent, retried with
+    /// exponential backoff, or dead after the configured number of attempts. Run it
+    /// periodically; several replicas may run it at once.
+    ///
+    /// # Errors
+    ///
+    /// A [`DispatchError`] (with what was done before) if leasing from the store fails.
+    pub async fn dispatch_emails(&self) -> Result<DispatchReport, DispatchError> {
+        dispatch(
+            &*self.store,
+            &*self.mailer,
+            &*self.clock,
+            &*self.keys,
+            &self.renderer,
+            self.config.dispatch(),
+        )
+        .await
+    }
+
+    /// The e-mail renderer (to preview a notification, as the quickstart does).
+    #[must_use]
+    pub fn renderer(&self) -> &EmailRenderer {
+        &self.renderer
+    }
+
+    /// Whether `session` is still valid: its admin exists and its credential epoch is the
+    /// stored one (enrolment, reset and lockout move the epoch on, RST-7, T-SES-2).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the store fails.
+    pub async fn is_current(&self, session: &Authenticated) -> Result<bool> {
+        Ok(self
+            .store
+            .admin(session.org, session.admin)
+            .await?
+            .is_some_and(|a| a.value.mfa.credential_epoch == session.credential_epoch))
+    }
+
+    /// Loads the actor behind `session`, refusing a revoked session, and (when `fresh` is
+    /// set) one whose login is older than the configured maximum for MFA changes.
+    async fn actor(&self, session: &Authenticated, fresh: bool) -> Result<Admin> {
+        let Some(actor) = self.store.admin(session.org, session.admin).await? else {
+            return Err(Error::SessionExpired);
+        };
+        if actor.value.mfa.credential_epoch != session.credential_epoch {
+            return Err(Error::SessionExpired);
+        }
+        if fresh
+            && session.requires_recent_reauth(self.config.max_auth_age_secs(), self.clock.now())
+        {
+            return Err(Error::ReauthRequired);
+        }
+        Ok(actor.value)
+    }
+
+    /// The policy context of `org`: the org-wide requirement and the number of
+    /// Administrators With Billing.
+    async fn policy_context(&self, org: OrgId, via_login_flow: bool) -> Result<PolicyContext> {
+        let awb = Role::Builtin(BuiltinRole::AdministratorWithBilling);
+        let awb_count = self.store.count_with_role(org, &awb).await?;
+        Ok(PolicyContext {
+            global_mfa_required: self.config.global_mfa_required(),
+            awb_count: u32::try_from(awb_count).unwrap_or(u32::MAX),
+            via_login_flow,
+        })
+    }
+
+    fn decide(
+        &self,
+        subject: &Admin,
+        action: &Action,
+        target: Target<'_>,
+        context: &PolicyContext,
+    ) -> Decision {
+        self.policy.decide(&Request {
+            subject: Subject {
+                id: subject.id,
+                org: subject.org,
+                role: &subject.role,
+            },
+            action,
+            target,
+            context,
+        })
+    }
+
+    /// `Ok` if the policy allows `action`; "not found" when the subject may not even know
+    /// the target, "forbidden" with the reason otherwise.
+    fn authorize(
+        &self,
+        subject: &Admin,
+        action: &Action,
+        target: Target<'_>,
+        context: &PolicyContext,
+    ) -> Result<()> {
+        let decision = self.decide(subject, action, target, context);
+        if decision.allowed {
+            return Ok(());
+        }
+        if !decision.visible {
+            return Err(Error::NotFound);
+        }
+        tracing::info!(
+            actor = %subject.id,
+            action = action.as_str(),
+            reason = ?decision.reason,
+            "policy denied the action"
+        );
+        Err(Error::Forbidden(self.denied(action, decision.reason)))
+    }
+
+    fn denied(&self, action: &Action, reason: Reason) -> Denied {
+        let rule = match reason {
+            Reason::Permit(id) | Reason::Forbid(id) => self.policy.rule(id).map(|r| r.id.clone()),
+            Reason::Guardrail(_) | Reason::DefaultDeny => None,
+        };
+        Denied {
+            action: action.clone(),
+            reason,
+            rule,
+        }
+    }
+
+    /// Authorizes `action` by `actor` on the admin `target`.
+    fn authorize_on(
+        &self,
+        actor: &Admin,
+        action: &Action,
+        target: &Admin,
+        context: &PolicyContext,
+    ) -> Result<()> {
+        self.authorize(
+            actor,
+            action,
+            Target::Admin {
+                id: target.id,
+                org: target.org,
+                role: &target.role,
+            },
+            context,
+        )
+    }
+
+    /// Self-service through the login flow (enrol or reset one's own TOTP).
+    fn authorize_self_service(&self, admin: &Admin, action: &Action) -> Result<()> {
+        let context = PolicyContext {
+            global_mfa_required: self.config.global_mfa_required(),
+            awb_count: 0,
+            via_login_flow: true,
+        };
+        self.authorize_on(admin, action, admin, &context)
+    }
+
+    /// The randomness of a link-issuing command, from the operating system.
+    fn fresh(&self) -> Result<Fresh> {
+        let token = random::<32>()?;
+        let nonce = random::<12>()?;
+        Ok(Fresh::new(
+            LinkToken::from_bytes(*token),
+            Nonce::from_bytes(*nonce),
+        ))
+    }
+
+    /// Loads admin `id` of `org`, lets `plan` edit it and pick a lifecycle command,
+    /// executes the command and commits the result as one [`Change`]; on a version
+    /// conflict, starts over on fresh state (at most [`MAX_ATTEMPTS`] times).
+    ///
+    /// `actor` is who the audit events name. Nothing is written when neither the admin
+    /// nor the events call for it.
+    async fn mutate<P>(
+        &self,
+        org: OrgId,
+        id: AdminId,
+        actor: Option<AdminId>,
+        mut plan: P,
+    ) -> Result<Applied>
+    where
+        P: FnMut(&mut Admin, UnixTime) -> Result<Option<Command>>,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let Some(current) = self.store.admin(org, id).await? else {
+                return Err(Error::NotFound);
+            };
+            let (change, applied) = self.prepare(current, actor, now, &mut plan)?;
+            let Some(change) = change else {
+                return Ok(applied);
+            };
+            match self.store.commit(change).await {
+                Ok(receipt) => {
+                    return Ok(Applied {
+                        queued: receipt.queued,
+                        ..applied
+                    });
+                }
+                Err(StoreError::Conflict(ConflictKind::Version)) => {
+                    tracing::debug!(admin = %id, "version conflict; deciding again");
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => {
+                    tracing::warn!(admin = %id, error = %e, "store write failed; nothing changed");
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(Error::Conflict)
+    }
+
+    /// One decide pass of [`MfaService::mutate`]: the change to commit (if any) and what it
+    /// does.
+    fn prepare<P>(
+        &self,
+        current: Versioned<Admin>,
+        actor: Option<AdminId>,
+        now: UnixTime,
+        plan: &mut P,
+    ) -> Result<(Option<Change>, Applied)>
+    where
+        P: FnMut(&mut Admin, UnixTime) -> Result<Option<Command>>,
+    {
+        let mut next = current.value.clone();
+        let mut events = Vec::new();
+        if let Some(command) = plan(&mut next, now)? {
+            let keys = self.keys.keys();
+            let ctx = LifecycleContext::new(next.id, self.config.lifecycle(), &keys);
+            let (state, decided) = execute(&next.mfa, command, now, &ctx)?;
+            next.mfa = state;
+            events = decided;
+            if events.iter().any(|e| matches!(e, Event::LockedOut { .. })) {
+                // A lockout ends every session and pending challenge of the admin, and they
+                // stay ended after an unlock (T-RL-6): the epoch moves on.
+                next.mfa.credential_epoch = next.mfa.credential_epoch.saturating_add(1);
+            }
+        }
+        let changed = next != current.value;
+        if !changed && events.is_empty() {
+            let applied = Applied {
+                admin: next,
+                events,
+                queued: 0,
+                written: false,
+            };
+            return Ok((None, applied));
+        }
+        let mut change = Change::new()
+            .audit(audit_events(&next, &events, actor, now))
+            .notify(notifications(&next, &events, now));
+        if changed {
+            change = change.update(next.clone(), current.version);
+        }
+        log_events(&next, &events);
+        let applied = Applied {
+            admin: next,
+            events,
+            queued: 0,
+            written: true,
+        };
+        Ok((Some(change), applied))
+    }
+}
+
+/// One tracing line per lifecycle event: ids, kinds and counts, never a secret.
+fn log_events(admin: &Admin, events: &[Event]) {
+    for event in events {
+        let kind = match event {
+            Event::RequirementSet { .. } => "requirement_set",
+            Event::RequirementRemoved { .. } => "requirement_removed",
+            Event::LinkIssued(_) => "link_issued",
+            Event::LinkRateLimited { .. } => "link_rate_limited",
+            Event::CandidateStored { .. } => "candidate_stored",
+            Event::Enrolled { .. } => "enrolled",
+            Event::Verified { .. } => "verified",
+            Event::VerifyFailed { .. } => "verify_failed",
+            Event::Replayed { .. } => "replayed",
+            Event::Delayed { .. } => "delayed",
+            Event::RefusedLocked { .. } => "refused_locked",
+            Event::LockedOut { .. } => "locked_out",
+            Event::Unlocked { .. } => "unlocked",
+            Event::FactorRemoved { .. } => "factor_removed",
+            Event::LinkExpired { .. } => "link_expired",
+        };
+        tracing::info!(admin = %admin.id, org = %admin.org, event = kind, "mfa event");
+    }
+}
+
+/// `N` bytes from the operating system's random source, wiped on drop.
+fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
+    let mut bytes = Zeroizing::new([0_u8; N]);
+    getrandom::fill(&mut bytes[..]).map_err(|_| Error::Rng)?;
+    Ok(bytes)
+}
+
+/// A fresh random (version 4) admin id.
+fn random_admin_id() -> Result<AdminId> {
+    let mut bytes = *random::<16>()?;
+    if let Some(b) = bytes.get_mut(6) {
+        *b = (*b & 0x0f) | 0x40;
+    }
+    if let Some(b) = bytes.get_mut(8) {
+        *b = (*b & 0x3f) | 0x80;
+    }
+    Ok(AdminId::from_bytes(bytes))
+}

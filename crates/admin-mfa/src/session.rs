@@ -1,0 +1,155 @@
+//! What a login produces: a full session ([`Authenticated`]), or an intermediate state that
+//! grants nothing ([`MfaChallenge`], [`SetupRequired`]).
+//!
+//! None of these types has a public constructor, a `Default`, a `From` conversion or serde:
+//! the only way to an [`Authenticated`] is [`MfaService::login`](crate::MfaService::login)
+//! without MFA or [`MfaService::verify`](crate::MfaService::verify) with a correct code
+//! (T-SES-1). Hosts keep them in their server-side session storage.
+
+use core::fmt;
+
+use admin_mfa_lifecycle::{AdminId, OrgId, UnixTime};
+
+/// An authentication factor that took part in a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FactorKind {
+    /// The account password (argon2id).
+    Password,
+    /// A TOTP code from the admin's authenticator app.
+    Totp,
+}
+
+/// A fully authenticated admin session: the only value the service's guards accept.
+///
+/// It carries the admin, the factors used, when the login happened and the admin's
+/// credential epoch at that moment. The epoch moves on whenever MFA is enrolled, reset or
+/// locked, so [`MfaService::is_current`](crate::MfaService::is_current) tells a host when to
+/// revoke a session that predates such a change (RST-7, T-SES-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub(crate) admin: AdminId,
+    pub(crate) org: OrgId,
+    pub(crate) factors: Vec<FactorKind>,
+    pub(crate) authenticated_at: UnixTime,
+    pub(crate) credential_epoch: u64,
+}
+
+impl Authenticated {
+    /// The signed-in admin.
+    #[must_use]
+    pub const fn admin(&self) -> AdminId {
+        self.admin
+    }
+
+    /// The admin's organization.
+    #[must_use]
+    pub const fn org(&self) -> OrgId {
+        self.org
+    }
+
+    /// The factors the login used: `[Password]` or `[Password, Totp]`.
+    #[must_use]
+    pub fn factors(&self) -> &[FactorKind] {
+        &self.factors
+    }
+
+    /// Whether the login used a TOTP code.
+    #[must_use]
+    pub fn used_mfa(&self) -> bool {
+        self.factors.contains(&FactorKind::Totp)
+    }
+
+    /// When the full login completed.
+    #[must_use]
+    pub const fn authenticated_at(&self) -> UnixTime {
+        self.authenticated_at
+    }
+
+    /// The admin's credential epoch when the session began.
+    #[must_use]
+    pub const fn credential_epoch(&self) -> u64 {
+        self.credential_epoch
+    }
+
+    /// Whether the login is older than `max_age_secs` at `now`, so that a sensitive action
+    /// (an MFA change) should first ask for a fresh login (SES-1, A5 7.5.1).
+    #[must_use]
+    pub const fn requires_recent_reauth(&self, max_age_secs: u64, now: UnixTime) -> bool {
+        now.secs_since(self.authenticated_at) > max_age_secs
+    }
+}
+
+/// The state between a correct password and a correct code: it grants nothing except
+/// [`MfaService::verify`](crate::MfaService::verify) and the self-service
+/// [`MfaService::request_reset`](crate::MfaService::request_reset).
+///
+/// It is bound to the admin, the credential epoch (which also moves on at a lockout, so a
+/// challenge from before a lock stays dead after an unlock, T-RL-6) and an expiry. It is
+/// deliberately not serialisable: keep it server-side, keyed by the host's own session id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    pub(crate) admin: AdminId,
+    pub(crate) org: OrgId,
+    pub(crate) credential_epoch: u64,
+    pub(crate) issued_at: UnixTime,
+    pub(crate) expires_at: UnixTime,
+}
+
+impl MfaChallenge {
+    /// The admin who passed the password step.
+    #[must_use]
+    pub const fn admin(&self) -> AdminId {
+        self.admin
+    }
+
+    /// When the challenge stops being accepted.
+    #[must_use]
+    pub const fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+
+    /// When the password step happened.
+    #[must_use]
+    pub const fn issued_at(&self) -> UnixTime {
+        self.issued_at
+    }
+}
+
+impl fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("admin", &self.admin)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A required but unenrolled admin passed the password step: no privileges, only "check
+/// your e-mail to set up MFA" (REQ-2). A setup e-mail was queued unless rate-limited; the
+/// response is the same either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupRequired {
+    pub(crate) admin: AdminId,
+}
+
+impl SetupRequired {
+    /// The admin who must set up MFA.
+    #[must_use]
+    pub const fn admin(&self) -> AdminId {
+        self.admin
+    }
+}
+
+/// The result of the password step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum LoginOutcome {
+    /// No factor and MFA not required: the password alone signs in.
+    Authenticated(Authenticated),
+    /// A factor is active: ask for a code and call [`MfaService::verify`](crate::MfaService::verify).
+    MfaChallenge(MfaChallenge),
+    /// MFA is required but not set up: tell the admin to check their e-mail.
+    SetupRequired(SetupRequired),
+}
