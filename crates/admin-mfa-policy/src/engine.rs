@@ -26,6 +26,7 @@ use crate::ids::{AdminId, OrgId, PageId, WidgetId};
 use crate::matrix::{
     DecisionMatrix, MATRIX_CONTEXTS, MatrixChange, MatrixRow, MatrixTarget, Verdict,
 };
+use crate::names::NameTable;
 use crate::profiles::profile_rules;
 use crate::request::{Context, Request, Subject, Target};
 use crate::role::{BuiltinRole, Role, RoleName, is_kebab_name};
@@ -170,9 +171,12 @@ pub struct PolicyEngine {
     profile: Extends,
     document: PolicyDocument,
     roles: Vec<RoleEntry>,
-    custom_roles: Vec<(Box<str>, usize)>,
+    /// Custom role names; `custom_role_index[position]` is the role index.
+    custom_roles: NameTable,
+    custom_role_index: Vec<usize>,
     actions: Vec<Action>,
-    custom_actions: Vec<(Box<str>, usize)>,
+    custom_actions: NameTable,
+    custom_action_index: Vec<usize>,
     cells: Vec<Cell>,
     entries: Vec<Entry>,
     rules: Vec<RuleInfo>,
@@ -226,9 +230,11 @@ impl PolicyEngine {
                     lineage: vec![i],
                 })
                 .collect(),
-            custom_roles: Vec::new(),
+            custom_roles: NameTable::default(),
+            custom_role_index: Vec::new(),
             actions: Action::BUILTIN.to_vec(),
-            custom_actions: Vec::new(),
+            custom_actions: NameTable::default(),
+            custom_action_index: Vec::new(),
             cells: Vec::new(),
             entries: Vec::new(),
             rules: Vec::new(),
@@ -308,10 +314,8 @@ impl PolicyEngine {
             Role::Builtin(b) => Some(b.index()),
             Role::Custom(name) => self
                 .custom_roles
-                .binary_search_by(|(n, _)| (**n).cmp(name.as_str()))
-                .ok()
-                .and_then(|i| self.custom_roles.get(i))
-                .map(|(_, index)| *index),
+                .get(name.as_str())
+                .and_then(|p| self.custom_role_index.get(p).copied()),
         }
     }
 
@@ -319,10 +323,8 @@ impl PolicyEngine {
         match action {
             Action::Custom(name) => self
                 .custom_actions
-                .binary_search_by(|(n, _)| (**n).cmp(name.as_str()))
-                .ok()
-                .and_then(|i| self.custom_actions.get(i))
-                .map(|(_, index)| *index),
+                .get(name.as_str())
+                .and_then(|p| self.custom_action_index.get(p).copied()),
             builtin => builtin.builtin_index(),
         }
     }
@@ -1138,9 +1140,11 @@ fn compile(doc: &PolicyDocument, catalog: &Catalog) -> Result<PolicyEngine, Vali
         profile: doc.extends,
         document: doc.clone(),
         roles,
-        custom_roles,
+        custom_role_index: custom_roles.iter().map(|(_, i)| *i).collect(),
+        custom_roles: NameTable::new(&custom_roles),
         actions,
-        custom_actions,
+        custom_action_index: custom_actions.iter().map(|(_, i)| *i).collect(),
+        custom_actions: NameTable::new(&custom_actions),
         cells,
         entries,
         rules: compiled.into_iter().map(|(info, ..)| info).collect(),

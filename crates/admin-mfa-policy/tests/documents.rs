@@ -617,8 +617,8 @@ fn warnings_flag_dead_permits_unreachable_rules_and_broken_widget_chains() {
     assert_eq!(
         warnings,
         vec![
-            ValidationWarning::NeverMatches("home-for-self".into()),
             ValidationWarning::DeadPermit("awb-deletes-self".into()),
+            ValidationWarning::NeverMatches("home-for-self".into()),
             ValidationWarning::WidgetActionWithoutView("clicker".into()),
         ]
     );
