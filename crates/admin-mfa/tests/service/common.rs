@@ -1,0 +1,294 @@
+//! The harness every service test runs on: an [`MfaService`] over the memory store, a
+//! recording mailer, a manual clock and fixed keys, plus shortcuts through the real flows.
+
+use std::sync::{Arc, OnceLock};
+
+use admin_mfa::lifecycle::{Admin, KeyId, KeyRing, PasswordHash, SealingKey, TotpSecret};
+use admin_mfa::ports::{AdminStore, Change, Clock, EmailMessage, Mailer, OutboxStats};
+use admin_mfa::totp::{OtpauthUri, generate};
+use admin_mfa::{
+    AdminId, Authenticated, BuiltinRole, Email, LoginOutcome, MfaChallenge, MfaConfig,
+    MfaConfigBuilder, MfaService, OrgId, Password, PasswordParams, Passwords, Role, UnixTime,
+};
+use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
+
+/// The password of every test admin.
+pub const PASSWORD: &str = "correct horse battery staple";
+/// Where the test clock starts: 2023-11-14T22:13:20Z, on a 30 s step boundary.
+pub const T0: UnixTime = UnixTime::from_secs(1_700_000_010);
+/// The link base of the test configuration.
+pub const BASE: &str = "https://admin.example.com/mfa/link";
+
+pub fn password() -> Password {
+    Password::new(PASSWORD).unwrap()
+}
+
+pub fn org() -> OrgId {
+    OrgId::from_bytes([0x0a; 16])
+}
+
+pub fn other_org() -> OrgId {
+    OrgId::from_bytes([0x0b; 16])
+}
+
+pub fn role(r: BuiltinRole) -> Role {
+    Role::Builtin(r)
+}
+
+pub fn email_of(n: u32) -> String {
+    format!("admin{n:06}@example.com")
+}
+
+pub fn id_of(org: OrgId, n: u32) -> AdminId {
+    let mut bytes = org.as_uuid().into_bytes();
+    bytes[12..].copy_from_slice(&n.to_be_bytes());
+    bytes[0] ^= 0x5a;
+    AdminId::from_bytes(bytes)
+}
+
+/// One argon2id hash of [`PASSWORD`] with the default (OWASP) parameters, computed once per
+/// test binary, so seeding many admins costs nothing.
+pub fn shared_hash() -> PasswordHash {
+    static HASH: OnceLock<PasswordHash> = OnceLock::new();
+    HASH.get_or_init(|| {
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(Passwords::new(PasswordParams::default()).hash(&password()))
+                .unwrap()
+        })
+        .join()
+        .unwrap()
+    })
+    .clone()
+}
+
+pub fn keys() -> KeyRing {
+    KeyRing::new(SealingKey::new(KeyId::new(1), [0x42; 32]))
+}
+
+pub fn config() -> MfaConfigBuilder {
+    MfaConfig::builder("ACME Admin Portal", BASE)
+}
+
+pub struct H {
+    pub svc: Arc<MfaService>,
+    pub store: Arc<dyn AdminStore>,
+    pub mailer: Arc<RecordingMailer>,
+    pub clock: Arc<ManualClock>,
+    pub org: OrgId,
+}
+
+impl H {
+    pub fn new() -> Self {
+        Self::with(|c| c)
+    }
+
+    pub fn with(config: impl FnOnce(MfaConfigBuilder) -> MfaConfigBuilder) -> Self {
+        Self::over(Arc::new(MemoryStore::new()), config)
+    }
+
+    pub fn over(
+        store: Arc<dyn AdminStore>,
+        config_fn: impl FnOnce(MfaConfigBuilder) -> MfaConfigBuilder,
+    ) -> Self {
+        let mailer = Arc::new(RecordingMailer::new());
+        let clock = Arc::new(ManualClock::new(T0));
+        let config = config_fn(config()).build().unwrap();
+        let svc = MfaService::builder(
+            config,
+            Arc::clone(&store),
+            Arc::clone(&mailer) as Arc<dyn Mailer>,
+            Arc::clone(&clock) as Arc<dyn Clock>,
+            Arc::new(keys()),
+        )
+        .build();
+        Self {
+            svc: Arc::new(svc),
+            store,
+            mailer,
+            clock,
+            org: org(),
+        }
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.clock.advance(secs);
+    }
+
+    /// Inserts admin number `n` of the test org directly (not through the service), with
+    /// the shared password hash and a fresh MFA state.
+    pub async fn seed(&self, n: u32, r: BuiltinRole) -> AdminId {
+        self.seed_in(self.org, n, r).await
+    }
+
+    pub async fn seed_in(&self, org: OrgId, n: u32, r: BuiltinRole) -> AdminId {
+        let admin = seed_admin(org, n, r);
+        let id = admin.id;
+        self.store
+            .commit(Change::new().insert(admin))
+            .await
+            .unwrap();
+        id
+    }
+
+    pub async fn get(&self, id: AdminId) -> Admin {
+        self.get_in(self.org, id).await
+    }
+
+    pub async fn get_in(&self, org: OrgId, id: AdminId) -> Admin {
+        self.store.admin(org, id).await.unwrap().unwrap().value
+    }
+
+    /// Password login of an admin without a factor: a full session.
+    pub async fn session(&self, id: AdminId) -> Authenticated {
+        let admin = self.get(id).await;
+        match self
+            .svc
+            .login(self.org, admin.email.as_str(), &password())
+            .await
+            .unwrap()
+        {
+            LoginOutcome::Authenticated(s) => s,
+            other => panic!("expected a password-only session, got {other:?}"),
+        }
+    }
+
+    pub async fn challenge(&self, id: AdminId) -> MfaChallenge {
+        let admin = self.get(id).await;
+        match self
+            .svc
+            .login(self.org, admin.email.as_str(), &password())
+            .await
+            .unwrap()
+        {
+            LoginOutcome::MfaChallenge(c) => c,
+            other => panic!("expected an MFA challenge, got {other:?}"),
+        }
+    }
+
+    /// Full login with password and the current code of `secret` (moving the clock one
+    /// step on first, so the step is fresh).
+    pub async fn mfa_session(&self, id: AdminId, secret: &TotpSecret) -> Authenticated {
+        self.advance(30);
+        let challenge = self.challenge(id).await;
+        self.svc
+            .verify(&challenge, &self.code(secret))
+            .await
+            .unwrap()
+    }
+
+    pub fn code(&self, secret: &TotpSecret) -> String {
+        code_at(secret, self.now())
+    }
+
+    pub async fn outbox(&self) -> OutboxStats {
+        self.store.outbox_stats().await.unwrap()
+    }
+
+    /// Delivers the outbox and returns the messages delivered by this call.
+    pub async fn deliver(&self) -> Vec<EmailMessage> {
+        let before = self.mailer.sent().len();
+        self.svc.dispatch_emails().await.unwrap();
+        self.mailer.sent().split_off(before)
+    }
+
+    /// The link token in the last delivered message to admin `id`.
+    pub async fn token_for(&self, id: AdminId) -> String {
+        let to = self.get(id).await.email;
+        let message = self
+            .mailer
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|m| m.to == to && m.text.contains("token="))
+            .expect("a link e-mail was delivered");
+        token_in(&message.text)
+    }
+
+    /// Runs the whole link flow for admin `id`: deliver, confirm identity, complete with
+    /// the first code. Returns the new secret as the authenticator app has it.
+    pub async fn enrol_via_link(&self, id: AdminId) -> TotpSecret {
+        self.deliver().await;
+        let token = self.token_for(id).await;
+        let admin = self.get(id).await;
+        let provisioning = self
+            .svc
+            .confirm_identity(&token, admin.email.as_str(), &password())
+            .await
+            .unwrap();
+        let secret = app_secret(&provisioning.otpauth_uri());
+        self.svc
+            .complete_setup(&token, &self.code(&secret))
+            .await
+            .unwrap();
+        secret
+    }
+
+    /// Seeds admin `n` with MFA required and runs the self-service setup through login.
+    pub async fn enrolled(&self, n: u32, r: BuiltinRole) -> (AdminId, TotpSecret) {
+        let id = self.seed(n, r).await;
+        let mut admin = self.get(id).await;
+        let version = self
+            .store
+            .admin(self.org, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version;
+        admin.mfa.requirement = admin_mfa::lifecycle::Requirement::Required {
+            since: self.now(),
+            by: None,
+        };
+        self.store
+            .commit(Change::new().update(admin.clone(), version))
+            .await
+            .unwrap();
+        let outcome = self
+            .svc
+            .login(self.org, admin.email.as_str(), &password())
+            .await
+            .unwrap();
+        assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
+        let secret = self.enrol_via_link(id).await;
+        (id, secret)
+    }
+}
+
+pub fn seed_admin(org: OrgId, n: u32, r: BuiltinRole) -> Admin {
+    Admin::new(
+        id_of(org, n),
+        org,
+        Email::parse(&email_of(n)).unwrap(),
+        format!("Admin {n}"),
+        role(r),
+        shared_hash(),
+        T0,
+    )
+}
+
+pub fn code_at(secret: &TotpSecret, now: UnixTime) -> String {
+    generate(
+        secret,
+        &admin_mfa::totp::TotpParams::default(),
+        now.as_secs(),
+    )
+    .as_str()
+    .to_owned()
+}
+
+/// What an authenticator app does with a scanned URI: parse it and keep the secret.
+pub fn app_secret(uri: &str) -> TotpSecret {
+    OtpauthUri::parse(uri).unwrap().secret().clone()
+}
+
+/// The 43-character token of the first link in `text`.
+pub fn token_in(text: &str) -> String {
+    let start = text.find("token=").expect("a link with a token") + "token=".len();
+    text[start..start + 43].to_owned()
+}
