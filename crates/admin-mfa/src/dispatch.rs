@@ -320,6 +320,21 @@ pub struct DeadLetter {
     pub reason: FailureReason,
 }
 
+/// One failed delivery attempt (ids only), retried or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttemptFailure {
+    /// The outbox entry.
+    pub outbox: OutboxId,
+    /// The recipient admin.
+    pub admin: AdminId,
+    /// Which email.
+    pub kind: NotificationKind,
+    /// The attempt that failed (1 for the first).
+    pub attempt: u32,
+    /// Why it failed.
+    pub reason: FailureReason,
+}
+
 /// What one [`dispatch`] run did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DispatchReport {
@@ -331,6 +346,8 @@ pub struct DispatchReport {
     pub retried: usize,
     /// Entries given up on in this run.
     pub dead: Vec<DeadLetter>,
+    /// Every failed attempt of this run, retried or dead, in order.
+    pub failures: Vec<AttemptFailure>,
     /// Entries whose lease expired before they were marked (another dispatcher may have
     /// taken them over; a delivery may then repeat, with the same idempotency key).
     pub lost_leases: usize,
@@ -447,6 +464,15 @@ async fn deliver(
     } = entry;
     let outcome = attempt(mailer, keys, renderer, config, &notification).await;
     let n = &notification;
+    if let Err(reason) = outcome {
+        report.failures.push(AttemptFailure {
+            outbox: lease.id,
+            admin: n.admin,
+            kind: n.kind,
+            attempt: attempts,
+            reason,
+        });
+    }
     let marked = match outcome {
         Ok(()) => {
             let marked = store.mark_sent(lease).await;
