@@ -11,8 +11,8 @@ pub mod email;
 pub mod password;
 
 pub use dispatch::{
-    DeadLetter, DispatchConfig, DispatchConfigBuilder, DispatchConfigError, DispatchError,
-    DispatchReport, FailureReason, dispatch,
+    AttemptFailure, DeadLetter, DispatchConfig, DispatchConfigBuilder, DispatchConfigError,
+    DispatchError, DispatchReport, FailureReason, dispatch,
 };
 pub use email::{EmailConfig, EmailConfigBuilder, EmailConfigError, EmailRenderer, RenderError};
 pub use password::{
