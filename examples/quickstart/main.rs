@@ -1,18 +1,515 @@
-//! The admin-mfa quickstart: the story of the seed, told on the embedded default.
+//! The admin-mfa quickstart: the whole story of the seed ("Enable MFA for the Admin Portal"),
+//! told on the embedded in-memory store.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run --example quickstart`. It finishes in seconds and exits 0; any
+//! step that does not behave as the seed says makes it exit 1.
+//!
+//! The cast, one organization:
+//! - Ada, Administrator With Billing, the organization's first admin (bootstrapped).
+//! - Legacy admins created before "MFA by default": Bob (Administrator), Carol
+//!   (Administrator With Billing), Dave (Help Desk), Erin (Command Runner), Fay (Billing
+//!   Only), Gus (Manager) and Hal (Read Only).
+//! - Ivy (Manager), created by Ada: MFA required from the start.
 
-mod policy;
-mod provisioning;
+use std::error::Error;
+use std::sync::Arc;
 
-fn main() {
-    println!("admin-mfa quickstart");
-    if let Err(e) = provisioning::run() {
-        eprintln!("provisioning failed: {e}");
+use admin_mfa::lifecycle::{Admin, KeyId, KeyRing, SealingKey};
+use admin_mfa::ports::{AdminStore, Change, Clock, EmailMessage, SystemClock};
+use admin_mfa::totp::{OtpauthUri, TerminalStyle, generate};
+use admin_mfa::{
+    AdminId, Authenticated, BuiltinRole, BulkItem, Email, Error as MfaError, LoginOutcome,
+    MfaConfig, MfaService, NewAdmin, OrgId, PageRequest, Password, PasswordParams, Passwords, Role,
+    WidgetAccess,
+};
+use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
+
+type Res<T = ()> = Result<T, Box<dyn Error>>;
+
+/// The one password of this story (a real portal would have one per admin).
+const PASSWORD: &str = "quickstart: correct horse battery staple";
+
+struct Story {
+    svc: MfaService,
+    store: Arc<MemoryStore>,
+    mailer: Arc<RecordingMailer>,
+    clock: Arc<ManualClock>,
+    org: OrgId,
+}
+
+fn check(ok: bool, what: &str) -> Res {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("unexpected: {what}").into())
+    }
+}
+
+fn password() -> Res<Password> {
+    Ok(Password::new(PASSWORD)?)
+}
+
+fn heading(text: &str) {
+    println!("\n== {text}");
+}
+
+impl Story {
+    fn new() -> Res<Self> {
+        let store = Arc::new(MemoryStore::new());
+        let mailer = Arc::new(RecordingMailer::new());
+        // The story starts now, on a clock it can move forward (to wait out lockout delays).
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        // The key that seals TOTP secrets at rest; a host loads it from its secret manager.
+        let mut key = [0_u8; 32];
+        getrandom::fill(&mut key)?;
+        let keys = KeyRing::new(SealingKey::new(KeyId::new(1), key));
+        let config = MfaConfig::builder("ACME Admin Portal", "https://admin.example.com/mfa")
+            .support_contact("security@example.com")
+            .build()?;
+        let svc = MfaService::builder(
+            config,
+            Arc::clone(&store) as Arc<dyn AdminStore>,
+            Arc::clone(&mailer) as _,
+            Arc::clone(&clock) as Arc<dyn Clock>,
+            Arc::new(keys),
+        )
+        .build();
+        Ok(Self {
+            svc,
+            store,
+            mailer,
+            clock,
+            org: OrgId::from_bytes([0x0a; 16]),
+        })
+    }
+
+    async fn admin(&self, id: AdminId) -> Res<Admin> {
+        Ok(self
+            .store
+            .admin(self.org, id)
+            .await?
+            .ok_or("admin not found")?
+            .value)
+    }
+
+    /// Delivers the outbox and returns what went out.
+    async fn deliver(&self) -> Res<Vec<EmailMessage>> {
+        let before = self.mailer.sent().len();
+        self.svc.dispatch_emails().await?;
+        Ok(self.mailer.sent().split_off(before))
+    }
+
+    fn show_email(message: &EmailMessage) {
+        println!("  ┌ To: {}", message.to.as_str());
+        println!("  │ Subject: {}", message.subject);
+        for line in message.text.lines() {
+            println!("  │ {line}");
+        }
+        println!("  └ (and the same as HTML)");
+    }
+
+    /// The token in the link of the last e-mail to `email`.
+    fn token_for(&self, email: &Email) -> Res<String> {
+        let message = self
+            .mailer
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|m| &m.to == email && m.text.contains("token="))
+            .ok_or("no link e-mail")?;
+        let start = message.text.find("token=").ok_or("no token")? + "token=".len();
+        Ok(message
+            .text
+            .get(start..start + 43)
+            .ok_or("short token")?
+            .to_owned())
+    }
+
+    /// What an authenticator app does: scan the URI, show the current code.
+    fn app_code(&self, uri: &str) -> Res<String> {
+        let scanned = OtpauthUri::parse(uri)?;
+        Ok(generate(
+            scanned.secret(),
+            scanned.params(),
+            self.clock.now().as_secs(),
+        )
+        .as_str()
+        .to_owned())
+    }
+
+    async fn login(&self, email: &str) -> Res<LoginOutcome> {
+        Ok(self.svc.login(self.org, email, &password()?).await?)
+    }
+
+    async fn password_session(&self, email: &str) -> Res<Authenticated> {
+        match self.login(email).await? {
+            LoginOutcome::Authenticated(session) => Ok(session),
+            other => Err(format!("expected a password-only login, got {other:?}").into()),
+        }
+    }
+
+    /// Follows a setup or reset link: GET, email + password, QR, code. Returns the URI the
+    /// app scanned (the app's copy of the secret).
+    async fn follow_link(&self, email: &Email, show_qr: bool) -> Res<String> {
+        let token = self.token_for(email)?;
+        let info = self.svc.open_link(&token).await?;
+        println!(
+            "  GET link: a {} link, valid until {}",
+            info.purpose, info.expires_at
+        );
+        let provisioning = self
+            .svc
+            .confirm_identity(&token, email.as_str(), &password()?)
+            .await?;
+        println!("  email + password accepted: scan this QR code, or type the key");
+        if show_qr {
+            println!(
+                "{}",
+                provisioning
+                    .qr_terminal(TerminalStyle::DarkBackground)?
+                    .as_str()
+            );
+        }
+        println!("  key: {}", provisioning.key().as_str());
+        let uri = provisioning.otpauth_uri().as_str().to_owned();
+        let code = self.app_code(&uri)?;
+        println!("  the authenticator app shows {code}; Submit");
+        let done = self.svc.complete_setup(&token, &code).await?;
+        println!("  {} complete for {}", done.purpose, email.as_str());
+        Ok(uri)
+    }
+
+    async fn mfa_login(&self, email: &str, uri: &str) -> Res<Authenticated> {
+        // A new time step, as at a later login.
+        self.clock.advance(30);
+        let LoginOutcome::MfaChallenge(challenge) = self.login(email).await? else {
+            return Err("expected an MFA challenge".into());
+        };
+        let code = self.app_code(uri)?;
+        let session = self.svc.verify(&challenge, &code).await?;
+        println!(
+            "  {email}: password, then code {code} → signed in with {:?}",
+            session.factors()
+        );
+        Ok(session)
+    }
+
+    /// An admin created before "MFA by default": written to the store as a host migration would.
+    async fn legacy_admin(
+        &self,
+        n: u8,
+        name: &str,
+        role: BuiltinRole,
+        hash: &admin_mfa::lifecycle::PasswordHash,
+    ) -> Res<(AdminId, Email)> {
+        let email = Email::parse(&format!("{}@example.com", name.to_lowercase()))?;
+        let id = AdminId::from_bytes([n; 16]);
+        let admin = Admin::new(
+            id,
+            self.org,
+            email.clone(),
+            name.to_owned(),
+            Role::Builtin(role),
+            hash.clone(),
+            self.clock.now(),
+        );
+        self.store.commit(Change::new().insert(admin)).await?;
+        Ok((id, email))
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("quickstart failed: {e}");
         std::process::exit(1);
     }
-    if let Err(e) = policy::run() {
-        eprintln!("policy check failed: {e}");
-        std::process::exit(1);
+}
+
+#[expect(clippy::too_many_lines, reason = "the story reads top to bottom")]
+async fn run() -> Res {
+    println!("admin-mfa quickstart: enabling MFA for the admin portal");
+    let story = Story::new()?;
+    let svc = &story.svc;
+
+    heading("1. The organization's first admin, Ada (Administrator With Billing)");
+    let ada = svc
+        .bootstrap_admin(
+            story.org,
+            NewAdmin {
+                email: "ada@example.com".into(),
+                display_name: "Ada".into(),
+                role: Role::Builtin(BuiltinRole::AdministratorWithBilling),
+                password: password()?,
+            },
+        )
+        .await?;
+    println!("  created; MFA required by default: {}", ada.mfa_required);
+    let ada_email = story.admin(ada.id).await?.email;
+    let outcome = story.login("ada@example.com").await?;
+    println!("  Ada logs in with her password → {outcome:?}");
+    check(
+        matches!(outcome, LoginOutcome::SetupRequired(_)),
+        "Ada must set up MFA first",
+    )?;
+    for m in story.deliver().await? {
+        Story::show_email(&m);
     }
+    let ada_uri = story.follow_link(&ada_email, true).await?;
+    let ada_session = story.mfa_login("ada@example.com", &ada_uri).await?;
+
+    heading("2. Admins from before \"MFA by default\", and one new admin");
+    let hash = Passwords::new(PasswordParams::default())
+        .hash(&password()?)
+        .await?;
+    let (bob, bob_email) = story
+        .legacy_admin(2, "Bob", BuiltinRole::Administrator, &hash)
+        .await?;
+    let (carol, _) = story
+        .legacy_admin(3, "Carol", BuiltinRole::AdministratorWithBilling, &hash)
+        .await?;
+    let (dave, _) = story
+        .legacy_admin(4, "Dave", BuiltinRole::HelpDesk, &hash)
+        .await?;
+    story
+        .legacy_admin(5, "Erin", BuiltinRole::CommandRunner, &hash)
+        .await?;
+    story
+        .legacy_admin(6, "Fay", BuiltinRole::BillingOnly, &hash)
+        .await?;
+    let (gus, _) = story
+        .legacy_admin(7, "Gus", BuiltinRole::Manager, &hash)
+        .await?;
+    story
+        .legacy_admin(8, "Hal", BuiltinRole::ReadOnly, &hash)
+        .await?;
+    println!("  Bob (Administrator), Carol (AwB), Dave (Help Desk), Erin (Command Runner),");
+    println!("  Fay (Billing Only), Gus (Manager), Hal (Read Only): no MFA required yet");
+    let ivy = svc
+        .create_admin(
+            &ada_session,
+            NewAdmin {
+                email: "ivy@example.com".into(),
+                display_name: "Ivy".into(),
+                role: Role::Builtin(BuiltinRole::Manager),
+                password: password()?,
+            },
+        )
+        .await?;
+    println!(
+        "  Ada creates Ivy (Manager): MFA required {}, {} setup e-mail queued",
+        ivy.mfa_required, ivy.emails_queued
+    );
+    story.deliver().await?;
+
+    heading("3. An Administrator may not enable MFA for an Administrator With Billing");
+    let bob_session = story.password_session("bob@example.com").await?;
+    match svc.enable_mfa(&bob_session, carol).await {
+        Err(MfaError::Forbidden(denied)) => println!("  Bob → Carol: refused: {denied}"),
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+    let outcome = svc.enable_mfa(&bob_session, dave).await?;
+    println!(
+        "  Bob → Dave (Help Desk): allowed, {} e-mail queued",
+        outcome.emails_queued
+    );
+
+    heading("4. Ada (with billing) enables MFA for Bob: Details → Enable MFA → Save");
+    let outcome = svc.enable_mfa(&ada_session, bob).await?;
+    println!(
+        "  changed: {}, e-mails queued: {}",
+        outcome.changed, outcome.emails_queued
+    );
+    println!("  the setup e-mail Bob receives:");
+    for m in story.deliver().await?.iter().filter(|m| m.to == bob_email) {
+        Story::show_email(m);
+    }
+
+    heading("5. Bob follows the e-mail: Set Up MFA → email + password → QR → code → Submit");
+    let bob_uri = story.follow_link(&bob_email, true).await?;
+    for m in story.deliver().await? {
+        println!("  e-mail to {}: {}", m.to.as_str(), m.subject);
+    }
+
+    heading("6. Bob logs in with MFA");
+    story.mfa_login("bob@example.com", &bob_uri).await?;
+
+    heading("7. The \"Admins Without MFA Required\" widget, as each role sees it");
+    let viewers = [
+        ("Ada (AwB)", "ada@example.com", Some(&ada_uri)),
+        ("Bob (Administrator)", "bob@example.com", Some(&bob_uri)),
+        ("Gus (Manager)", "gus@example.com", None),
+        ("Hal (Read Only)", "hal@example.com", None),
+        ("Erin (Command Runner)", "erin@example.com", None),
+        ("Fay (Billing Only)", "fay@example.com", None),
+    ];
+    let mut listed = Vec::new();
+    for (who, email, uri) in viewers {
+        let session = match uri {
+            Some(uri) => {
+                story.clock.advance(30);
+                let LoginOutcome::MfaChallenge(c) = story.login(email).await? else {
+                    return Err("expected a challenge".into());
+                };
+                svc.verify(&c, &story.app_code(uri)?).await?
+            }
+            None => story.password_session(email).await?,
+        };
+        let view = svc
+            .admins_without_mfa_required(&session, PageRequest::first(20))
+            .await?;
+        let names: Vec<String> = view
+            .admins
+            .as_ref()
+            .map(|p| p.items.iter().map(|a| a.display_name.clone()).collect())
+            .unwrap_or_default();
+        let count = view.count.map_or_else(|| "-".to_owned(), |c| c.to_string());
+        println!(
+            "  {who:<22} {:<11} count {count:<2} {}",
+            format!("{:?}", view.access),
+            names.join(", ")
+        );
+        if view.access == WidgetAccess::Actionable {
+            listed = view.admins.map(|p| p.items).unwrap_or_default();
+        }
+    }
+
+    heading("8. Ada selects every listed admin → Actions → Require MFA → confirm");
+    let ids: Vec<AdminId> = listed.iter().map(|a| a.id).collect();
+    let report = svc.require_mfa(&ada_session, &ids).await?;
+    for (id, item) in &report.items {
+        let name = listed
+            .iter()
+            .find(|a| a.id == *id)
+            .map_or("?", |a| a.display_name.as_str());
+        println!(
+            "  {name}: {}",
+            match item {
+                BulkItem::Required => "MFA now required".to_owned(),
+                BulkItem::AlreadyRequired => "already required".to_owned(),
+                BulkItem::Failed(e) => format!("failed: {e}"),
+            }
+        );
+    }
+    let emails = story.deliver().await?.len();
+    let again = svc.require_mfa(&ada_session, &ids).await?;
+    let emails_again = story.deliver().await?.len();
+    println!(
+        "  {emails} notices sent; the same action again: {} newly required, {emails_again} e-mails",
+        again.newly_required()
+    );
+    check(
+        again.newly_required() == 0 && emails_again == 0,
+        "bulk require is idempotent",
+    )?;
+    let view = svc
+        .admins_without_mfa_required(&ada_session, PageRequest::first(20))
+        .await?;
+    println!(
+        "  the widget now counts {:?} admins without MFA required",
+        view.count
+    );
+    let outcome = story.login("gus@example.com").await?;
+    println!("  Gus logs in with his password → {outcome:?} (check your e-mail)");
+    check(
+        matches!(outcome, LoginOutcome::SetupRequired(_)),
+        "Gus must set up MFA",
+    )?;
+    story.deliver().await?;
+    let gus_email = story.admin(gus).await?.email;
+    story.follow_link(&gus_email, false).await?;
+    story.deliver().await?;
+    svc.set_widget_enabled(&ada_session, false).await?;
+    println!("  Ada turns the widget off on her Home page (her preference only)");
+
+    heading("9. A lockout: ten wrong codes for Bob");
+    for attempt in 1..=10 {
+        story.clock.advance(600); // waits out the delays that start at the fifth failure
+        let LoginOutcome::MfaChallenge(c) = story.login("bob@example.com").await? else {
+            return Err("expected a challenge".into());
+        };
+        let result = svc.verify(&c, "000000").await;
+        if attempt == 1 || attempt == 10 {
+            println!(
+                "  wrong code #{attempt}: {}",
+                result.err().map_or("accepted?".into(), |e| e.to_string())
+            );
+        }
+    }
+    story.clock.advance(30);
+    let LoginOutcome::MfaChallenge(c) = story.login("bob@example.com").await? else {
+        return Err("expected a challenge".into());
+    };
+    let right = svc.verify(&c, &story.app_code(&bob_uri)?).await;
+    println!(
+        "  Bob's right code now: {}",
+        right
+            .as_ref()
+            .err()
+            .map_or("accepted".into(), ToString::to_string)
+    );
+    check(right.is_err(), "a locked factor refuses the right code")?;
+    for m in story.deliver().await? {
+        println!("  e-mail to {}: {}", m.to.as_str(), m.subject);
+    }
+    let outcome = svc.unlock_mfa(&ada_session, bob).await?;
+    println!("  Ada unlocks Bob: changed {}", outcome.changed);
+
+    heading("10. \"Reset TOTP MFA\": Bob lost his phone");
+    story.clock.advance(30);
+    let LoginOutcome::MfaChallenge(c) = story.login("bob@example.com").await? else {
+        return Err("expected a challenge".into());
+    };
+    svc.request_reset(&c).await?;
+    println!("  at the code prompt Bob clicks \"Reset TOTP MFA\"; the reset e-mail:");
+    for m in story.deliver().await? {
+        Story::show_email(&m);
+    }
+    let new_uri = story.follow_link(&bob_email, false).await?;
+    println!("  the confirmation e-mail:");
+    for m in story.deliver().await? {
+        Story::show_email(&m);
+    }
+    story.clock.advance(30);
+    let LoginOutcome::MfaChallenge(c) = story.login("bob@example.com").await? else {
+        return Err("expected a challenge".into());
+    };
+    let old = svc.verify(&c, &story.app_code(&bob_uri)?).await;
+    println!(
+        "  the old authenticator's code: {}",
+        old.as_ref()
+            .err()
+            .map_or("accepted".into(), ToString::to_string)
+    );
+    check(old.is_err(), "the old factor is gone after the reset")?;
+    story.mfa_login("bob@example.com", &new_uri).await?;
+
+    heading("11. \"Ask the designated admin to reset it\": Ada resets Gus's MFA");
+    let outcome = svc.reset_mfa(&ada_session, gus).await?;
+    println!(
+        "  factor removed at once, {} setup e-mail queued",
+        outcome.emails_queued
+    );
+    for m in story.deliver().await? {
+        println!("  e-mail to {}: {}", m.to.as_str(), m.subject);
+    }
+
+    heading("12. The audit log (as Ada reads it)");
+    let log = svc
+        .audit_log(&ada_session, PageRequest::first(1000))
+        .await?;
+    println!("  {} events; the last five:", log.items.len());
+    for event in log.items.iter().rev().take(5).rev() {
+        println!(
+            "  {} actor {} target {} {:?}",
+            event.at,
+            event
+                .actor
+                .map_or_else(|| "system".to_owned(), |a| a.to_string()),
+            event.target,
+            event.kind
+        );
+    }
+    println!("\nquickstart finished: every step behaved as the seed describes");
+    Ok(())
 }
