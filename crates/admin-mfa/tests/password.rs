@@ -386,3 +386,32 @@ async fn t_load_2_sixty_four_logins_latency_and_memory_bound() {
         latencies[63]
     );
 }
+
+/// A caller that gives up does not free its permit early: the abandoned argon2 run keeps
+/// it until it finishes, so the next run waits and memory stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_callers_keep_their_permit_until_argon2_is_done() {
+    let passwords = Passwords::builder(PasswordParams::default())
+        .max_concurrent(NonZeroUsize::new(1).unwrap())
+        .build();
+    let stored = passwords.hash(&pw("right")).await.unwrap();
+    // Make the dummy hash now, so every verification below is one argon2 run.
+    let _ = passwords.verify(None, &pw("warm-up")).await.unwrap();
+    let right = pw("right");
+    for _ in 0..5 {
+        let abandoned = passwords.verify(Some(&stored), &right);
+        // Gives up long before a default-cost argon2 run can finish.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(2), abandoned)
+                .await
+                .is_err()
+        );
+        let ok = passwords.verify(Some(&stored), &right).await.unwrap();
+        assert!(ok.is_match());
+    }
+    let stats = passwords.stats();
+    assert_eq!(stats.peak_in_flight, 1, "an abandoned run overlapped the next");
+    // Every abandoned run still completed (it was not cut off mid-way either).
+    assert_eq!(stats.verifies, 10);
+    assert_eq!(stats.in_flight, 0);
+}
