@@ -12,4 +12,5 @@
 )]
 
 mod common;
+mod concurrency;
 mod scenarios;
