@@ -34,7 +34,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use admin_mfa_lifecycle::{AdminId, Notification, NotificationKind, OrgId};
+use admin_mfa_lifecycle::{AdminId, KeyRing, Notification, NotificationKind, OrgId};
 use admin_mfa_ports::{
     AdminStore, Clock, ConflictKind, KeyProvider, Lease, MailError, Mailer, OutboxEntry, OutboxId,
     StoreError,
@@ -159,6 +159,18 @@ impl DispatchConfig {
     #[must_use]
     pub const fn max_batches(&self) -> usize {
         self.max_batches
+    }
+
+    /// The backoff base: the wait after the first failed attempt.
+    #[must_use]
+    pub const fn backoff_base(&self) -> Duration {
+        Duration::from_secs(self.backoff_base_secs)
+    }
+
+    /// The longest wait between attempts.
+    #[must_use]
+    pub const fn backoff_cap(&self) -> Duration {
+        Duration::from_secs(self.backoff_cap_secs)
     }
 
     /// The wait after the `attempts`-th failed attempt: `base × 2^(attempts − 1)`, capped.
@@ -412,12 +424,14 @@ pub async fn dispatch(
         }
         report.batches += 1;
         report.leased += batch.len();
+        // One key ring per batch: a provider may rotate keys between batches.
+        let ring = keys.keys();
         for entry in batch {
             deliver(
                 store,
                 mailer,
                 clock,
-                keys,
+                &ring,
                 renderer,
                 config,
                 entry,
@@ -451,7 +465,7 @@ async fn deliver(
     store: &dyn AdminStore,
     mailer: &dyn Mailer,
     clock: &dyn Clock,
-    keys: &dyn KeyProvider,
+    keys: &KeyRing,
     renderer: &EmailRenderer,
     config: &DispatchConfig,
     entry: OutboxEntry,
@@ -550,7 +564,7 @@ fn note_mark_error(lease: Lease, err: &StoreError, report: &mut DispatchReport) 
 /// One delivery attempt: open the link, render, send with a timeout, catching panics.
 async fn attempt(
     mailer: &dyn Mailer,
-    keys: &dyn KeyProvider,
+    keys: &KeyRing,
     renderer: &EmailRenderer,
     config: &DispatchConfig,
     n: &Notification,
@@ -558,7 +572,7 @@ async fn attempt(
     let token = match (link_purpose_of(n.kind), &n.link, n.link_purpose) {
         (Some(purpose), Some(sealed), Some(stored)) if stored == purpose => Some(
             sealed
-                .open_link_token(&keys.keys(), n.admin, purpose)
+                .open_link_token(keys, n.admin, purpose)
                 .map_err(|_| FailureReason::SealedLink)?,
         ),
         (None, _, _) => None,

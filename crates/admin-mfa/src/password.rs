@@ -425,7 +425,8 @@ fn default_permits() -> usize {
 ///
 /// Cheap to clone (the clones share the semaphore, the dummy hash and the counters). Every
 /// method must run inside a tokio runtime; argon2 itself runs on the runtime's blocking
-/// pool, at most [`Passwords::max_concurrent`] runs at once. A caller whose future is
+/// pool, at most [`Passwords::max_concurrent`] runs at once. The dummy hash for unknown
+/// accounts is made on first need (one extra argon2 run, once per hasher and its clones). A caller whose future is
 /// dropped mid-way does not free its permit early: the run finishes first, so memory stays
 /// bounded even under cancellation.
 #[derive(Clone)]

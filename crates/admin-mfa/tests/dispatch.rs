@@ -679,3 +679,27 @@ impl tracing::Subscriber for LogCapture {
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
+
+/// Two dispatchers (two replicas) on one store: every entry is delivered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_dispatchers_deliver_each_entry_once() {
+    let mut w = World::new();
+    w.config = DispatchConfig::builder().batch_size(7).build().unwrap();
+    w.queue((0..1_000).map(plain).collect()).await;
+    let other = RecordingMailer::new();
+    let (a, b) = tokio::join!(w.run(), w.run_with(&other));
+    assert_eq!(a.sent + b.sent, 1_000);
+    assert_eq!(a.lost_leases + b.lost_leases, 0);
+    let mut keys: Vec<_> = w
+        .mailer
+        .sent()
+        .into_iter()
+        .chain(other.sent())
+        .map(|m| m.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 1_000);
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 1_000);
+    assert_eq!(w.stats().await, stats(0, 1_000, 0));
+}

@@ -78,6 +78,11 @@ async fn t_pwd_2_weak_hashes_are_rehashed_only_on_success() {
 
         let ok = passwords.verify(Some(stored), &pw("s3cret")).await.unwrap();
         assert!(ok.is_match());
+        let shown = format!("{ok:?}");
+        assert!(
+            !shown.contains("argon2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
         let new = ok.into_rehash().expect("weak hash is rehashed");
         assert!(new.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         // The new hash verifies and is not rehashed again.
@@ -410,7 +415,10 @@ async fn cancelled_callers_keep_their_permit_until_argon2_is_done() {
         assert!(ok.is_match());
     }
     let stats = passwords.stats();
-    assert_eq!(stats.peak_in_flight, 1, "an abandoned run overlapped the next");
+    assert_eq!(
+        stats.peak_in_flight, 1,
+        "an abandoned run overlapped the next"
+    );
     // Every abandoned run still completed (it was not cut off mid-way either).
     assert_eq!(stats.verifies, 10);
     assert_eq!(stats.in_flight, 0);
