@@ -46,8 +46,9 @@ pub(crate) type SummaryRow = (Vec<u8>, Vec<u8>, String, String, String, i64);
 /// One `audit_events` row: seq, org, at, actor, target, kind (JSON).
 pub(crate) type AuditRow = (i64, Vec<u8>, i64, Option<Vec<u8>>, Vec<u8>, String);
 
-/// What a commit reads of an admin before it writes: org, version, email, token hash.
-pub(crate) type ExistingRow = (Vec<u8>, Vec<u8>, i64, String, Option<Vec<u8>>);
+/// What a commit reads of an admin before it writes: id, org, version, email, token hash,
+/// role.
+pub(crate) type ExistingRow = (Vec<u8>, Vec<u8>, i64, String, Option<Vec<u8>>, String);
 
 /// A stored value that does not decode: the database was changed behind the store's back.
 #[derive(Debug, thiserror::Error)]
@@ -310,11 +311,12 @@ pub(crate) struct Existing {
     version: i64,
     email: String,
     token_hash: Option<Vec<u8>>,
+    role: String,
 }
 
 pub(crate) fn existing_from_rows(rows: Vec<ExistingRow>) -> HashMap<Vec<u8>, Existing> {
     rows.into_iter()
-        .map(|(id, org, version, email, token_hash)| {
+        .map(|(id, org, version, email, token_hash, role)| {
             (
                 id,
                 Existing {
@@ -322,6 +324,7 @@ pub(crate) fn existing_from_rows(rows: Vec<ExistingRow>) -> HashMap<Vec<u8>, Exi
                     version,
                     email,
                     token_hash,
+                    role,
                 },
             )
         })
@@ -333,6 +336,9 @@ pub(crate) fn existing_from_rows(rows: Vec<ExistingRow>) -> HashMap<Vec<u8>, Exi
 pub(crate) struct PlannedUpdate {
     pub(crate) admin: EncodedAdmin,
     pub(crate) expected: i64,
+    /// Email, token hash and role stay as stored: the indexes on them need no change (the
+    /// common case of a bulk "require MFA").
+    pub(crate) keys_unchanged: bool,
 }
 
 /// A checked change, in the shape the backends write it.
@@ -416,15 +422,17 @@ pub(crate) fn plan(
                 plan.inserts.push(encoded);
             }
             AdminWrite::Update { admin, expected } => {
-                if let Some(row) = existing.get(&encoded.id)
-                    && (row.email != encoded.email || row.token_hash != encoded.token_hash)
-                {
+                let row = existing.get(&encoded.id).ok_or(StoreError::NotFound)?;
+                let keys_moved = row.email != encoded.email || row.token_hash != encoded.token_hash;
+                if keys_moved {
                     plan.release.push(encoded.id.clone());
                 }
+                let keys_unchanged = !keys_moved && row.role == encoded.role;
                 plan.versions.push((admin.id, expected.next()));
                 plan.updates.push(PlannedUpdate {
                     admin: encoded,
                     expected: version_to_db(*expected)?,
+                    keys_unchanged,
                 });
             }
         }

@@ -372,7 +372,7 @@ impl AdminStore for PostgresStore {
             Vec::new()
         } else {
             sqlx::query_as(
-                "SELECT id, org, version, email, token_hash FROM admins \
+                "SELECT id, org, version, email, token_hash, role FROM admins \
                  WHERE id = ANY($1) ORDER BY id FOR UPDATE",
             )
             .bind(&ids)

@@ -16,10 +16,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::common::{
-    AdminRow, AuditRow, EncodedAdmin, ExistingRow, OpenError, Plan, SummaryRow, admin_from_row,
-    admin_select, audit_from_row, db_error, existing_from_rows, id_bytes, org_bytes,
-    outbox_entries, plan, stats_from_rows, summary_from_row, time_to_db_saturating, u64_from_db,
-    written_ids,
+    AdminRow, AuditRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate, SummaryRow,
+    admin_from_row, admin_select, audit_from_row, db_error, existing_from_rows, id_bytes,
+    org_bytes, outbox_entries, plan, stats_from_rows, summary_from_row, time_to_db_saturating,
+    u64_from_db, written_ids,
 };
 
 /// Rows per multi-row statement: 11 bound values per admin stays far below SQLite's limit
@@ -163,7 +163,7 @@ async fn read_existing(
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, org, version, email, token_hash FROM admins WHERE id IN (",
+            "SELECT id, org, version, email, token_hash, role FROM admins WHERE id IN (",
         );
         let mut list = qb.separated(", ");
         for id in chunk {
@@ -211,33 +211,54 @@ fn push_admin_values(
         .push_bind(a.widget_hidden);
 }
 
+/// The upsert's update of a row whose email, token hash and role stay as stored.
+const NARROW_SET: &str = " ON CONFLICT (id) DO UPDATE SET \
+    display_name = excluded.display_name, password_hash = excluded.password_hash, \
+    created_at = excluded.created_at, mfa_required = excluded.mfa_required, \
+    mfa = excluded.mfa, widget_hidden = excluded.widget_hidden, \
+    version = admins.version + 1 \
+    WHERE admins.version = excluded.version AND admins.org = excluded.org";
+
+/// The upsert's update of any row.
+const WIDE_SET: &str = " ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+    display_name = excluded.display_name, role = excluded.role, \
+    password_hash = excluded.password_hash, created_at = excluded.created_at, \
+    mfa_required = excluded.mfa_required, token_hash = excluded.token_hash, \
+    mfa = excluded.mfa, widget_hidden = excluded.widget_hidden, \
+    version = admins.version + 1 \
+    WHERE admins.version = excluded.version AND admins.org = excluded.org";
+
 async fn apply_plan(conn: &mut SqliteConnection, plan: &Plan) -> Result<usize, StoreError> {
     release_keys(conn, &plan.release).await?;
-    for chunk in plan.updates.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "WITH v(id, expected, email, display_name, role, password_hash, created_at, \
-             mfa_required, token_hash, mfa, widget_hidden) AS (",
-        );
-        qb.push_values(chunk, |mut b, u| {
-            b.push_bind(u.admin.id.as_slice()).push_bind(u.expected);
-            push_admin_values(&mut b, &u.admin);
-        });
-        qb.push(
-            ") UPDATE admins SET email = v.email, display_name = v.display_name, \
-             role = v.role, password_hash = v.password_hash, created_at = v.created_at, \
-             mfa_required = v.mfa_required, token_hash = v.token_hash, mfa = v.mfa, \
-             widget_hidden = v.widget_hidden, version = admins.version + 1 \
-             FROM v WHERE admins.id = v.id AND admins.version = v.expected",
-        );
-        let done = qb
-            .build()
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-        // The rows were checked under the write lock, so this only trips on a bug.
-        if usize::try_from(done).ok() != Some(chunk.len()) {
-            return Err(StoreError::Conflict(ConflictKind::Version));
+    let (narrow, wide): (Vec<&PlannedUpdate>, Vec<&PlannedUpdate>) =
+        plan.updates.iter().partition(|u| u.keys_unchanged);
+    for (updates, set) in [(narrow, NARROW_SET), (wide, WIDE_SET)] {
+        for chunk in updates.chunks(CHUNK) {
+            // An upsert whose rows all exist (checked under the write lock): each row is
+            // found through the primary key, whatever the planner thinks of a join, and
+            // updated only while its version is still the expected one (carried in the
+            // `version` value). Rows whose keys stay put leave the key indexes alone.
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
+                 created_at, mfa_required, token_hash, mfa, widget_hidden, version) ",
+            );
+            qb.push_values(chunk, |mut b, u| {
+                b.push_bind(u.admin.id.as_slice())
+                    .push_bind(u.admin.org.as_slice());
+                push_admin_values(&mut b, &u.admin);
+                b.push_bind(u.expected);
+            });
+            qb.push(set);
+            let done = qb
+                .build()
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            // The rows were checked under the write lock, so this only trips on a bug.
+            if usize::try_from(done).ok() != Some(chunk.len()) {
+                return Err(StoreError::Conflict(ConflictKind::Version));
+            }
         }
     }
     for chunk in plan.inserts.chunks(CHUNK) {
