@@ -254,17 +254,15 @@ fn clean(text: &str, max: usize) -> String {
         if is_unsafe_char(c) {
             continue;
         }
+        let needed = usize::from(pending_space) + 1;
+        if count + needed > max {
+            out.push('…');
+            return out;
+        }
         if pending_space {
-            if count + 1 >= max {
-                break;
-            }
             out.push(' ');
             count += 1;
             pending_space = false;
-        }
-        if count >= max {
-            out.push('…');
-            return out;
         }
         out.push(c);
         count += 1;
@@ -683,6 +681,20 @@ mod tests {
         assert_eq!(clean("abc", 3), "abc");
         assert_eq!(clean("😀 ok", 64), "😀 ok");
         assert_eq!(clean("", 64), "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clean_output_is_bounded_and_safe(
+            text in "\\PC*|[ \\t\\r\\n\\x00-\\x1f\u{202e}a-c]*",
+            max in 1_usize..40,
+        ) {
+            let out = clean(&text, max);
+            proptest::prop_assert!(out.chars().count() <= max + 1);
+            proptest::prop_assert!(!out.chars().any(is_unsafe_char));
+            proptest::prop_assert!(!out.starts_with(' ') && !out.ends_with(' '));
+            proptest::prop_assert!(!out.contains("  "));
+        }
     }
 
     #[test]

@@ -66,7 +66,7 @@ const SALT_BYTES: usize = 16;
 /// assert!(Password::new(&"x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Password(Zeroizing<String>);
 
 impl Password {
