@@ -12,24 +12,35 @@ pub(crate) struct NameTable {
 const EMPTY: u32 = 0;
 const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// A cheap key: the length, the first and the last eight bytes (overlapping for short names).
+/// Names that differ only in the middle share a key; `get` still compares the whole name.
 fn hash(name: &str) -> u64 {
-    let mut h = (name.len() as u64) ^ MIX;
-    let mut chunks = name.as_bytes().chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
-        h = (h ^ word).wrapping_mul(MIX).rotate_left(29);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        for (dst, src) in word.iter_mut().zip(rest) {
+    let bytes = name.as_bytes();
+    let word = |chunk: Option<&[u8]>| {
+        chunk
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let (first, last) = if bytes.len() >= 8 {
+        (word(bytes.get(..8)), word(bytes.get(bytes.len() - 8..)))
+    } else {
+        let mut padded = [0u8; 8];
+        for (dst, src) in padded.iter_mut().zip(bytes) {
             *dst = *src;
         }
-        h = (h ^ u64::from_le_bytes(word))
-            .wrapping_mul(MIX)
-            .rotate_left(29);
-    }
-    h ^ (h >> 32)
+        (u64::from_le_bytes(padded), 0)
+    };
+    // Multiplication carries every input bit into the top bits; `slot` indexes by those.
+    ((first ^ (bytes.len() as u64))
+        .wrapping_mul(MIX)
+        .rotate_left(31)
+        ^ last)
+        .wrapping_mul(MIX)
+}
+
+/// The home slot of a key in a table of `size` (a power of two, at least 2) slots: its top bits.
+const fn slot(key: u64, size: usize) -> usize {
+    (key >> (64 - size.trailing_zeros())) as usize & (size - 1)
 }
 
 impl NameTable {
@@ -43,7 +54,7 @@ impl NameTable {
         for (name, _) in entries {
             let h = hash(name);
             let mask = size - 1;
-            let mut at = (h as usize) & mask;
+            let mut at = slot(h, size);
             let value = u32::try_from(table.names.len() + 1).unwrap_or(u32::MAX);
             for _ in 0..size {
                 match table.slots.get_mut(at) {
@@ -63,7 +74,7 @@ impl NameTable {
     pub(crate) fn get(&self, name: &str) -> Option<usize> {
         let h = hash(name);
         let mask = self.slots.len().checked_sub(1)?;
-        let mut at = (h as usize) & mask;
+        let mut at = slot(h, self.slots.len());
         for _ in 0..self.slots.len() {
             let (key, value) = *self.slots.get(at)?;
             if value == EMPTY {
