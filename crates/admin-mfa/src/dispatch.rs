@@ -27,6 +27,50 @@
 //! replica) may run at once, since the store never leases one entry twice.
 //!
 //! Logs carry outbox ids, admin ids and kinds only: never a token, link, body or address.
+//!
+//! ```
+//! use admin_mfa::{DispatchConfig, EmailConfig, EmailRenderer, dispatch};
+//! use admin_mfa_lifecycle::{
+//!     AdminId, DedupeKey, Email, KeyId, KeyRing, Notification, NotificationKind, OrgId,
+//!     SealingKey, UnixTime,
+//! };
+//! use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
+//! use admin_mfa_ports::{AdminStore, Change};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new();
+//! let mailer = RecordingMailer::new();
+//! let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+//! let keys = KeyRing::new(SealingKey::new(KeyId::new(1), [7; 32]));
+//! let renderer = EmailRenderer::new(EmailConfig::builder("Acme", "https://admin.acme.example/mfa").build()?);
+//!
+//! // A state change queued a confirmation email in its commit.
+//! let admin = AdminId::from_bytes([1; 16]);
+//! store.commit(Change::new().notify([Notification {
+//!     kind: NotificationKind::SetupCompleted,
+//!     org: OrgId::from_bytes([2; 16]),
+//!     admin,
+//!     to: Email::parse("ada@acme.example")?,
+//!     display_name: "Ada".to_owned(),
+//!     link: None,
+//!     link_purpose: None,
+//!     link_expires_at: None,
+//!     created_at: UnixTime::from_secs(1_700_000_000),
+//!     dedupe_key: DedupeKey::new(admin, NotificationKind::SetupCompleted, "epoch-1"),
+//! }])).await?;
+//!
+//! mailer.fail_next(1); // the first attempt fails: retried 30 s later
+//! let config = DispatchConfig::default();
+//! let report = dispatch(&store, &mailer, &clock, &keys, &renderer, &config).await?;
+//! assert_eq!((report.sent, report.retried), (0, 1));
+//! clock.advance(30);
+//! let report = dispatch(&store, &mailer, &clock, &keys, &renderer, &config).await?;
+//! assert_eq!(report.sent, 1);
+//! assert_eq!(mailer.sent()[0].subject, "Multi-factor authentication is set up for Acme");
+//! # Ok(())
+//! # }
+//! ```
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
