@@ -14,3 +14,4 @@
 mod common;
 mod concurrency;
 mod scenarios;
+mod security;
