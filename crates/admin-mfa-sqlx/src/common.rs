@@ -1,7 +1,7 @@
 //! What both backends share: row encoding and decoding, the checks a commit runs before it
 //! writes, and the mapping of database errors to [`StoreError`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use admin_mfa_lifecycle::{
@@ -47,13 +47,13 @@ pub(crate) type SummaryRow = (Vec<u8>, Vec<u8>, String, String, String, i64);
 pub(crate) type AuditRow = (i64, Vec<u8>, i64, Option<Vec<u8>>, Vec<u8>, String);
 
 /// What a commit reads of an admin before it writes: id, org, version, email, token hash,
-/// role.
-pub(crate) type ExistingRow = (Vec<u8>, Vec<u8>, i64, String, Option<Vec<u8>>, String);
+/// role, MFA required.
+pub(crate) type ExistingRow = (Vec<u8>, Vec<u8>, i64, String, Option<Vec<u8>>, String, bool);
 
 /// A stored value that does not decode: the database was changed behind the store's back.
 #[derive(Debug, thiserror::Error)]
 #[error("corrupt stored row: {0}")]
-pub(crate) struct CorruptRow(&'static str);
+pub(crate) struct CorruptRow(pub(crate) &'static str);
 
 fn corrupt(what: &'static str) -> StoreError {
     StoreError::backend(CorruptRow(what))
@@ -312,22 +312,26 @@ pub(crate) struct Existing {
     email: String,
     token_hash: Option<Vec<u8>>,
     role: String,
+    mfa_required: bool,
 }
 
 pub(crate) fn existing_from_rows(rows: Vec<ExistingRow>) -> HashMap<Vec<u8>, Existing> {
     rows.into_iter()
-        .map(|(id, org, version, email, token_hash, role)| {
-            (
-                id,
-                Existing {
-                    org,
-                    version,
-                    email,
-                    token_hash,
-                    role,
-                },
-            )
-        })
+        .map(
+            |(id, org, version, email, token_hash, role, mfa_required)| {
+                (
+                    id,
+                    Existing {
+                        org,
+                        version,
+                        email,
+                        token_hash,
+                        role,
+                        mfa_required,
+                    },
+                )
+            },
+        )
         .collect()
 }
 
@@ -353,6 +357,8 @@ pub(crate) struct Plan {
     pub(crate) audit: Vec<EncodedAudit>,
     pub(crate) outbox: Vec<EncodedNotification>,
     pub(crate) deduplicated_in_change: usize,
+    /// Per organization (sorted, non-zero): how the widget's count changes.
+    pub(crate) widget_deltas: Vec<(Vec<u8>, i64)>,
 }
 
 /// The ids a commit must read (and, on PostgreSQL, lock) before it writes, sorted.
@@ -414,10 +420,13 @@ pub(crate) fn plan(
             return Err(StoreError::Conflict(ConflictKind::TokenHash));
         }
     }
+    let mut deltas: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
     for write in &change.writes {
         let encoded = EncodedAdmin::new(write.admin())?;
+        let counted = i64::from(!encoded.mfa_required);
         match write {
             AdminWrite::Insert(admin) => {
+                *deltas.entry(encoded.org.clone()).or_default() += counted;
                 plan.versions.push((admin.id, Version::FIRST));
                 plan.inserts.push(encoded);
             }
@@ -428,6 +437,8 @@ pub(crate) fn plan(
                     plan.release.push(encoded.id.clone());
                 }
                 let keys_unchanged = !keys_moved && row.role == encoded.role;
+                *deltas.entry(encoded.org.clone()).or_default() +=
+                    counted - i64::from(!row.mfa_required);
                 plan.versions.push((admin.id, expected.next()));
                 plan.updates.push(PlannedUpdate {
                     admin: encoded,
@@ -437,6 +448,7 @@ pub(crate) fn plan(
             }
         }
     }
+    plan.widget_deltas = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
     plan.audit = change
         .audit
         .iter()

@@ -11,7 +11,8 @@
 //! | one email per organization | unique `(org, email)` |
 //! | one admin per pending link-token hash | unique `token_hash` (NULL without a link) |
 //! | one outbox message per dedupe key | unique `outbox.dedupe_key` |
-//! | "Admins Without MFA Required" count and pages | partial index `(org, email)` where not required |
+//! | "Admins Without MFA Required" pages | partial index `(org, email)` where not required |
+//! | "Admins Without MFA Required" count | `widget_counts`, kept by each commit in its transaction |
 //! | role counts | index `(org, role)` |
 //! | compare-and-swap | `admins.version`, checked in the `UPDATE`'s `WHERE` |
 //!

@@ -12,9 +12,10 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::common::{
-    AdminRow, AuditRow, ExistingRow, OpenError, Plan, SummaryRow, admin_from_row, admin_select,
-    audit_from_row, db_error, existing_from_rows, id_bytes, org_bytes, outbox_entries, plan,
-    stats_from_rows, summary_from_row, time_to_db_saturating, u64_from_db, written_ids,
+    AdminRow, AuditRow, CorruptRow, ExistingRow, OpenError, Plan, SummaryRow, admin_from_row,
+    admin_select, audit_from_row, db_error, existing_from_rows, id_bytes, org_bytes,
+    outbox_entries, plan, stats_from_rows, summary_from_row, time_to_db_saturating, u64_from_db,
+    written_ids,
 };
 
 /// Admins per `UPDATE … FROM unnest(…)` or `INSERT … SELECT FROM unnest(…)` statement.
@@ -179,6 +180,28 @@ async fn apply_plan(conn: &mut PgConnection, plan: &Plan) -> Result<usize, Store
         .await
         .map_err(db_error)?;
     }
+    // One statement per organization, in organization order, so concurrent commits lock
+    // the counters in one order. A row exists once its organization counted an admin; a
+    // negative delta updates it in place (the insert half of an upsert would fail the
+    // non-negative check before the conflict is even considered).
+    for (org, delta) in &plan.widget_deltas {
+        let sql = if *delta > 0 {
+            "INSERT INTO widget_counts AS w (org, without_mfa) VALUES ($1, $2) \
+             ON CONFLICT (org) DO UPDATE SET without_mfa = w.without_mfa + excluded.without_mfa"
+        } else {
+            "UPDATE widget_counts SET without_mfa = without_mfa + $2 WHERE org = $1"
+        };
+        let done = sqlx::query(sql)
+            .bind(org.as_slice())
+            .bind(*delta)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if done != 1 {
+            return Err(StoreError::backend(CorruptRow("widget count")));
+        }
+    }
     for chunk in plan.audit.chunks(CHUNK) {
         let org: Vec<&[u8]> = chunk.iter().map(|e| e.org.as_slice()).collect();
         let at: Vec<i64> = chunk.iter().map(|e| e.at).collect();
@@ -305,13 +328,13 @@ impl AdminStore for PostgresStore {
     }
 
     async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE org = $1 AND NOT mfa_required")
+        let n: Option<i64> =
+            sqlx::query_scalar("SELECT without_mfa FROM widget_counts WHERE org = $1")
                 .bind(org_bytes(org))
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(db_error)?;
-        u64_from_db(n, "count")
+        u64_from_db(n.unwrap_or(0), "count")
     }
 
     async fn list_without_mfa_required(
@@ -372,7 +395,7 @@ impl AdminStore for PostgresStore {
             Vec::new()
         } else {
             sqlx::query_as(
-                "SELECT id, org, version, email, token_hash, role FROM admins \
+                "SELECT id, org, version, email, token_hash, role, mfa_required FROM admins \
                  WHERE id = ANY($1) ORDER BY id FOR UPDATE",
             )
             .bind(&ids)

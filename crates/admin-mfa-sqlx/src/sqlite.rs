@@ -16,10 +16,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::common::{
-    AdminRow, AuditRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate, SummaryRow,
-    admin_from_row, admin_select, audit_from_row, db_error, existing_from_rows, id_bytes,
-    org_bytes, outbox_entries, plan, stats_from_rows, summary_from_row, time_to_db_saturating,
-    u64_from_db, written_ids,
+    AdminRow, AuditRow, CorruptRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate,
+    SummaryRow, admin_from_row, admin_select, audit_from_row, db_error, existing_from_rows,
+    id_bytes, org_bytes, outbox_entries, plan, stats_from_rows, summary_from_row,
+    time_to_db_saturating, u64_from_db, written_ids,
 };
 
 /// Rows per multi-row statement: 11 bound values per admin stays far below SQLite's limit
@@ -163,7 +163,7 @@ async fn read_existing(
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, org, version, email, token_hash, role FROM admins WHERE id IN (",
+            "SELECT id, org, version, email, token_hash, role, mfa_required FROM admins WHERE id IN (",
         );
         let mut list = qb.separated(", ");
         for id in chunk {
@@ -273,6 +273,26 @@ async fn apply_plan(conn: &mut SqliteConnection, plan: &Plan) -> Result<usize, S
         });
         qb.build().execute(&mut *conn).await.map_err(db_error)?;
     }
+    // A row exists once its organization counted an admin; a negative delta updates it in
+    // place (the insert half of an upsert would fail the non-negative check first).
+    for (org, delta) in &plan.widget_deltas {
+        let sql = if *delta > 0 {
+            "INSERT INTO widget_counts (org, without_mfa) VALUES (?1, ?2) \
+             ON CONFLICT (org) DO UPDATE SET without_mfa = without_mfa + excluded.without_mfa"
+        } else {
+            "UPDATE widget_counts SET without_mfa = without_mfa + ?2 WHERE org = ?1"
+        };
+        let done = sqlx::query(sql)
+            .bind(org.as_slice())
+            .bind(*delta)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if done != 1 {
+            return Err(StoreError::backend(CorruptRow("widget count")));
+        }
+    }
     for chunk in plan.audit.chunks(CHUNK) {
         let mut qb: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT INTO audit_events (org, at, actor, target, kind) ");
@@ -358,13 +378,13 @@ impl AdminStore for SqliteStore {
     }
 
     async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE org = ? AND mfa_required = 0")
+        let n: Option<i64> =
+            sqlx::query_scalar("SELECT without_mfa FROM widget_counts WHERE org = ?")
                 .bind(org_bytes(org))
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(db_error)?;
-        u64_from_db(n, "count")
+        u64_from_db(n.unwrap_or(0), "count")
     }
 
     async fn list_without_mfa_required(

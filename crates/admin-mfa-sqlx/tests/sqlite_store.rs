@@ -47,7 +47,13 @@ async fn migrations_run_on_an_empty_file_and_are_idempotent() {
     .unwrap();
     assert_eq!(
         tables,
-        ["_sqlx_migrations", "admins", "audit_events", "outbox"]
+        [
+            "_sqlx_migrations",
+            "admins",
+            "audit_events",
+            "outbox",
+            "widget_counts"
+        ]
     );
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name",

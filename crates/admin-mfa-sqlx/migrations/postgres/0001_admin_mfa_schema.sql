@@ -32,6 +32,14 @@ CREATE INDEX IF NOT EXISTS admins_without_mfa_idx ON admins (org, email) WHERE N
 -- Role counts (the policy's count of Administrators With Billing).
 CREATE INDEX IF NOT EXISTS admins_org_role_idx ON admins (org, role);
 
+-- The widget's count per organization, kept by every commit in the same transaction as the
+-- admin rows, so the count costs one lookup however many admins an organization has.
+CREATE TABLE IF NOT EXISTS widget_counts (
+    org         BYTEA  NOT NULL CHECK (length(org) = 16),
+    without_mfa BIGINT NOT NULL CHECK (without_mfa >= 0),
+    CONSTRAINT widget_counts_pkey PRIMARY KEY (org)
+);
+
 CREATE TABLE IF NOT EXISTS audit_events (
     seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     org    BYTEA  NOT NULL CHECK (length(org) = 16),

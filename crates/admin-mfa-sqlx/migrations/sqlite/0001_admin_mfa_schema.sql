@@ -29,6 +29,13 @@ CREATE INDEX IF NOT EXISTS admins_without_mfa_idx ON admins (org, email) WHERE m
 -- Role counts (the policy's count of Administrators With Billing).
 CREATE INDEX IF NOT EXISTS admins_org_role_idx ON admins (org, role);
 
+-- The widget's count per organization, kept by every commit in the same transaction as the
+-- admin rows, so the count costs one lookup however many admins an organization has.
+CREATE TABLE IF NOT EXISTS widget_counts (
+    org         BLOB    NOT NULL PRIMARY KEY CHECK (length(org) = 16),
+    without_mfa INTEGER NOT NULL CHECK (without_mfa >= 0)
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS audit_events (
     seq    INTEGER PRIMARY KEY AUTOINCREMENT,
     org    BLOB    NOT NULL CHECK (length(org) = 16),
