@@ -13,5 +13,6 @@
 
 mod common;
 mod concurrency;
+mod faults;
 mod scenarios;
 mod security;
