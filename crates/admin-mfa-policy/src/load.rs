@@ -1,6 +1,8 @@
 //! Loading documents from TOML and JSON text (features `toml`, `json`).
 
-use crate::document::{Catalog, Item, LoadError, Location, PolicyDocument, ValidationErrors};
+use crate::document::{Catalog, LoadError, Location, PolicyDocument};
+#[cfg(feature = "toml")]
+use crate::document::{Item, ValidationErrors};
 use crate::engine::PolicyEngine;
 
 /// The error of writing a document as text.
