@@ -14,5 +14,6 @@
 mod common;
 mod concurrency;
 mod faults;
+mod logs;
 mod scenarios;
 mod security;
