@@ -390,6 +390,7 @@ async fn sealed_link_with_a_missing_or_wrong_key_is_retried() {
     let raw = token.encode().to_string();
     for line in capture.lines() {
         assert!(!line.contains(&raw), "token in log: {line}");
+        assert!(!has_secret_like_run(&line), "{line}");
     }
 }
 
@@ -507,7 +508,25 @@ async fn e2e_committed_invitation_is_delivered_with_its_link() {
         assert!(!line.contains(&raw), "{line}");
         assert!(!line.contains(BASE), "{line}");
         assert!(!line.contains("grace@acme.example"), "{line}");
+        assert!(!has_secret_like_run(&line), "{line}");
     }
+}
+
+/// T-LOG-1's scan: a run of 26 or more base32 or base64url characters looks like a secret
+/// or a token.
+fn has_secret_like_run(line: &str) -> bool {
+    let mut run = 0;
+    for c in line.chars() {
+        run = if c.is_ascii_alphanumeric() || c == '_' {
+            run + 1
+        } else {
+            0
+        };
+        if run >= 26 {
+            return true;
+        }
+    }
+    false
 }
 
 /// A store that fails to lease: the run ends with the error and the report so far.
