@@ -1,6 +1,131 @@
-//! TOTP multi-factor authentication for the administrator accounts of any Rust service.
+//! TOTP multi-factor authentication for the administrator accounts of any Rust service,
+//! governed by admin roles.
 //!
-//! (Crate documentation in progress.)
+//! This is the facade of the `admin-mfa` workspace. [`MfaService`] ties the pieces together
+//! the way an admin portal such as JumpCloud's does it: who may enable, require or reset MFA
+//! for whom comes from `admin-mfa-policy`; the per-admin state machine (requirement, factor,
+//! pending link, failure counter) from `admin-mfa-lifecycle`; storage, mail, time and keys
+//! from the ports of `admin-mfa-ports`. Every operation of the story is one call:
+//!
+//! | Portal step | Call |
+//! |---|---|
+//! | new admins get MFA by default | [`MfaService::create_admin`] (and [`MfaService::bootstrap_admin`] for an org's first admin) |
+//! | "Enable MultiFactor Authentication for Admin Login" | [`MfaService::enable_mfa`] (policy-gated; [`Error::Forbidden`] carries the reason) |
+//! | the emailed "Set Up MFA" link | [`MfaService::open_link`] → [`MfaService::confirm_identity`] → [`Provisioning`] → [`MfaService::complete_setup`] |
+//! | log in with MFA | [`MfaService::login`] → [`MfaChallenge`] → [`MfaService::verify`] → [`Authenticated`] |
+//! | required but not enrolled | [`MfaService::login`] → [`LoginOutcome::SetupRequired`] (setup e-mail resent, rate-limited) |
+//! | "Admins Without MFA Required" tile | [`MfaService::admins_without_mfa_required`] → [`WidgetView`] |
+//! | Actions → Require MFA | [`MfaService::require_mfa`] → [`BulkReport`] |
+//! | Home settings: widget off | [`MfaService::set_widget_enabled`] |
+//! | "Reset TOTP MFA" at the prompt | [`MfaService::request_reset`], then the same link calls |
+//! | the designated admin resets it | [`MfaService::reset_mfa`]; [`MfaService::unlock_mfa`] after a lockout |
+//! | audit, outbox | [`MfaService::audit_log`], [`MfaService::dispatch_emails`] |
+//!
+//! Every state change writes its audit events and queues its e-mails in the same atomic
+//! store write (a transactional outbox); [`MfaService::dispatch_emails`] delivers them with
+//! retries. Sessions carry a credential epoch that enrolment, reset and lockout move on, so
+//! [`MfaService::is_current`] tells a host when to end an older session.
+//!
+//! # Getting started
+//!
+//! The seed story in miniature, on the in-memory store of `admin-mfa-memory`:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use admin_mfa::lifecycle::{KeyId, KeyRing, SealingKey};
+//! use admin_mfa::ports::{Clock, SystemClock};
+//! use admin_mfa::totp::{OtpauthUri, generate};
+//! use admin_mfa::{
+//!     BuiltinRole, LoginOutcome, MfaConfig, MfaService, NewAdmin, OrgId, Password, Role,
+//! };
+//! use admin_mfa_memory::{MemoryStore, RecordingMailer};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let mailer = Arc::new(RecordingMailer::new());
+//! let service = MfaService::builder(
+//!     MfaConfig::builder("ACME Admin Portal", "https://admin.example.com/mfa").build()?,
+//!     Arc::new(MemoryStore::new()),
+//!     mailer.clone(),
+//!     Arc::new(SystemClock),
+//!     Arc::new(KeyRing::new(SealingKey::new(KeyId::new(1), [7; 32]))), // load yours from a vault
+//! )
+//! .build();
+//! let org = OrgId::from_bytes([1; 16]);
+//! let password = Password::new("correct horse battery staple")?;
+//!
+//! // The organization's first admin; new admins must use MFA by default.
+//! service
+//!     .bootstrap_admin(org, NewAdmin {
+//!         email: "ada@example.com".into(),
+//!         display_name: "Ada".into(),
+//!         role: Role::Builtin(BuiltinRole::AdministratorWithBilling),
+//!         password: password.clone(),
+//!     })
+//!     .await?;
+//! let outcome = service.login(org, "ada@example.com", &password).await?;
+//! assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
+//!
+//! // The setup e-mail goes out; its link carries the token.
+//! service.dispatch_emails().await?;
+//! let text = mailer.sent().last().ok_or("no e-mail")?.text.clone();
+//! let at = text.find("token=").ok_or("no link")? + "token=".len();
+//! let token = text.get(at..at + 43).ok_or("short link")?;
+//!
+//! // Email and password on the link's page: the QR code (here, its URI) is shown once.
+//! let provisioning = service.confirm_identity(token, "ada@example.com", &password).await?;
+//! let app = OtpauthUri::parse(&provisioning.otpauth_uri())?; // the authenticator app
+//! let now = SystemClock.now().as_secs();
+//! service
+//!     .complete_setup(token, &generate(app.secret(), app.params(), now))
+//!     .await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! From then on `login` answers [`LoginOutcome::MfaChallenge`], and [`MfaService::verify`]
+//! with the next code from the app gives the [`Authenticated`] session every management call
+//! takes. The `quickstart` example tells the whole story, roles, widget, bulk require,
+//! lockout and reset included: `cargo run --example quickstart`.
+//!
+//! # Feature flags
+//!
+//! All off by default.
+//!
+//! - `qr`: [`Provisioning::qr_svg`] and [`Provisioning::qr_terminal`] (through
+//!   `admin-mfa-totp/qr`).
+//! - `qr-png`: [`Provisioning::qr_png`] (implies `qr`; adds `image` with its PNG codec only).
+//! - `danger-insecure-fast-hash`: argon2 parameters far below the OWASP floor
+//!   (`PasswordParams::insecure_fast_for_tests`), for tests only. Never in production.
+//!
+//! # Security considerations
+//!
+//! - **One answer.** The public entry points answer every refusal with one generic error:
+//!   [`Error::InvalidCredentials`] for the password and link steps, [`Error::InvalidCode`]
+//!   for codes (wrong, malformed, replayed, delayed, locked). Unknown accounts run a dummy
+//!   argon2 verification with the live parameters, so neither the answer nor its timing
+//!   tells who exists. The distinctions are in the audit log.
+//! - **Replay and races.** Every change is one compare-and-swap store write: a code is
+//!   accepted once, a link completes once, and concurrent failures are all counted. A store
+//!   failure is [`Error::Store`], never "wrong code", and counts nothing.
+//! - **Lockout.** One counter per admin for every code check (login, setup, reset); delays
+//!   from the fifth failure, a lock at the tenth. A lock also moves the credential epoch on,
+//!   so a pending [`MfaChallenge`] from before it stays dead after an unlock.
+//! - **Sessions.** Only [`Authenticated`] passes the service's guards; [`MfaChallenge`] and
+//!   [`SetupRequired`] grant nothing and convert into nothing. Each management call re-reads
+//!   the actor (a revoked session or a changed role takes effect at once) and demands a
+//!   login no older than [`MfaConfig::max_auth_age_secs`].
+//! - **Secrets.** TOTP secrets are sealed (ChaCha20-Poly1305) under the [`KeyProvider`]'s
+//!   keys before they reach a store; link tokens are stored as SHA-256 hashes and travel
+//!   sealed in the outbox. [`Provisioning`] is the one place a secret is shown, once; its
+//!   `Debug`, like that of every other type here, shows no secret, code, token or password,
+//!   and nothing is logged but ids, kinds and counts.
+//! - **Links** are built from the configured base URL only, never from a request's `Host`.
+//! - **Recovery** is the JumpCloud-style reset: the emailed link plus the password (NIST
+//!   AAL2 recovery), never the e-mail alone; the old factor works until the new one is
+//!   verified.
+//!
+//! [`KeyProvider`]: admin_mfa_ports::KeyProvider
 
 // Owned by the service engineer: the `MfaService`, its configuration and its operations.
 // Owned by the email/password engineer: `email` (rendering), `dispatch` (outbox delivery),

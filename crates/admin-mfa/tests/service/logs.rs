@@ -66,7 +66,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The lifecycle of DESIGN.md §1 with every secret it produced kept aside.
 async fn lifecycle(h: &H, secrets: &mut Vec<String>) {
-    let mut remember = |s: &TotpSecret, secrets: &mut Vec<String>| {
+    let remember = |s: &TotpSecret, secrets: &mut Vec<String>| {
         secrets.push(s.to_base32().as_str().to_owned());
         secrets.push(hex(s.expose_secret_bytes()));
     };
