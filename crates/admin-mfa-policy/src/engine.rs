@@ -588,6 +588,11 @@ impl PolicyEngine {
     /// the widget, the own and another organization) × the eight [`MATRIX_CONTEXTS`].
     #[must_use]
     pub fn matrix(&self) -> DecisionMatrix {
+        self.matrix_with(false)
+    }
+
+    /// The matrix; `full` decides all eight contexts of every row instead of only those that can differ.
+    fn matrix_with(&self, full: bool) -> DecisionMatrix {
         let subject_id = AdminId::from_bytes([0x11; 16]);
         let other_id = AdminId::from_bytes([0x22; 16]);
         let org = OrgId::from_bytes([0xa0; 16]);
@@ -599,7 +604,7 @@ impl PolicyEngine {
         targets.extend(PageId::ALL.map(MatrixTarget::Page));
         targets.extend(WidgetId::ALL.map(MatrixTarget::Widget));
         targets.extend([MatrixTarget::Org, MatrixTarget::OtherOrg]);
-        let mut rows = Vec::new();
+        let mut rows = Vec::with_capacity(self.roles.len() * self.actions.len() * 12);
         for subject_role in self.roles() {
             let subject = Subject {
                 id: subject_id,
@@ -645,14 +650,50 @@ impl PolicyEngine {
                     if domain & bit == 0 {
                         continue;
                     }
-                    let decisions = MATRIX_CONTEXTS.map(|context| {
+                    let decide = |context: &Context| {
                         self.decide(&Request {
                             subject,
                             action,
                             target: t,
-                            context: &context,
+                            context,
                         })
-                    });
+                    };
+                    let decisions = if full {
+                        MATRIX_CONTEXTS.map(|context| decide(&context))
+                    } else {
+                        // Only three facts of a context can change a decision: the login flow
+                        // (self targets only), the global requirement (G5, `disable-mfa-requirement`)
+                        // and the AwB count (G3, lifecycle actions on an AwB). Decide the contexts
+                        // that differ in those, copy the rest; a unit test checks this against the
+                        // full evaluation.
+                        let target_awb = match target {
+                            MatrixTarget::SelfAdmin => subject_role.is_awb(),
+                            MatrixTarget::Admin(role) => role.is_awb(),
+                            _ => false,
+                        };
+                        let lifecycle = matches!(
+                            action,
+                            Action::DeleteAdmin | Action::SuspendAdmin | Action::ChangeAdminRole
+                        );
+                        let relevant =
+                            (usize::from(matches!(action, Action::DisableMfaRequirement)) << 2)
+                                | (usize::from(lifecycle && target_awb) << 1)
+                                | usize::from(matches!(target, MatrixTarget::SelfAdmin));
+                        let mut decided: [Option<Decision>; 8] = [None; 8];
+                        core::array::from_fn(|i| {
+                            let base = i & relevant;
+                            if let Some(Some(d)) = decided.get(base) {
+                                return *d;
+                            }
+                            let d = MATRIX_CONTEXTS
+                                .get(base)
+                                .map_or_else(|| decide(&Context::default()), decide);
+                            if let Some(slot) = decided.get_mut(base) {
+                                *slot = Some(d);
+                            }
+                            d
+                        })
+                    };
                     rows.push(MatrixRow {
                         subject: subject_role.clone(),
                         action: action.clone(),
@@ -1149,4 +1190,26 @@ fn compile(doc: &PolicyDocument, catalog: &Catalog) -> Result<PolicyEngine, Vali
         entries,
         rules: compiled.into_iter().map(|(info, ..)| info).collect(),
     })
+}
+
+#[cfg(all(test, feature = "proptest"))]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::PolicyEngine;
+
+    #[test]
+    fn matrix_shortcut_equals_full_evaluation_for_the_profiles() {
+        for engine in [PolicyEngine::jumpcloud(), PolicyEngine::jumpcloud_strict()] {
+            assert_eq!(engine.matrix(), engine.matrix_with(true));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn matrix_shortcut_equals_full_evaluation(doc in crate::testing::arb_document()) {
+            let engine = PolicyEngine::from_document(doc).unwrap();
+            prop_assert_eq!(engine.matrix(), engine.matrix_with(true));
+        }
+    }
 }
