@@ -260,6 +260,7 @@ fn custom_requests(engine: &PolicyEngine) -> Vec<Owned> {
 
 fn decide(c: &mut Criterion) {
     let jumpcloud = PolicyEngine::jumpcloud();
+    let jumpcloud_list = RuleList::new(&jumpcloud);
     let mut group = c.benchmark_group("policy/decide/jumpcloud");
     group.sample_size(30);
     for (name, owned) in builtin_requests() {
@@ -268,6 +269,23 @@ fn decide(c: &mut Criterion) {
             bench.iter(|| jumpcloud.decide(black_box(&req)))
         });
     }
+    let requests = builtin_requests();
+    let borrowed: Vec<Request<'_>> = requests.iter().map(|(_, o)| o.request()).collect();
+    group.throughput(Throughput::Elements(borrowed.len() as u64));
+    group.bench_function("engine/6-requests", |bench| {
+        bench.iter(|| {
+            for req in &borrowed {
+                let _ = black_box(jumpcloud.decide(black_box(req)));
+            }
+        });
+    });
+    group.bench_function("naive-rule-list/6-requests", |bench| {
+        bench.iter(|| {
+            for req in &borrowed {
+                black_box(jumpcloud_list.decide(black_box(req)));
+            }
+        });
+    });
     group.finish();
 
     let doc = custom_document(20, 64);
