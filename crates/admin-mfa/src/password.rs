@@ -187,6 +187,17 @@ pub enum ParamsError {
 /// assert!(PasswordParams::new(65_536, 3, 1).is_ok());
 /// assert!(PasswordParams::new(4_096, 2, 1).is_err());
 /// ```
+#[cfg_attr(
+    not(feature = "danger-insecure-fast-hash"),
+    doc = r#"
+Without the `danger-insecure-fast-hash` feature, the fast test parameters do not exist
+(T-PWD-3):
+
+```compile_fail
+let _ = admin_mfa::PasswordParams::insecure_fast_for_tests();
+```
+"#
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PasswordParams {
     m_kib: u32,
