@@ -19,6 +19,7 @@
 //! | Home settings: widget off | [`MfaService::set_widget_enabled`] |
 //! | "Reset TOTP MFA" at the prompt | [`MfaService::request_reset`], then the same link calls |
 //! | the designated admin resets it | [`MfaService::reset_mfa`]; [`MfaService::unlock_mfa`] after a lockout |
+//! | step-up before an MFA change | [`MfaService::reauthenticate`] |
 //! | audit, outbox | [`MfaService::audit_log`], [`MfaService::dispatch_emails`] |
 //!
 //! Every state change writes its audit events and queues its e-mails in the same atomic

@@ -154,6 +154,57 @@ impl MfaService {
         }
     }
 
+    /// Step-up re-authentication of a signed-in admin with a fresh code (before an MFA
+    /// change, when [`Authenticated::requires_recent_reauth`] says so): a new session with
+    /// `authenticated_at` = now. The code counts on the same failure counter as every other
+    /// code check (RL-2). This is an authenticated API, so an attempt inside a lockout
+    /// delay says when to retry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCode`] for a wrong, replayed or locked code;
+    /// [`Error::RetryLater`] inside a delay; [`Error::SessionExpired`] for a revoked
+    /// session or an admin without a factor; infrastructure errors.
+    pub async fn reauthenticate(
+        &self,
+        session: &Authenticated,
+        code: &str,
+    ) -> Result<Authenticated> {
+        let actor = self.actor(session, false).await?;
+        let applied = self
+            .mutate(actor.org, actor.id, Some(actor.id), |admin, _| {
+                if admin.mfa.credential_epoch != session.credential_epoch {
+                    return Err(Error::SessionExpired);
+                }
+                Ok(Some(Command::Verify {
+                    code: Code::new(code),
+                }))
+            })
+            .await
+            .map_err(|e| match e {
+                Error::NotFound | Error::NotApplicable(TransitionError::NoActiveFactor) => {
+                    Error::SessionExpired
+                }
+                other => other,
+            })?;
+        for event in &applied.events {
+            match event {
+                Event::Verified { at, .. } => {
+                    return Ok(Authenticated {
+                        admin: applied.admin.id,
+                        org: applied.admin.org,
+                        factors: vec![FactorKind::Password, FactorKind::Totp],
+                        authenticated_at: *at,
+                        credential_epoch: applied.admin.mfa.credential_epoch,
+                    });
+                }
+                Event::Delayed { until, .. } => return Err(Error::RetryLater { retry_at: *until }),
+                _ => {}
+            }
+        }
+        Err(Error::InvalidCode)
+    }
+
     /// "Reset TOTP MFA" at the code prompt: queues a reset e-mail to the admin who passed
     /// the password step. The old factor keeps working until the new one is verified
     /// (RST-3). Allowed while locked (it is the way out). Rate-limited per admin: an

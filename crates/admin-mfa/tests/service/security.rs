@@ -974,3 +974,48 @@ async fn t_ses_1_2_3_sessions_carry_factors_time_and_epoch() {
     assert!(h.svc.enable_mfa(&fresh, target).await.unwrap().changed);
     let _ = h.clock.now();
 }
+
+#[tokio::test]
+async fn t_rl_3_9_reauthentication_shares_the_counter_and_says_when_to_retry() {
+    let h = H::new();
+    let (id, secret) = h.enrolled(1, R::AdministratorWithBilling).await;
+    let session = h.mfa_session(id, &secret).await;
+    h.advance(3_600);
+    // A fresh code renews authenticated_at.
+    let renewed = h
+        .svc
+        .reauthenticate(&session, &h.code(&secret))
+        .await
+        .unwrap();
+    assert_eq!(renewed.authenticated_at(), h.now());
+    assert!(h.svc.is_current(&renewed).await.unwrap());
+    // Failures count on the same counter as login codes; inside a delay the authenticated
+    // API says when to retry.
+    h.advance(30);
+    let c = h.challenge(id).await;
+    for _ in 0..3 {
+        assert!(matches!(
+            h.svc.verify(&c, "000000").await,
+            Err(Error::InvalidCode)
+        ));
+    }
+    for _ in 0..2 {
+        assert!(matches!(
+            h.svc.reauthenticate(&renewed, "000000").await,
+            Err(Error::InvalidCode)
+        ));
+    }
+    assert_eq!(h.get(id).await.mfa.failures.consecutive, 5);
+    match h.svc.reauthenticate(&renewed, &h.code(&secret)).await {
+        Err(Error::RetryLater { retry_at }) => {
+            assert_eq!(retry_at, h.now().saturating_add_secs(30))
+        }
+        other => panic!("expected RetryLater, got {other:?}"),
+    }
+    h.advance(30);
+    h.svc
+        .reauthenticate(&renewed, &h.code(&secret))
+        .await
+        .unwrap();
+    assert_eq!(h.get(id).await.mfa.failures.consecutive, 0);
+}
