@@ -4,13 +4,16 @@
 //!   right code and a wrong one (the worst case; with no early exit both cost the same);
 //! * `verify/totp_rs_*`: raw `totp-rs` with the same window: a prebuilt `Totp` (skew 0)
 //!   checked at `now` and, if that fails, at `now − 30`; and its own symmetric `check` with
-//!   skew 1 (three steps) for reference;
+//!   skew 1 (three steps) for reference; and the same window with the `Totp` built from the
+//!   secret on every call, as a server with one secret per admin does;
 //! * `hmac_sha1/bare`: one HMAC-SHA1 over an 8-byte counter with a 20-byte key;
-//! * `qr/png_4px`: rendering the otpauth URI's QR code as a PNG.
+//! * `qr/png_4px`: rendering the otpauth URI's QR code as a PNG;
+//! * a paired, interleaved ratio of ours to raw totp-rs, printed before the groups.
 //!
 //! Run: `cargo bench -p admin-mfa-benches --bench totp -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use admin_mfa_totp::{OtpauthUri, TotpParams, TotpSecret, generate, verify};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -26,6 +29,50 @@ fn wrong_code(right: &str) -> String {
         *last = if *last == b'9' { b'0' } else { *last + 1 };
     }
     String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Ours against raw totp-rs, interleaved: each round times a batch of each back to back, and
+/// the median of the per-round ratios is printed. On a shared, loaded machine this is steadier
+/// than dividing two criterion medians taken seconds apart.
+#[expect(clippy::disallowed_methods, reason = "a benchmark measures wall time")]
+fn paired_ratio(label: &str, ours: impl Fn() -> bool, raw: impl Fn() -> bool) {
+    const ROUNDS: usize = 101;
+    const BATCH: u32 = 2_000;
+    let time = |f: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            black_box(f());
+        }
+        start.elapsed()
+    };
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let (mut ours_ns, mut raw_ns) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for round in 0..ROUNDS {
+        // Alternate the order so neither side always runs first.
+        let (a, b) = if round % 2 == 0 {
+            let a = time(&ours);
+            (a, time(&raw))
+        } else {
+            let b = time(&raw);
+            (time(&ours), b)
+        };
+        ratios.push(a.as_secs_f64() / b.as_secs_f64());
+        ours_ns.push(a.as_nanos() / u128::from(BATCH));
+        raw_ns.push(b.as_nanos() / u128::from(BATCH));
+    }
+    ratios.sort_by(f64::total_cmp);
+    ours_ns.sort_unstable();
+    raw_ns.sort_unstable();
+    let mid = ROUNDS / 2;
+    println!(
+        "paired ({label}; default window): ours {} ns, totp-rs {} ns, ratio median {:.2} \
+         (p25 {:.2}, p75 {:.2}) over {ROUNDS} rounds of {BATCH}",
+        ours_ns.get(mid).copied().unwrap_or_default(),
+        raw_ns.get(mid).copied().unwrap_or_default(),
+        ratios.get(mid).copied().unwrap_or_default(),
+        ratios.get(ROUNDS / 4).copied().unwrap_or_default(),
+        ratios.get(3 * ROUNDS / 4).copied().unwrap_or_default(),
+    );
 }
 
 fn bench_verify(c: &mut Criterion) {
@@ -53,8 +100,36 @@ fn bench_verify(c: &mut Criterion) {
     };
     // Same window as ours: the current step, then the previous one.
     let raw_check = |code: &str| raw.check(code, NOW).or_else(|| raw.check(code, NOW - 30));
+    // What a multi-user server does with totp-rs: build the `Totp` from the stored secret for
+    // each verification, then check the same window.
+    let raw_built_check = |code: &str| {
+        totp_rs::Builder::new()
+            .with_secret(black_box(SEED))
+            .with_skew(0)
+            .with_step_duration(30)
+            .build()
+            .ok()
+            .and_then(|t| t.check(code, NOW).or_else(|| t.check(code, NOW - 30)))
+    };
+    assert!(raw_built_check(&right).is_some());
     assert!(raw_check(&right).is_some());
     assert!(raw_check(&wrong).is_none());
+
+    paired_ratio(
+        "wrong code",
+        || verify(&secret, &params, black_box(&wrong), NOW, None).is_ok(),
+        || raw_check(black_box(&wrong)).is_some(),
+    );
+    paired_ratio(
+        "wrong code, totp-rs Totp built per call",
+        || verify(&secret, &params, black_box(&wrong), NOW, None).is_ok(),
+        || raw_built_check(black_box(&wrong)).is_some(),
+    );
+    paired_ratio(
+        "right code",
+        || verify(&secret, &params, black_box(&right), NOW, None).is_ok(),
+        || raw_check(black_box(&right)).is_some(),
+    );
 
     let mut g = c.benchmark_group("verify");
     g.sample_size(30);
@@ -85,6 +160,9 @@ fn bench_verify(c: &mut Criterion) {
     });
     g.bench_function("totp_rs_wrong_code", |b| {
         b.iter(|| raw_check(black_box(&wrong)));
+    });
+    g.bench_function("totp_rs_built_per_call_wrong_code", |b| {
+        b.iter(|| raw_built_check(black_box(&wrong)));
     });
     g.bench_function("totp_rs_check_skew1_wrong_code", |b| {
         b.iter(|| raw_skew1.check(black_box(&wrong), black_box(NOW)));

@@ -54,8 +54,8 @@
 //!   for rate limiting (which this crate does not do: it has no state).
 //! * **Window.** `[T − 1, T]` by default (a code lives at most 60 s at 30 s steps); `±1` is
 //!   the widest setting that can be expressed.
-//! * **Timing.** Every candidate step is computed and compared in constant time (`subtle`);
-//!   the input length is bounded before any work.
+//! * **Timing.** Every candidate step is generated (totp-rs) and compared with the input in
+//!   constant time (`subtle`), with no early exit; the input length is bounded before any work.
 //! * **Secrets.** [`TotpSecret`], the otpauth URI, its QR images and generated codes are
 //!   secret: they are returned in zeroizing containers and must never be logged, cached or
 //!   stored in clear. Only SHA1 / 6 digits / 30 s works with every authenticator app.

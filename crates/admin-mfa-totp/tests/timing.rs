@@ -3,8 +3,8 @@
 //! 20,000 runs per code (2.2 × 10⁵ each), medians compared.
 //!
 //! A wrong code that differs from the right one in the first digit and one that differs in
-//! the last digit must take the same time: the comparison is `subtle` over every digit of
-//! every candidate step, with no early exit.
+//! the last digit must take the same time: every digit of every candidate step is compared
+//! with `subtle`, with no early exit.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
 use std::hint::black_box;
