@@ -1213,3 +1213,22 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod static_tests {
+    use super::PolicyEngine;
+
+    #[test]
+    fn engine_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync::<PolicyEngine>();
+        assert_send_sync::<crate::Decision>();
+        let engine = PolicyEngine::jumpcloud();
+        let shared = std::sync::Arc::new(engine);
+        let clone = std::sync::Arc::clone(&shared);
+        let rows = std::thread::spawn(move || clone.matrix().rows().len())
+            .join()
+            .unwrap();
+        assert_eq!(rows, shared.matrix().rows().len());
+    }
+}
