@@ -316,3 +316,51 @@ async fn bulk_require_races_enrolments_and_logins() {
     // One "MFA required" notice per target and one confirmation per enrolment.
     assert_eq!(sent.len(), targets.len() + enrolling.len());
 }
+
+/// DESIGN.md §5 in miniature: two service instances (two "replicas") on one store; the
+/// guarantees rest on the store's compare-and-swap, so one code is still accepted once and
+/// one link still completes once across both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_service_instances_on_one_store_share_every_guarantee() {
+    let h = H::new();
+    let replica = H::over(Arc::clone(&h.store), |c| c);
+    let (id, secret) = h.enrolled(1, R::Manager).await;
+    h.advance(30);
+    replica.clock.set(h.now());
+    let a = Arc::new(h.challenge(id).await);
+    let b = Arc::new(replica.challenge(id).await);
+    let code = h.code(&secret);
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let svc = if i % 2 == 0 {
+            Arc::clone(&h.svc)
+        } else {
+            Arc::clone(&replica.svc)
+        };
+        let challenge = if i % 2 == 0 {
+            Arc::clone(&a)
+        } else {
+            Arc::clone(&b)
+        };
+        let (code, barrier) = (code.clone(), Arc::clone(&barrier));
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            svc.verify(&challenge, &code).await.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        ok += usize::from(task.await.unwrap());
+    }
+    assert_eq!(ok, 1);
+    // A session made by one instance is revoked for the other by a reset through it.
+    h.advance(30);
+    replica.clock.set(h.now());
+    let session = replica.svc.verify(&b, &h.code(&secret)).await.unwrap();
+    assert!(h.svc.is_current(&session).await.unwrap());
+    let awb = h.seed(2, R::AdministratorWithBilling).await;
+    let boss = h.session(awb).await;
+    assert!(h.svc.reset_mfa(&boss, id).await.unwrap().changed);
+    assert!(!replica.svc.is_current(&session).await.unwrap());
+}
