@@ -19,17 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use admin_mfa_lifecycle::{
-    ActiveFactor, Factor, KeyId, LinkPurpose, LinkToken, Nonce, Sealed, SealingKey, TimeStep,
-    TotpParams, TotpSecret,
-};
+use admin_mfa_lifecycle::TimeStep;
 use admin_mfa_ports::{AdminStore, Change, ConflictKind, StoreError, Version};
 use admin_mfa_sqlx::SqliteStore;
 use admin_mfa_sqlx::sqlx::{self, Row};
-use admin_mfa_testkit::fixtures::{T0, admin, notification, org, require, set_link, token_hash};
-use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD, HEXLOWER, HEXUPPER};
-use rand::SeedableRng;
-use rand::rngs::ChaCha20Rng;
+use admin_mfa_testkit::fixtures::{T0, admin, notification, org, set_link, token_hash};
+use common::secrets::{needles, sample, sample_change};
 
 async fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(dir.join("admin-mfa.db")).await.unwrap()
@@ -156,89 +151,6 @@ async fn unique_constraints_back_the_invariants() {
     .await
     .unwrap_err();
     assert!(err.as_database_error().unwrap().is_unique_violation());
-}
-
-/// An enrolled admin with a used step and a pending reset link, the secret really sealed.
-struct Sample {
-    admin: admin_mfa_lifecycle::Admin,
-    secret: TotpSecret,
-    token: LinkToken,
-}
-
-fn sample() -> Sample {
-    let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let key = SealingKey::generate(KeyId::new(1), &mut rng);
-    let secret = TotpSecret::generate_with(&mut rng);
-    let token = LinkToken::generate(&mut rng);
-    let mut a = admin(org(1), 1);
-    require(&mut a, T0);
-    a.mfa.factor = Factor::Active(ActiveFactor {
-        sealed: Sealed::seal_secret(&key, Nonce::generate(&mut rng), a.id, &secret).unwrap(),
-        params: TotpParams::default(),
-        enrolled_at: T0,
-        last_used_step: Some(TimeStep::new(T0.as_secs() / 30)),
-    });
-    set_link(&mut a, token.hash(), T0);
-    if let Some(link) = a.mfa.link.as_mut() {
-        link.purpose = LinkPurpose::Reset;
-        link.candidate = Some(admin_mfa_lifecycle::Candidate {
-            sealed: Sealed::seal_secret(&key, Nonce::generate(&mut rng), a.id, &secret).unwrap(),
-            params: TotpParams::default(),
-            created_at: T0,
-        });
-    }
-    Sample {
-        admin: a,
-        secret,
-        token,
-    }
-}
-
-fn sample_change(s: &Sample) -> Change {
-    let mut rng = ChaCha20Rng::seed_from_u64(8);
-    let key = SealingKey::generate(KeyId::new(1), &mut rng);
-    let mut note = notification(&s.admin, "reset-1", T0);
-    note.link = Some(
-        Sealed::seal_link_token(
-            &key,
-            Nonce::generate(&mut rng),
-            s.admin.id,
-            LinkPurpose::Reset,
-            &s.token,
-        )
-        .unwrap(),
-    );
-    note.link_purpose = Some(LinkPurpose::Reset);
-    note.link_expires_at = Some(T0.saturating_add_secs(3600));
-    Change::new().insert(s.admin.clone()).notify([note])
-}
-
-/// Every form in which a secret could leak into the file.
-fn needles(s: &Sample) -> Vec<(String, Vec<u8>)> {
-    let raw = s.secret.expose_secret_bytes().to_vec();
-    let token = s.token.as_bytes().to_vec();
-    let mut out = vec![
-        ("secret bytes".into(), raw.clone()),
-        ("secret hex".into(), HEXLOWER.encode(&raw).into_bytes()),
-        ("secret HEX".into(), HEXUPPER.encode(&raw).into_bytes()),
-        (
-            "secret base32".into(),
-            BASE32_NOPAD.encode(&raw).into_bytes(),
-        ),
-        (
-            "secret base32 lower".into(),
-            BASE32_NOPAD.encode(&raw).to_lowercase().into_bytes(),
-        ),
-        ("token bytes".into(), token.clone()),
-        ("token hex".into(), HEXLOWER.encode(&token).into_bytes()),
-        (
-            "token base64url".into(),
-            BASE64URL_NOPAD.encode(&token).into_bytes(),
-        ),
-        ("token encoded".into(), s.token.encode().as_bytes().to_vec()),
-    ];
-    out.retain(|(_, n)| !n.is_empty());
-    out
 }
 
 fn scan_dir(dir: &Path, needles: &[(String, Vec<u8>)]) -> usize {
@@ -470,4 +382,21 @@ async fn eight_writers_and_sixteen_readers_lose_nothing() {
         reads.load(Ordering::Relaxed)
     );
     assert!(reads.load(Ordering::Relaxed) > 0);
+}
+
+#[tokio::test]
+async fn the_widget_counter_matches_a_recount() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    for o in common::churn_widget_counts(&store).await {
+        let recount: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE org = ? AND mfa_required = 0")
+                .bind(o.as_uuid().as_bytes().to_vec())
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        let counted = store.count_without_mfa_required(o).await.unwrap();
+        assert_eq!(counted, u64::try_from(recount).unwrap());
+        assert!(counted > 0);
+    }
 }

@@ -5,7 +5,13 @@
     unreachable_pub,
     reason = "each test file uses a different part of this module"
 )]
-#![allow(clippy::expect_used, clippy::panic, reason = "test setup fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test setup fails loudly"
+)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -215,4 +221,154 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 /// Reads the counter (keeps the import used when PostgreSQL is off).
 pub fn schemas_made() -> u64 {
     NEXT.load(Ordering::Relaxed)
+}
+
+/// A real sealed secret and link token, and every raw form of them that must never be stored.
+pub mod secrets {
+    use admin_mfa_lifecycle::{
+        ActiveFactor, Factor, KeyId, LinkPurpose, LinkToken, Nonce, Sealed, SealingKey, TimeStep,
+        TotpParams, TotpSecret,
+    };
+    use admin_mfa_ports::Change;
+    use admin_mfa_testkit::fixtures::{T0, admin, notification, org, require, set_link};
+    use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD, HEXLOWER, HEXUPPER};
+    use rand::SeedableRng;
+    use rand::rngs::ChaCha20Rng;
+
+    /// An enrolled admin with a used step and a pending reset link, the secret really sealed.
+    pub struct Sample {
+        pub admin: admin_mfa_lifecycle::Admin,
+        pub secret: TotpSecret,
+        pub token: LinkToken,
+    }
+
+    pub fn sample() -> Sample {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let key = SealingKey::generate(KeyId::new(1), &mut rng);
+        let secret = TotpSecret::generate_with(&mut rng);
+        let token = LinkToken::generate(&mut rng);
+        let mut a = admin(org(1), 1);
+        require(&mut a, T0);
+        a.mfa.factor = Factor::Active(ActiveFactor {
+            sealed: Sealed::seal_secret(&key, Nonce::generate(&mut rng), a.id, &secret).unwrap(),
+            params: TotpParams::default(),
+            enrolled_at: T0,
+            last_used_step: Some(TimeStep::new(T0.as_secs() / 30)),
+        });
+        set_link(&mut a, token.hash(), T0);
+        if let Some(link) = a.mfa.link.as_mut() {
+            link.purpose = LinkPurpose::Reset;
+            link.candidate = Some(admin_mfa_lifecycle::Candidate {
+                sealed: Sealed::seal_secret(&key, Nonce::generate(&mut rng), a.id, &secret)
+                    .unwrap(),
+                params: TotpParams::default(),
+                created_at: T0,
+            });
+        }
+        Sample {
+            admin: a,
+            secret,
+            token,
+        }
+    }
+
+    pub fn sample_change(s: &Sample) -> Change {
+        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        let key = SealingKey::generate(KeyId::new(1), &mut rng);
+        let mut note = notification(&s.admin, "reset-1", T0);
+        note.link = Some(
+            Sealed::seal_link_token(
+                &key,
+                Nonce::generate(&mut rng),
+                s.admin.id,
+                LinkPurpose::Reset,
+                &s.token,
+            )
+            .unwrap(),
+        );
+        note.link_purpose = Some(LinkPurpose::Reset);
+        note.link_expires_at = Some(T0.saturating_add_secs(3600));
+        Change::new().insert(s.admin.clone()).notify([note])
+    }
+
+    /// Every form in which a secret could leak into the file.
+    pub fn needles(s: &Sample) -> Vec<(String, Vec<u8>)> {
+        let raw = s.secret.expose_secret_bytes().to_vec();
+        let token = s.token.as_bytes().to_vec();
+        let mut out = vec![
+            ("secret bytes".into(), raw.clone()),
+            ("secret hex".into(), HEXLOWER.encode(&raw).into_bytes()),
+            ("secret HEX".into(), HEXUPPER.encode(&raw).into_bytes()),
+            (
+                "secret base32".into(),
+                BASE32_NOPAD.encode(&raw).into_bytes(),
+            ),
+            (
+                "secret base32 lower".into(),
+                BASE32_NOPAD.encode(&raw).to_lowercase().into_bytes(),
+            ),
+            ("token bytes".into(), token.clone()),
+            ("token hex".into(), HEXLOWER.encode(&token).into_bytes()),
+            (
+                "token base64url".into(),
+                BASE64URL_NOPAD.encode(&token).into_bytes(),
+            ),
+            ("token encoded".into(), s.token.encode().as_bytes().to_vec()),
+        ];
+        out.retain(|(_, n)| !n.is_empty());
+        out
+    }
+}
+
+/// Drives the widget counter through inserts, requirement flips both ways, a refused change
+/// and two organizations; returns the organizations for the caller's raw recount.
+pub async fn churn_widget_counts(store: &dyn AdminStore) -> [OrgId; 2] {
+    use admin_mfa_testkit::fixtures::{T0, admin, org, require, unrequire};
+    let orgs = [org(1), org(2)];
+    let mut change = Change::new();
+    for n in 0..40u32 {
+        let mut a = admin(orgs[(n % 2) as usize], n);
+        if n % 3 == 0 {
+            require(&mut a, T0);
+        }
+        change = change.insert(a);
+    }
+    store.commit(change).await.unwrap();
+    // Flip every fifth admin, in one change spanning both organizations.
+    let mut change = Change::new();
+    for n in (0..40u32).step_by(5) {
+        let o = orgs[(n % 2) as usize];
+        let read = store
+            .admin(o, admin_mfa_testkit::fixtures::admin_id(n))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut a = read.value.clone();
+        if a.mfa.requirement.is_required() {
+            unrequire(&mut a);
+        } else {
+            require(&mut a, T0);
+        }
+        change = change.update(a, read.version);
+    }
+    store.commit(change).await.unwrap();
+    // A refused change (one stale version) moves no count.
+    let read = store
+        .admin(orgs[0], admin_mfa_testkit::fixtures::admin_id(2))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut a = read.value.clone();
+    require(&mut a, T0);
+    let mut b = admin(orgs[0], 1000);
+    unrequire(&mut b);
+    let stale = store
+        .commit(
+            Change::new()
+                .insert(b)
+                .update(a, admin_mfa_ports::Version::new(99)),
+        )
+        .await;
+    assert!(stale.is_err());
+    orgs
 }
