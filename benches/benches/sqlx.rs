@@ -1,0 +1,260 @@
+//! admin-mfa-sqlx: bulk "require MFA" of 10 000 admins through `AdminStore::commit`, beside
+//! a hand-written batched `UPDATE` of the same rows on the same database (the floor), and
+//! the "Admins Without MFA Required" widget (count + first page of 50) over 100 000 admins.
+//! SQLite always; PostgreSQL when `ADMIN_MFA_TEST_POSTGRES_URL` is set.
+//!
+//! Run: `cargo bench -p admin-mfa-benches --bench sqlx -- --warm-up-time 1 --measurement-time 3`
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "a bench fails loudly on setup errors"
+)]
+
+use std::hint::black_box;
+
+use admin_mfa_lifecycle::{Admin, MfaState, OrgId, UnixTime};
+use admin_mfa_ports::{AdminStore, Change, PageRequest, Version};
+use admin_mfa_sqlx::sqlx::postgres::PgConnectOptions;
+use admin_mfa_sqlx::sqlx::{self, Connection, Executor, PgConnection};
+use admin_mfa_sqlx::{PostgresStore, SqliteStore};
+use admin_mfa_testkit::fixtures::{T0, admin, org, require};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
+
+const BULK: u32 = 10_000;
+const WIDGET: u32 = 100_000;
+const URL_VAR: &str = "ADMIN_MFA_TEST_POSTGRES_URL";
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Admins `first..first + n` of `org`, inserted in changes of 10 000.
+async fn seed(store: &dyn AdminStore, org: OrgId, first: u32, n: u32) -> Vec<Admin> {
+    let admins: Vec<Admin> = (first..first + n).map(|i| admin(org, i)).collect();
+    for chunk in admins.chunks(10_000) {
+        let mut change = Change::new();
+        for a in chunk {
+            change = change.insert(a.clone());
+        }
+        store.commit(change).await.unwrap();
+    }
+    admins
+}
+
+/// The bulk-require change for `admins` at their stored versions: each one `Required`
+/// since `at` (a new instant every iteration, so every row really changes).
+fn require_change(admins: &[Admin], versions: &[(Vec<u8>, i64)], at: UnixTime) -> Change {
+    let mut change = Change::new();
+    for (a, (id, v)) in admins.iter().zip(versions) {
+        debug_assert_eq!(id.as_slice(), a.id.as_uuid().as_bytes());
+        let mut next = a.clone();
+        require(&mut next, at);
+        change = change.update(next, Version::new(u64::try_from(*v).unwrap()));
+    }
+    change
+}
+
+/// The MFA state JSON the floor writes: what the store writes for a fixture admin.
+fn required_json(at: UnixTime) -> String {
+    let mut state = MfaState::new();
+    state.requirement = admin_mfa_lifecycle::Requirement::Required {
+        since: at,
+        by: None,
+    };
+    serde_json::to_string(&state).unwrap()
+}
+
+fn sqlite(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(SqliteStore::open(dir.path().join("bench.db")))
+        .unwrap();
+    let bulk_org = org(1);
+    let admins = rt.block_on(seed(&store, bulk_org, 0, BULK));
+    rt.block_on(seed(&store, org(2), BULK, WIDGET));
+    let org_bytes = bulk_org.as_uuid().as_bytes().to_vec();
+    let versions = |store: &SqliteStore| {
+        rt.block_on(
+            sqlx::query_as::<_, (Vec<u8>, i64)>(
+                "SELECT id, version FROM admins WHERE org = ? ORDER BY id",
+            )
+            .bind(org_bytes.clone())
+            .fetch_all(store.pool()),
+        )
+        .unwrap()
+    };
+    let ids: Vec<Vec<u8>> = admins
+        .iter()
+        .map(|a| a.id.as_uuid().as_bytes().to_vec())
+        .collect();
+
+    let mut group = c.benchmark_group("sqlx/sqlite/bulk_require_10k");
+    group.sample_size(30);
+    let mut tick = 0u64;
+    group.bench_function("store_commit", |b| {
+        b.iter_batched(
+            || {
+                tick += 1;
+                require_change(&admins, &versions(&store), T0.saturating_add_secs(tick))
+            },
+            |change| rt.block_on(store.commit(black_box(change))).unwrap(),
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("floor_batched_update", |b| {
+        b.iter_batched(
+            || {
+                tick += 1;
+                required_json(T0.saturating_add_secs(tick))
+            },
+            |json| {
+                rt.block_on(async {
+                    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
+                    for chunk in ids.chunks(500) {
+                        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                            "UPDATE admins SET mfa_required = 1, mfa = ",
+                        );
+                        qb.push_bind(json.as_str());
+                        qb.push(", version = version + 1 WHERE id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.as_slice());
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *tx).await.unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                });
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("sqlx/sqlite/widget_100k");
+    group.sample_size(30);
+    group.bench_function("count_and_first_page", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let n = store.count_without_mfa_required(org(2)).await.unwrap();
+                let page = store
+                    .list_without_mfa_required(org(2), PageRequest::first(50))
+                    .await
+                    .unwrap();
+                black_box((n, page))
+            })
+        });
+    });
+    group.finish();
+    rt.block_on(store.close());
+}
+
+fn postgres(c: &mut Criterion) {
+    let Some(url) = std::env::var(URL_VAR).ok().filter(|u| !u.trim().is_empty()) else {
+        println!("skipped sqlx/postgres benches: {URL_VAR} is not set");
+        return;
+    };
+    let rt = runtime();
+    let base: PgConnectOptions = url.parse().unwrap();
+    let schema = format!("admin_mfa_bench_{}", std::process::id());
+    let ddl = |sql: String| {
+        rt.block_on(async {
+            let mut conn = PgConnection::connect_with(&base).await.unwrap();
+            conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            conn.close().await.unwrap();
+        });
+    };
+    ddl(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ));
+    let options = base.clone().options([("search_path", schema.as_str())]);
+    let store = rt
+        .block_on(PostgresStore::connect_with(options, 4))
+        .unwrap();
+    let bulk_org = org(1);
+    let admins = rt.block_on(seed(&store, bulk_org, 0, BULK));
+    rt.block_on(seed(&store, org(2), BULK, WIDGET));
+    // What autovacuum would have done by now: statistics and the visibility map.
+    rt.block_on(store.pool().execute("VACUUM ANALYZE admins"))
+        .unwrap();
+    let org_bytes = bulk_org.as_uuid().as_bytes().to_vec();
+    let versions = |store: &PostgresStore| {
+        rt.block_on(
+            sqlx::query_as::<_, (Vec<u8>, i64)>(
+                "SELECT id, version FROM admins WHERE org = $1 ORDER BY id",
+            )
+            .bind(org_bytes.clone())
+            .fetch_all(store.pool()),
+        )
+        .unwrap()
+    };
+    let ids: Vec<Vec<u8>> = admins
+        .iter()
+        .map(|a| a.id.as_uuid().as_bytes().to_vec())
+        .collect();
+
+    let mut group = c.benchmark_group("sqlx/postgres/bulk_require_10k");
+    group.sample_size(30);
+    let mut tick = 0u64;
+    group.bench_function("store_commit", |b| {
+        b.iter_batched(
+            || {
+                tick += 1;
+                require_change(&admins, &versions(&store), T0.saturating_add_secs(tick))
+            },
+            |change| rt.block_on(store.commit(black_box(change))).unwrap(),
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("floor_batched_update", |b| {
+        b.iter_batched(
+            || {
+                tick += 1;
+                required_json(T0.saturating_add_secs(tick))
+            },
+            |json| {
+                rt.block_on(
+                    sqlx::query(
+                        "UPDATE admins SET mfa_required = true, mfa = $1, \
+                         version = version + 1 WHERE id = ANY($2)",
+                    )
+                    .bind(json)
+                    .bind(&ids)
+                    .execute(store.pool()),
+                )
+                .unwrap();
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("sqlx/postgres/widget_100k");
+    group.sample_size(30);
+    group.bench_function("count_and_first_page", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let n = store.count_without_mfa_required(org(2)).await.unwrap();
+                let page = store
+                    .list_without_mfa_required(org(2), PageRequest::first(50))
+                    .await
+                    .unwrap();
+                black_box((n, page))
+            })
+        });
+    });
+    group.finish();
+    rt.block_on(store.close());
+    ddl(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+}
+
+criterion_group!(benches, sqlite, postgres);
+criterion_main!(benches);
