@@ -129,7 +129,11 @@ pub enum Reason {
 /// The answer to a [`Request`](crate::Request).
 ///
 /// When `visible` is false the subject may not even see the target (another organization, a page
-/// or widget its role cannot view): answer "not found", not "forbidden".
+/// or widget its role cannot view, or another admin while it cannot view the Administrators
+/// page): answer "not found", not "forbidden". `allowed` and `visible` are computed independently;
+/// the built-in profiles never allow an action on a hidden target, but a custom document can
+/// (for example by forbidding `view-admin-list` while permitting `enable-mfa`), and
+/// [`PolicyEngine::matrix`](crate::PolicyEngine::matrix) shows where.
 #[must_use]
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
