@@ -45,6 +45,8 @@ fn decode(png: &[u8]) -> (usize, String, u32, u32, image::GrayImage) {
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1, "exactly one QR code");
     let (meta, content) = grids[0].decode().unwrap();
+    // The 2-bit format indicator: M is 0b00 (L 0b01, H 0b10, Q 0b11).
+    assert_eq!(meta.ecc_level, 0, "error correction level M");
     (meta.version.0, content, w, h, img)
 }
 
