@@ -635,3 +635,56 @@ fn extends_none_denies_everything_by_default() {
         }
     }
 }
+
+#[test]
+fn data_types_serialize_as_their_kebab_names_and_uuids() {
+    let role: Role = "mfa-auditor".parse().unwrap();
+    assert_eq!(serde_json::to_string(&role).unwrap(), r#""mfa-auditor""#);
+    assert_eq!(
+        serde_json::to_string(&Role::Builtin(BuiltinRole::HelpDesk)).unwrap(),
+        r#""help-desk""#
+    );
+    assert_eq!(
+        serde_json::from_str::<Role>(r#""administrator-with-billing""#).unwrap(),
+        Role::Builtin(BuiltinRole::AdministratorWithBilling)
+    );
+    assert!(serde_json::from_str::<Role>(r#""Not A Role""#).is_err());
+    assert_eq!(
+        serde_json::to_string(&Action::EnableMfa).unwrap(),
+        r#""enable-mfa""#
+    );
+    assert_eq!(
+        serde_json::from_str::<Action>(r#""export-audit-log""#).unwrap(),
+        "export-audit-log".parse::<Action>().unwrap()
+    );
+    assert_eq!(
+        serde_json::to_string(&ME).unwrap(),
+        r#""01010101-0101-0101-0101-010101010101""#
+    );
+    assert_eq!(
+        serde_json::from_str::<AdminId>(r#""01010101-0101-0101-0101-010101010101""#).unwrap(),
+        ME
+    );
+    let d = Decision {
+        allowed: false,
+        reason: Reason::Guardrail(GuardrailId::ProtectAwb),
+        visible: true,
+    };
+    let json = serde_json::to_string(&d).unwrap();
+    assert_eq!(
+        json,
+        r#"{"allowed":false,"reason":{"guardrail":"protect-awb"},"visible":true}"#
+    );
+    assert_eq!(serde_json::from_str::<Decision>(&json).unwrap(), d);
+    let ctx: Context = serde_json::from_str(
+        r#"{"global_mfa_required":true,"awb_count":3,"via_login_flow":false}"#,
+    )
+    .unwrap();
+    assert_eq!(ctx.awb_count, 3);
+    assert!(
+        serde_json::from_str::<Context>(
+            r#"{"global_mfa_required":true,"awb_count":3,"via_login_flow":false,"x":1}"#
+        )
+        .is_err()
+    );
+}
