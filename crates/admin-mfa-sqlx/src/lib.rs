@@ -14,7 +14,7 @@
 //! | "Admins Without MFA Required" pages | partial index `(org, email)` where not required |
 //! | "Admins Without MFA Required" count | `widget_counts`, kept by each commit in its transaction |
 //! | role counts | index `(org, role)` |
-//! | compare-and-swap | `admins.version`, checked in the `UPDATE`'s `WHERE` |
+//! | compare-and-swap | `admins.version`, checked in the `WHERE` of every admin write |
 //!
 //! The rest of an admin's MFA state (sealed factor, pending link, failure counter, epoch,
 //! e-mail log), the outbox payload and the audit kind are JSON text columns written from

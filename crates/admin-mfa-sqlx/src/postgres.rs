@@ -21,6 +21,11 @@ use crate::common::{
 /// Admins per `UPDATE … FROM unnest(…)` or `INSERT … SELECT FROM unnest(…)` statement.
 const CHUNK: usize = 5_000;
 
+/// A database URL that does not parse (the URL itself is not repeated: it may hold a password).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid PostgreSQL connection url")]
+struct InvalidUrl;
+
 /// The pool size [`PostgresStore::connect`] uses.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
@@ -34,6 +39,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// join condition, `INSERT … SELECT … FROM unnest(…)`), all in one transaction. Leasing
 /// uses `FOR UPDATE SKIP LOCKED`, so dispatchers on several replicas never take one entry
 /// twice. Every guarantee holds across replicas because it rests on the database.
+///
+/// Audit sequence numbers come from an identity column, assigned when a commit inserts its
+/// events: a reader paging the log while writers commit may, rarely, meet an event with a
+/// lower number than one it already read. The log is a record to read, not a queue.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -56,7 +65,10 @@ impl PostgresStore {
     /// [`OpenError::Connect`] if the URL is invalid or the server unreachable,
     /// [`OpenError::Migrate`] if the schema cannot be brought up to date.
     pub async fn connect(url: &str) -> Result<Self, OpenError> {
-        let options: PgConnectOptions = url.parse().map_err(OpenError::connect)?;
+        // The parse error may quote the URL, password included: keep it out of the error.
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|_| OpenError::Connect(Box::new(InvalidUrl)))?;
         Self::connect_with(options, DEFAULT_MAX_CONNECTIONS).await
     }
 

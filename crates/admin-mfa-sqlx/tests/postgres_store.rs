@@ -235,3 +235,17 @@ async fn the_widget_counter_matches_a_recount() {
     }
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_bad_url_is_an_error_that_does_not_repeat_the_password() {
+    let err = PostgresStore::connect("postgres://admin:hunter2-secret@/bad url%zz")
+        .await
+        .unwrap_err();
+    let mut chain = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        chain.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(!chain.contains("hunter2"), "{chain}");
+}
