@@ -24,6 +24,8 @@ use admin_mfa::{
 };
 use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
 
+mod policy;
+
 type Res<T = ()> = Result<T, Box<dyn Error>>;
 
 /// The one password of this story (a real portal would have one per admin).
@@ -510,6 +512,7 @@ async fn run() -> Res {
             event.kind
         );
     }
+    policy::run()?;
     println!("\nquickstart finished: every step behaved as the seed describes");
     Ok(())
 }
