@@ -11,6 +11,8 @@
 //!   Only), Gus (Manager) and Hal (Read Only).
 //! - Ivy (Manager), created by Ada: MFA required from the start.
 
+mod provisioning;
+
 use std::error::Error;
 use std::sync::Arc;
 
@@ -513,6 +515,7 @@ async fn run() -> Res {
         );
     }
     policy::run()?;
+    provisioning::run()?;
     println!("\nquickstart finished: every step behaved as the seed describes");
     Ok(())
 }
