@@ -1,7 +1,7 @@
 //! Management calls of an authenticated admin: enable, require, un-require, reset, unlock,
 //! create admins.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use admin_mfa_lifecycle::{
     Admin, AdminId, BuiltinRole, Command, Context as LifecycleContext, Email, Event, MfaState,
@@ -150,25 +150,35 @@ impl MfaService {
     ) -> Result<BulkReport> {
         let subject = self.actor(actor, true).await?;
         let context = self.policy_context(subject.org, false).await?;
-        let mut seen = HashSet::with_capacity(targets.len());
-        let unique: Vec<AdminId> = targets
-            .iter()
-            .copied()
-            .filter(|id| seen.insert(*id))
-            .collect();
-        let mut results: std::collections::HashMap<AdminId, BulkItem> =
-            std::collections::HashMap::with_capacity(unique.len());
-        for chunk in unique.chunks(self.config.bulk_chunk_size()) {
-            self.require_chunk(&subject, &context, chunk, &mut results)
-                .await;
+        // Each admin once, in the order first asked; later mentions report "already required".
+        let mut position = HashMap::with_capacity(targets.len());
+        let mut unique = Vec::with_capacity(targets.len());
+        for id in targets {
+            position.entry(*id).or_insert_with(|| {
+                unique.push(*id);
+                unique.len() - 1
+            });
         }
-        let mut reported = HashSet::with_capacity(unique.len());
+        let mut results: Vec<Option<BulkItem>> = Vec::with_capacity(unique.len());
+        results.resize_with(unique.len(), || None);
+        for (chunk, slots) in unique
+            .chunks(self.config.bulk_chunk_size())
+            .zip(results.chunks_mut(self.config.bulk_chunk_size()))
+        {
+            self.require_chunk(&subject, &context, chunk, slots).await;
+        }
+        let mut reported = vec![false; unique.len()];
         let items = targets
             .iter()
             .map(|id| {
-                let item = if reported.insert(*id) {
+                let at = position.get(id).copied().unwrap_or_default();
+                let first = reported
+                    .get_mut(at)
+                    .is_some_and(|r| !std::mem::replace(r, true));
+                let item = if first {
                     results
-                        .remove(id)
+                        .get_mut(at)
+                        .and_then(Option::take)
                         .unwrap_or(BulkItem::Failed(Error::Conflict))
                 } else {
                     BulkItem::AlreadyRequired
@@ -194,35 +204,41 @@ impl MfaService {
         subject: &Admin,
         context: &PolicyContext,
         chunk: &[AdminId],
-        results: &mut std::collections::HashMap<AdminId, BulkItem>,
+        results: &mut [Option<BulkItem>],
     ) {
         let now = self.clock.now();
         let keys = self.keys.keys();
-        let mut change = Change::new();
-        let mut pending = Vec::with_capacity(chunk.len());
-        for &id in chunk {
+        let mut change = Change {
+            writes: Vec::with_capacity(chunk.len()),
+            audit: Vec::with_capacity(chunk.len()),
+            outbox: Vec::with_capacity(chunk.len()),
+        };
+        // Which admins of the chunk the change writes.
+        let mut pending = vec![false; chunk.len()];
+        for ((&id, slot), written) in chunk.iter().zip(results.iter_mut()).zip(pending.iter_mut()) {
+            let mut set = |item: BulkItem| *slot = Some(item);
             let current = match self.store.admin(subject.org, id).await {
                 Ok(Some(current)) => current,
                 Ok(None) => {
-                    results.insert(id, BulkItem::Failed(Error::NotFound));
+                    set(BulkItem::Failed(Error::NotFound));
                     continue;
                 }
                 Err(e) => {
-                    results.insert(id, BulkItem::Failed(e.into()));
+                    set(BulkItem::Failed(e.into()));
                     continue;
                 }
             };
             if let Err(e) =
                 self.authorize_on(subject, &Action::RequireMfaBulk, &current.value, context)
             {
-                results.insert(id, BulkItem::Failed(e));
+                set(BulkItem::Failed(e));
                 continue;
             }
             let ctx = LifecycleContext::new(id, self.config.lifecycle(), &keys);
             let command = Command::Require { by: subject.id };
             match execute(&current.value.mfa, command, now, &ctx) {
                 Ok((_, events)) if events.is_empty() => {
-                    results.insert(id, BulkItem::AlreadyRequired);
+                    set(BulkItem::AlreadyRequired);
                 }
                 Ok((state, events)) => {
                     let mut next = current.value;
@@ -233,26 +249,30 @@ impl MfaService {
                     change.outbox.extend(notifications(&next, &events, now));
                     log_events(&next, &events);
                     change = change.update(next, current.version);
-                    pending.push(id);
+                    *written = true;
                 }
                 Err(e) => {
-                    results.insert(id, BulkItem::Failed(e.into()));
+                    set(BulkItem::Failed(e.into()));
                 }
             }
         }
-        if pending.is_empty() {
+        if !pending.contains(&true) {
             return;
         }
         match self.store.commit(change).await {
             Ok(_) => {
-                for id in pending {
-                    results.insert(id, BulkItem::Required);
+                for (slot, written) in results.iter_mut().zip(&pending) {
+                    if *written {
+                        *slot = Some(BulkItem::Required);
+                    }
                 }
             }
             Err(e) => {
-                tracing::debug!(error = %e, admins = pending.len(), "bulk chunk not written; one by one");
-                for id in pending {
-                    results.insert(id, self.require_one(subject, context, id).await);
+                tracing::debug!(error = %e, "bulk chunk not written; one by one");
+                for ((id, slot), written) in chunk.iter().zip(results.iter_mut()).zip(&pending) {
+                    if *written {
+                        *slot = Some(self.require_one(subject, context, *id).await);
+                    }
                 }
             }
         }
