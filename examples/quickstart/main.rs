@@ -514,8 +514,8 @@ async fn run() -> Res {
             event.kind
         );
     }
-    policy::run()?;
     provisioning::run()?;
+    policy::run()?;
     println!("\nquickstart finished: every step behaved as the seed describes");
     Ok(())
 }
