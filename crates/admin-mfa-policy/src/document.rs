@@ -189,9 +189,11 @@ pub enum TargetSpec {
     SelfOnly,
     /// Every other admin of the organization.
     Others,
-    /// Other admins whose role is one of these.
+    /// Other admins whose role is one of these (the exact role: a custom role templated on a
+    /// listed role does not count as it).
     Roles(Vec<String>),
-    /// Other admins whose role is none of these.
+    /// Other admins whose role is none of these (including admins whose role the engine does
+    /// not know).
     NotRoles(Vec<String>),
 }
 
