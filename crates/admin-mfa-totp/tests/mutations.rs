@@ -45,7 +45,7 @@ fn apply(mut data: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
 
 fn seed_uri(i: usize) -> Vec<u8> {
     let params = TotpParams::builder()
-        .digits(if i % 2 == 0 { 6 } else { 8 })
+        .digits(if i.is_multiple_of(2) { 6 } else { 8 })
         .period([15, 30, 60, 120][i % 4])
         .build()
         .unwrap();
