@@ -5,7 +5,7 @@ use admin_mfa_lifecycle::{
 };
 use admin_mfa_policy::Action;
 
-use super::MfaService;
+use super::{MfaService, Outline};
 use crate::error::{Error, Result};
 use crate::password::{Password, PasswordError};
 use crate::session::{Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupRequired};
@@ -73,21 +73,21 @@ impl MfaService {
             .await?
             .admin
         } else {
-            admin
+            Outline::from(&admin)
         };
         let now = self.clock.now();
-        let outcome = match applied.mfa.login_step() {
+        let outcome = match applied.login_step {
             LoginStep::Complete => LoginOutcome::Authenticated(Authenticated {
                 admin: applied.id,
                 org: applied.org,
                 factors: vec![FactorKind::Password],
                 authenticated_at: now,
-                credential_epoch: applied.mfa.credential_epoch,
+                credential_epoch: applied.credential_epoch,
             }),
             LoginStep::MfaChallenge => LoginOutcome::MfaChallenge(MfaChallenge {
                 admin: applied.id,
                 org: applied.org,
-                credential_epoch: applied.mfa.credential_epoch,
+                credential_epoch: applied.credential_epoch,
                 issued_at: now,
                 expires_at: now.saturating_add_secs(self.config.challenge_ttl_secs()),
             }),
@@ -95,7 +95,7 @@ impl MfaService {
                 LoginOutcome::SetupRequired(SetupRequired { admin: applied.id })
             }
         };
-        tracing::info!(admin = %applied.id, step = ?applied.mfa.login_step(), "password accepted");
+        tracing::info!(admin = %applied.id, step = ?applied.login_step, "password accepted");
         Ok(outcome)
     }
 
@@ -148,7 +148,7 @@ impl MfaService {
                 org: applied.admin.org,
                 factors: vec![FactorKind::Password, FactorKind::Totp],
                 authenticated_at: at,
-                credential_epoch: applied.admin.mfa.credential_epoch,
+                credential_epoch: applied.admin.credential_epoch,
             }),
             None => Err(Error::InvalidCode),
         }
@@ -195,7 +195,7 @@ impl MfaService {
                         org: applied.admin.org,
                         factors: vec![FactorKind::Password, FactorKind::Totp],
                         authenticated_at: *at,
-                        credential_epoch: applied.admin.mfa.credential_epoch,
+                        credential_epoch: applied.admin.credential_epoch,
                     });
                 }
                 Event::Delayed { until, .. } => return Err(Error::RetryLater { retry_at: *until }),

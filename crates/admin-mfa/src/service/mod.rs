@@ -23,8 +23,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use admin_mfa_lifecycle::{
-    Admin, AdminId, Command, Context as LifecycleContext, Event, Fresh, LinkToken, Nonce, OrgId,
-    UnixTime, audit_events, execute, notifications,
+    Admin, AdminId, Command, Context as LifecycleContext, Email, Event, Fresh, LinkToken,
+    LoginStep, Nonce, OrgId, UnixTime, audit_events, execute, notifications,
 };
 use admin_mfa_policy::{
     Action, BuiltinRole, Context as PolicyContext, Decision, PolicyEngine, Reason, Request, Role,
@@ -126,11 +126,34 @@ impl MfaServiceBuilder {
     }
 }
 
+/// What callers need to know of an admin after a change (the record itself moves into the
+/// store write without a copy).
+#[derive(Debug)]
+struct Outline {
+    id: AdminId,
+    org: OrgId,
+    email: Email,
+    credential_epoch: u64,
+    login_step: LoginStep,
+}
+
+impl From<&Admin> for Outline {
+    fn from(admin: &Admin) -> Self {
+        Self {
+            id: admin.id,
+            org: admin.org,
+            email: admin.email.clone(),
+            credential_epoch: admin.mfa.credential_epoch,
+            login_step: admin.mfa.login_step(),
+        }
+    }
+}
+
 /// What one committed (or no-op) pass of [`MfaService::mutate`] did.
 #[derive(Debug)]
 struct Applied {
-    /// The admin after the change (equal to the stored one if nothing changed).
-    admin: Admin,
+    /// The admin after the change (as stored, if nothing changed).
+    admin: Outline,
     /// The lifecycle events decided (empty for a no-op).
     events: Vec<Event>,
     /// Notifications added to the outbox.
@@ -428,7 +451,7 @@ impl MfaService {
         let changed = next != current.value;
         if !changed && events.is_empty() {
             let applied = Applied {
-                admin: next,
+                admin: Outline::from(&next),
                 events,
                 queued: 0,
                 written: false,
@@ -438,12 +461,13 @@ impl MfaService {
         let mut change = Change::new()
             .audit(audit_events(&next, &events, actor, now))
             .notify(notifications(&next, &events, now));
-        if changed {
-            change = change.update(next.clone(), current.version);
-        }
         log_events(&next, &events);
+        let outline = Outline::from(&next);
+        if changed {
+            change = change.update(next, current.version);
+        }
         let applied = Applied {
-            admin: next,
+            admin: outline,
             events,
             queued: 0,
             written: true,
