@@ -5,6 +5,26 @@
 //! the only way to an [`Authenticated`] is [`MfaService::login`](crate::MfaService::login)
 //! without MFA or [`MfaService::verify`](crate::MfaService::verify) with a correct code
 //! (T-SES-1). Hosts keep them in their server-side session storage.
+//!
+//! A challenge is not a session, and nothing turns it into one:
+//!
+//! ```compile_fail
+//! # async fn f(service: &admin_mfa::MfaService, c: &admin_mfa::MfaChallenge, id: admin_mfa::AdminId) {
+//! let _ = service.enable_mfa(c, id).await; // expected `&Authenticated`, found `&MfaChallenge`
+//! # }
+//! ```
+//!
+//! ```compile_fail
+//! # fn f(c: admin_mfa::MfaChallenge) -> admin_mfa::Authenticated {
+//! admin_mfa::Authenticated::from(c) // no conversion exists
+//! # }
+//! ```
+//!
+//! ```compile_fail
+//! # fn f(id: admin_mfa::AdminId, org: admin_mfa::OrgId) -> admin_mfa::Authenticated {
+//! admin_mfa::Authenticated { admin: id, org, factors: vec![], authenticated_at: admin_mfa::UnixTime::EPOCH, credential_epoch: 0 } // private fields
+//! # }
+//! ```
 
 use core::fmt;
 

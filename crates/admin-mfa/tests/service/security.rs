@@ -1019,3 +1019,23 @@ async fn t_rl_3_9_reauthentication_shares_the_counter_and_says_when_to_retry() {
         .unwrap();
     assert_eq!(h.get(id).await.mfa.failures.consecutive, 0);
 }
+
+#[tokio::test]
+async fn t_enr_3_first_enrolment_ends_older_sessions() {
+    let h = H::new();
+    let id = h.seed(1, R::Manager).await;
+    let before = h.session(id).await;
+    assert_eq!(before.factors(), &[admin_mfa::FactorKind::Password]);
+    let awb = h.seed(2, R::AdministratorWithBilling).await;
+    let boss = h.session(awb).await;
+    assert!(h.svc.enable_mfa(&boss, id).await.unwrap().changed);
+    // Requiring MFA alone does not end the session (it applies at the next login)…
+    assert!(h.svc.is_current(&before).await.unwrap());
+    let secret = h.enrol_via_link(id).await;
+    // …completing the enrolment does.
+    assert!(!h.svc.is_current(&before).await.unwrap());
+    let step = h.get(id).await.mfa.active_factor().unwrap().last_used_step;
+    assert_eq!(step.map(|s| s.get()), Some(h.now().as_secs() / 30));
+    assert_eq!(h.deliver().await.len(), 1, "the confirmation");
+    h.mfa_session(id, &secret).await;
+}
