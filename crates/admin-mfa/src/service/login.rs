@@ -19,6 +19,8 @@ impl MfaService {
     /// - MFA required but not set up: [`LoginOutcome::SetupRequired`], and a setup e-mail
     ///   is queued (rate-limited; not while an enrolment is in flight). No privileges.
     ///
+    /// A pending link past its expiry is collected (audited as `LinkExpired`).
+    ///
     /// An unknown address runs the same argon2 verification against a dummy hash (ENU-2),
     /// and every refusal is the same [`Error::InvalidCredentials`] (ENU-3). A successful
     /// password does not touch the code failure counter (RL-3); a password hash made with
@@ -55,7 +57,14 @@ impl MfaService {
         let verified_hash = admin.password_hash.clone();
         let rehash = verification.into_rehash();
         let needs_setup = admin.mfa.login_step() == LoginStep::SetupRequired;
-        let applied = if rehash.is_some() || needs_setup {
+        // An abandoned link past its expiry (and its candidate secret) is collected here, at
+        // the admin's next login (T-ENR-8): it could no longer be used anyway.
+        let stale_link = admin
+            .mfa
+            .link
+            .as_ref()
+            .is_some_and(|l| l.is_expired(self.clock.now()));
+        let applied = if rehash.is_some() || needs_setup || stale_link {
             self.mutate(admin.org, admin.id, Some(admin.id), |next, now| {
                 apply_rehash(next, &verified_hash, rehash.as_ref());
                 let in_flight = next
@@ -66,6 +75,8 @@ impl MfaService {
                     Ok(Some(Command::IssueSetupLink {
                         fresh: self.fresh()?,
                     }))
+                } else if next.mfa.link.as_ref().is_some_and(|l| l.is_expired(now)) {
+                    Ok(Some(Command::Expire))
                 } else {
                     Ok(None)
                 }

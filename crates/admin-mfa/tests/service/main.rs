@@ -14,6 +14,5 @@
 mod common;
 mod concurrency;
 mod faults;
-mod logs;
 mod scenarios;
 mod security;

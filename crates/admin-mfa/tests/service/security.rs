@@ -1039,3 +1039,24 @@ async fn t_enr_3_first_enrolment_ends_older_sessions() {
     assert_eq!(h.deliver().await.len(), 1, "the confirmation");
     h.mfa_session(id, &secret).await;
 }
+
+#[tokio::test]
+async fn t_enr_8_an_abandoned_expired_link_is_collected_at_the_next_login() {
+    let h = H::new();
+    let (id, secret) = h.enrolled(1, R::Manager).await;
+    h.deliver().await;
+    let token = reset_link(&h, id).await;
+    h.svc
+        .confirm_identity(&token, email_of(1).as_str(), &password())
+        .await
+        .unwrap();
+    assert!(h.get(id).await.mfa.link.is_some());
+    h.advance(3_600);
+    // The abandoned reset never blocks login, and the login collects it.
+    let session = h.mfa_session(id, &secret).await;
+    assert!(h.get(id).await.mfa.link.is_none());
+    assert!(kinds(&h).await.contains(&AuditKind::LinkExpired {
+        purpose: LinkPurpose::Reset
+    }));
+    assert!(h.svc.is_current(&session).await.unwrap());
+}

@@ -1,4 +1,22 @@
 //! T-LOG-1: the whole lifecycle with tracing at TRACE, and no secret in any captured line.
+//!
+//! Its own test binary, with one test and a global subscriber: a scoped subscriber shares
+//! tracing's per-callsite interest cache with every other test thread of a binary, which
+//! made the capture miss events when other tests ran at the same time.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    unreachable_pub,
+    missing_docs,
+    dead_code,
+    reason = "tests"
+)]
+
+#[path = "service/common.rs"]
+mod common;
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -155,7 +173,7 @@ async fn lifecycle(h: &H, secrets: &mut Vec<String>) {
 #[test]
 fn t_log_1_no_secret_reaches_the_logs() {
     let capture = Capture::default();
-    let guard = tracing::subscriber::set_default(capture.clone());
+    tracing::subscriber::set_global_default(capture.clone()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -165,7 +183,6 @@ fn t_log_1_no_secret_reaches_the_logs() {
         let h = H::new();
         lifecycle(&h, &mut secrets).await;
     });
-    drop(guard);
     let lines = capture.lines.lock().unwrap().clone();
     // The run really was logged, with the events that matter.
     assert!(lines.len() > 50, "only {} lines captured", lines.len());
