@@ -48,6 +48,8 @@ pub enum ConfigError {
 /// | delay from failure | 5 | 1 ..= 100, ≤ lock |
 /// | lock at failure | 10 | 1 ..= 100 |
 /// | base delay | 30 s (doubling, each delay capped at 1 h) | 1 s ..= 1 h |
+/// | password delay from failure (no lock, RL-4) | 10 | 1 ..= 100 |
+/// | password base delay | 60 s (doubling, each delay capped at 1 h) | 1 s ..= 1 h |
 /// | link e-mails per admin and purpose | 3 per 15 min | 1 ..= 100 per 1 s ..= 24 h |
 /// | TOTP parameters for new enrolments | SHA1, 6 digits, 30 s, window `[-1, 0]` | as `TotpParams` |
 ///
@@ -67,6 +69,8 @@ pub struct LifecycleConfig {
     delay_after: u32,
     lock_after: u32,
     base_delay_secs: u64,
+    password_delay_after: u32,
+    password_base_delay_secs: u64,
     emails_per_window: u32,
     email_window_secs: u64,
     totp: TotpParams,
@@ -80,6 +84,8 @@ impl Default for LifecycleConfig {
             delay_after: 5,
             lock_after: 10,
             base_delay_secs: 30,
+            password_delay_after: 10,
+            password_base_delay_secs: 60,
             emails_per_window: 3,
             email_window_secs: 15 * 60,
             totp: TotpParams::default(),
@@ -134,6 +140,32 @@ impl LifecycleConfig {
         self.base_delay_secs
     }
 
+    /// Consecutive wrong passwords from which the next password attempt is delayed. The
+    /// password limiter never locks (RL-4, RL-7): spraying passwords cannot lock an account.
+    #[must_use]
+    pub const fn password_delay_after(&self) -> u32 {
+        self.password_delay_after
+    }
+
+    /// The first password delay, in seconds; each further wrong password doubles it.
+    #[must_use]
+    pub const fn password_base_delay_secs(&self) -> u64 {
+        self.password_base_delay_secs
+    }
+
+    /// How long a password attempt must wait after `failures` consecutive wrong passwords,
+    /// in seconds: 0 below [`Self::password_delay_after`], then
+    /// `password_base × 2^(failures − password_delay_after)`, each delay capped at one hour.
+    /// With the defaults: 10 → 60, 11 → 120, 12 → 240, … 16 and more → 3 600.
+    #[must_use]
+    pub const fn password_delay_secs(&self, failures: u32) -> u64 {
+        doubling_delay(
+            failures,
+            self.password_delay_after,
+            self.password_base_delay_secs,
+        )
+    }
+
     /// Link e-mails allowed per admin and purpose within [`Self::email_window_secs`].
     #[must_use]
     pub const fn emails_per_window(&self) -> u32 {
@@ -157,20 +189,25 @@ impl LifecycleConfig {
     /// capped at one hour. With the defaults: 5 → 30, 6 → 60, 7 → 120, 8 → 240, 9 → 480.
     #[must_use]
     pub const fn delay_secs(&self, failures: u32) -> u64 {
-        if failures < self.delay_after {
-            return 0;
-        }
-        let shift = failures - self.delay_after;
-        let delay = if shift >= 32 {
-            MAX_DELAY_SECS
-        } else {
-            self.base_delay_secs.saturating_mul(1_u64 << shift)
-        };
-        if delay > MAX_DELAY_SECS {
-            MAX_DELAY_SECS
-        } else {
-            delay
-        }
+        doubling_delay(failures, self.delay_after, self.base_delay_secs)
+    }
+}
+
+/// 0 below `after` failures, then `base × 2^(failures − after)`, capped at one hour.
+const fn doubling_delay(failures: u32, after: u32, base: u64) -> u64 {
+    if failures < after {
+        return 0;
+    }
+    let shift = failures - after;
+    let delay = if shift >= 32 {
+        MAX_DELAY_SECS
+    } else {
+        base.saturating_mul(1_u64 << shift)
+    };
+    if delay > MAX_DELAY_SECS {
+        MAX_DELAY_SECS
+    } else {
+        delay
     }
 }
 
@@ -209,6 +246,18 @@ impl LifecycleConfigBuilder {
     /// First delay in seconds (1 ..= 3 600).
     pub const fn base_delay_secs(mut self, secs: u64) -> Self {
         self.config.base_delay_secs = secs;
+        self
+    }
+
+    /// Wrong passwords from which password attempts are delayed (1 ..= 100; default 10).
+    pub const fn password_delay_after(mut self, failures: u32) -> Self {
+        self.config.password_delay_after = failures;
+        self
+    }
+
+    /// First password delay in seconds (1 ..= 3 600; default 60).
+    pub const fn password_base_delay_secs(mut self, secs: u64) -> Self {
+        self.config.password_base_delay_secs = secs;
         self
     }
 
@@ -258,6 +307,18 @@ impl LifecycleConfigBuilder {
         }
         range("base_delay_secs", c.base_delay_secs, 1, MAX_DELAY_SECS)?;
         range(
+            "password_delay_after",
+            c.password_delay_after.into(),
+            1,
+            MAX_THRESHOLD.into(),
+        )?;
+        range(
+            "password_base_delay_secs",
+            c.password_base_delay_secs,
+            1,
+            MAX_DELAY_SECS,
+        )?;
+        range(
             "emails_per_window",
             c.emails_per_window.into(),
             1,
@@ -299,6 +360,31 @@ mod tests {
         assert_eq!((c.delay_after(), c.lock_after()), (5, 10));
         assert_eq!(c.base_delay_secs(), 30);
         assert_eq!((c.emails_per_window(), c.email_window_secs()), (3, 900));
+        assert_eq!(
+            (c.password_delay_after(), c.password_base_delay_secs()),
+            (10, 60)
+        );
+    }
+
+    #[test]
+    fn password_delay_table() {
+        let c = LifecycleConfig::default();
+        let got: Vec<u64> = (8..=17).map(|n| c.password_delay_secs(n)).collect();
+        assert_eq!(
+            got,
+            [0, 0, 60, 120, 240, 480, 960, 1_920, 3_600, 3_600],
+            "doubling from 1 min at the 10th wrong password, capped at 1 h"
+        );
+        assert_eq!(c.password_delay_secs(u32::MAX), 3_600);
+        let one = LifecycleConfig::builder()
+            .password_delay_after(1)
+            .password_base_delay_secs(5)
+            .build()
+            .unwrap();
+        assert_eq!(
+            (one.password_delay_secs(0), one.password_delay_secs(2)),
+            (0, 10)
+        );
     }
 
     #[test]
@@ -345,6 +431,19 @@ mod tests {
             ),
             (b().base_delay_secs(0).build(), "base_delay_secs"),
             (b().base_delay_secs(3_601).build(), "base_delay_secs"),
+            (b().password_delay_after(0).build(), "password_delay_after"),
+            (
+                b().password_delay_after(101).build(),
+                "password_delay_after",
+            ),
+            (
+                b().password_base_delay_secs(0).build(),
+                "password_base_delay_secs",
+            ),
+            (
+                b().password_base_delay_secs(3_601).build(),
+                "password_base_delay_secs",
+            ),
             (b().emails_per_window(0).build(), "emails_per_window"),
             (b().emails_per_window(101).build(), "emails_per_window"),
             (b().email_window_secs(0).build(), "email_window_secs"),

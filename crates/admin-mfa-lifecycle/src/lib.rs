@@ -35,6 +35,10 @@
 //!              n >= delay_after: the next check waits base * 2^(n - delay_after), refused unchecked
 //!              n + 1 = lock_after --> Locked (links revoked, the run restarts at 0)
 //!              n --right code--> 0 ;  Locked --Unlock / AdminReset / CompleteSetup ok--> unlocked, 0
+//!
+//! passwords    p --PasswordFailed (login or link identity step)--> p + 1   (never locks)
+//!              p >= password_delay_after: the next password waits base * 2^(p - after),
+//!              refused unchecked (PasswordThrottled);  p --PasswordAccepted--> 0
 //! ```
 //!
 //! The journey of the seed story, with the commands that move it:
@@ -200,16 +204,16 @@ pub use machine::{
     TransitionError, apply, apply_all, decide, execute,
 };
 pub use notify::{
-    AuditEvent, AuditKind, CodeCheck, DedupeKey, Notification, NotificationKind, audit_events,
-    notifications,
+    AuditEvent, AuditKind, CodeCheck, DedupeKey, Notification, NotificationKind, PasswordCheck,
+    audit_events, notifications,
 };
 pub use seal::{
     KEY_BYTES, KeyId, KeyRing, NONCE_BYTES, Nonce, SealError, Sealed, SealedKind, SealedSecret,
     SealingKey,
 };
 pub use state::{
-    ActiveFactor, Admin, Candidate, EmailLog, Factor, Failures, LoginStep, MfaState, PendingLink,
-    Requirement, WidgetPrefs,
+    ActiveFactor, Admin, Candidate, EmailLog, Factor, Failures, LoginStep, MfaState,
+    PasswordFailures, PendingLink, Requirement, WidgetPrefs,
 };
 pub use time::UnixTime;
 pub use token::{LinkPurpose, LinkToken, TOKEN_BYTES, TOKEN_ENCODED_LEN, TokenError, TokenHash};

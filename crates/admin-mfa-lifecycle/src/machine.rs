@@ -5,8 +5,8 @@ use core::fmt;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-use crate::notify::CodeCheck;
-use crate::state::{ActiveFactor, Candidate, Failures, PendingLink, Requirement};
+use crate::notify::{CodeCheck, PasswordCheck};
+use crate::state::{ActiveFactor, Candidate, Failures, PasswordFailures, PendingLink, Requirement};
 use crate::{
     AdminId, Factor, KeyRing, LifecycleConfig, LinkPurpose, LinkToken, MfaState, Nonce, SealError,
     Sealed, TimeStep, TokenHash, TotpSecret, UnixTime, VerifyError,
@@ -162,6 +162,22 @@ pub enum Command {
     },
     /// Collects an expired link (and its candidate).
     Expire,
+    /// A password the service checked against this admin's hash was wrong (a login, or a
+    /// link's email-and-password step): counted on the password limiter, always, since it
+    /// was checked. Never touches the code counter (RL-4).
+    PasswordFailed {
+        /// Which check.
+        check: PasswordCheck,
+    },
+    /// A password checked against this admin's hash was right: clears the password count
+    /// (nothing happens at zero). Never touches the code counter (RL-3).
+    PasswordAccepted,
+    /// A password attempt arrived inside the password delay and was refused without being
+    /// checked: audited, not counted. Nothing happens if the delay is over at `now`.
+    PasswordThrottled {
+        /// Which check.
+        check: PasswordCheck,
+    },
 }
 
 /// Why the requirement became set (for the audit trail).
@@ -322,6 +338,31 @@ pub enum Event {
         /// When.
         at: UnixTime,
     },
+    /// A wrong password was counted on the password limiter.
+    PasswordFailed {
+        /// Which check.
+        check: PasswordCheck,
+        /// The password failure count after this attempt.
+        failures: u32,
+        /// When.
+        at: UnixTime,
+    },
+    /// A password attempt inside the password delay: refused unchecked, not counted.
+    PasswordDelayed {
+        /// Which check.
+        check: PasswordCheck,
+        /// When password attempts may resume.
+        until: UnixTime,
+        /// When.
+        at: UnixTime,
+    },
+    /// A correct password cleared the password failure count.
+    PasswordFailuresCleared {
+        /// The count cleared.
+        failures: u32,
+        /// When.
+        at: UnixTime,
+    },
 }
 
 impl Event {
@@ -340,7 +381,10 @@ impl Event {
             | Self::LockedOut { at, .. }
             | Self::Unlocked { at, .. }
             | Self::FactorRemoved { at, .. }
-            | Self::LinkExpired { at, .. } => *at,
+            | Self::LinkExpired { at, .. }
+            | Self::PasswordFailed { at, .. }
+            | Self::PasswordDelayed { at, .. }
+            | Self::PasswordFailuresCleared { at, .. } => *at,
             Self::LinkIssued(link) => link.issued_at,
             Self::CandidateStored { candidate, .. } => candidate.created_at,
             Self::Enrolled { factor, .. } => factor.enrolled_at,
@@ -348,13 +392,16 @@ impl Event {
     }
 
     /// `false` for events that only inform ([`Event::LinkRateLimited`], [`Event::Delayed`],
-    /// [`Event::RefusedLocked`]): [`apply`] leaves the state as it is for them, though their
-    /// audit records still have to be written.
+    /// [`Event::RefusedLocked`], [`Event::PasswordDelayed`]): [`apply`] leaves the state as
+    /// it is for them, though their audit records still have to be written.
     #[must_use]
     pub const fn changes_state(&self) -> bool {
         !matches!(
             self,
-            Self::LinkRateLimited { .. } | Self::Delayed { .. } | Self::RefusedLocked { .. }
+            Self::LinkRateLimited { .. }
+                | Self::Delayed { .. }
+                | Self::RefusedLocked { .. }
+                | Self::PasswordDelayed { .. }
         )
     }
 }
@@ -634,6 +681,30 @@ pub fn decide(
             })
             .into_iter()
             .collect()),
+        Command::PasswordFailed { check } => Ok(vec![Event::PasswordFailed {
+            check,
+            failures: state.password_failures.consecutive.saturating_add(1),
+            at: now,
+        }]),
+        Command::PasswordAccepted => {
+            if state.password_failures == PasswordFailures::default() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Event::PasswordFailuresCleared {
+                failures: state.password_failures.consecutive,
+                at: now,
+            }])
+        }
+        Command::PasswordThrottled { check } => Ok(state
+            .password_failures
+            .delayed_until(now, ctx.config)
+            .map(|until| Event::PasswordDelayed {
+                check,
+                until,
+                at: now,
+            })
+            .into_iter()
+            .collect()),
     }
 }
 
@@ -735,7 +806,8 @@ fn failure_events(
 /// - [`Event::Enrolled`] and [`Event::FactorRemoved`] install or remove the factor whatever
 ///   was there; the credential epoch never decreases.
 /// - [`Event::RequirementSet`] keeps the original `since` of an existing requirement.
-/// - Counting events set the counter to the count they carry.
+/// - Counting events set the counter to the count they carry; password events touch only
+///   the password counter, code events only the code counter.
 #[must_use]
 pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
     match event {
@@ -761,7 +833,19 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
                 .email_log
                 .record(link.purpose, link.issued_at, link.prune_before);
         }
-        Event::LinkRateLimited { .. } | Event::Delayed { .. } | Event::RefusedLocked { .. } => {}
+        Event::LinkRateLimited { .. }
+        | Event::Delayed { .. }
+        | Event::RefusedLocked { .. }
+        | Event::PasswordDelayed { .. } => {}
+        Event::PasswordFailed { failures, at, .. } => {
+            state.password_failures = PasswordFailures {
+                consecutive: *failures,
+                last_failure_at: Some(*at),
+            };
+        }
+        Event::PasswordFailuresCleared { .. } => {
+            state.password_failures = PasswordFailures::default();
+        }
         Event::CandidateStored {
             token_hash,
             candidate,

@@ -133,6 +133,18 @@ impl CodeCheck {
     }
 }
 
+/// Which password check an attempt belonged to (login and the link's email-and-password
+/// step share one password counter, RST-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum PasswordCheck {
+    /// The password step of a login.
+    Login,
+    /// The email-and-password step of a setup or reset link.
+    Link(LinkPurpose),
+}
+
 /// What happened, for the audit log (LOG-1). Never carries a secret, code or token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -197,6 +209,25 @@ pub enum AuditKind {
     LinkExpired {
         /// The link's purpose.
         purpose: LinkPurpose,
+    },
+    /// A wrong password was refused and counted on the password limiter (never the password).
+    PasswordFailed {
+        /// Which check.
+        check: PasswordCheck,
+        /// The password failure count after this attempt.
+        failures: u32,
+    },
+    /// A password attempt inside the password delay was refused unchecked, not counted.
+    PasswordDelayed {
+        /// Which check.
+        check: PasswordCheck,
+        /// When password attempts may resume.
+        until: UnixTime,
+    },
+    /// A correct password cleared the password failure count.
+    PasswordFailuresCleared {
+        /// The count it cleared.
+        failures: u32,
     },
 }
 
@@ -341,6 +372,21 @@ pub fn audit_events(
                 Event::Unlocked { .. } => AuditKind::Unlocked,
                 Event::FactorRemoved { .. } => AuditKind::AdminReset,
                 Event::LinkExpired { purpose, .. } => AuditKind::LinkExpired { purpose: *purpose },
+                Event::PasswordFailed {
+                    check, failures, ..
+                } => AuditKind::PasswordFailed {
+                    check: *check,
+                    failures: *failures,
+                },
+                Event::PasswordDelayed { check, until, .. } => AuditKind::PasswordDelayed {
+                    check: *check,
+                    until: *until,
+                },
+                Event::PasswordFailuresCleared { failures, .. } => {
+                    AuditKind::PasswordFailuresCleared {
+                        failures: *failures,
+                    }
+                }
             };
             AuditEvent {
                 at: now,

@@ -133,6 +133,37 @@ impl Failures {
     }
 }
 
+/// The per-admin wrong-password counter (RL-4, RST-1, T-RST-2), apart from the code counter
+/// ([`Failures`]): login and a link's email-and-password step share it. It only delays, never
+/// locks, so spraying passwords cannot lock an account (RL-7); a correct password clears it
+/// and never touches the code counter (RL-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PasswordFailures {
+    /// Consecutive wrong passwords since the last correct one.
+    pub consecutive: u32,
+    /// When the last wrong password was counted.
+    pub last_failure_at: Option<UnixTime>,
+}
+
+impl PasswordFailures {
+    /// When the next password attempt may be checked, if the run of failures imposes a delay.
+    #[must_use]
+    pub fn retry_at(&self, config: &LifecycleConfig) -> Option<UnixTime> {
+        let delay = config.password_delay_secs(self.consecutive);
+        match self.last_failure_at {
+            Some(last) if delay > 0 => Some(last.saturating_add_secs(delay)),
+            _ => None,
+        }
+    }
+
+    /// `Some(until)` if a password attempt at `now` must be refused unchecked.
+    #[must_use]
+    pub fn delayed_until(&self, now: UnixTime, config: &LifecycleConfig) -> Option<UnixTime> {
+        self.retry_at(config).filter(|until| now < *until)
+    }
+}
+
 /// Recent link e-mails per purpose, for the "3 per admin per purpose per 15 min" limit (RL-7).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -175,8 +206,8 @@ impl EmailLog {
     }
 }
 
-/// The MFA state of one admin: the four facets of DESIGN.md §3 plus the credential epoch
-/// and the e-mail log. Change it only through [`crate::decide`] and [`crate::apply`].
+/// The MFA state of one admin: the four facets of DESIGN.md §3 plus the credential epoch,
+/// the e-mail log and the wrong-password counter. Change it only through [`crate::decide`] and [`crate::apply`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MfaState {
@@ -193,6 +224,9 @@ pub struct MfaState {
     pub credential_epoch: u64,
     /// Recent link e-mails, for rate limiting.
     pub email_log: EmailLog,
+    /// The wrong-password counter (absent from state stored before it existed: zero).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub password_failures: PasswordFailures,
 }
 
 impl MfaState {

@@ -23,8 +23,8 @@ use std::collections::HashSet;
 use admin_mfa_lifecycle::{
     ActiveFactor, Admin, AdminId, BuiltinRole, Candidate, Code, CodeCheck, Command, Email,
     EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, MfaState, Nonce, OrgId,
-    PasswordHash, PendingLink, Requirement, RequirementSource, Role, Sealed, TimeStep, TokenHash,
-    TotpParams, TotpSecret, UnixTime, apply, audit_events, notifications,
+    PasswordFailures, PasswordHash, PendingLink, Requirement, RequirementSource, Role, Sealed,
+    TimeStep, TokenHash, TotpParams, TotpSecret, UnixTime, apply, audit_events, notifications,
 };
 use common::World;
 use proptest::prelude::*;
@@ -644,6 +644,7 @@ fn state() -> impl Strategy<Value = MfaState> {
             failures,
             credential_epoch,
             email_log,
+            password_failures: PasswordFailures::default(),
         },
     )
 }

@@ -32,6 +32,9 @@ fn name(e: &Event) -> String {
         Event::Unlocked { .. } => "unlocked".into(),
         Event::FactorRemoved { .. } => "factor-removed".into(),
         Event::LinkExpired { .. } => "expired".into(),
+        Event::PasswordFailed { .. } => "password-failed".into(),
+        Event::PasswordDelayed { .. } => "password-delayed".into(),
+        Event::PasswordFailuresCleared { .. } => "password-cleared".into(),
     }
 }
 

@@ -1,0 +1,213 @@
+//! The wrong-password limiter (RL-4, RST-1, T-RST-2, T-RL-4, T-RL-5): its own counter,
+//! delays without a lock, cleared by a correct password, never mixed with the code counter.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+use admin_mfa_lifecycle::{
+    AdminId, AuditKind, Command, Context, Event, Failures, KeyId, KeyRing, LifecycleConfig,
+    LinkPurpose, MfaState, PasswordCheck, PasswordFailures, SealingKey, UnixTime, execute,
+};
+
+const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+fn run(
+    state: &MfaState,
+    command: Command,
+    now: UnixTime,
+    config: &LifecycleConfig,
+) -> (MfaState, Vec<Event>) {
+    let keys = KeyRing::new(SealingKey::new(KeyId::new(1), [3; 32]));
+    let ctx = Context::new(AdminId::from_bytes([1; 16]), config, &keys);
+    execute(state, command, now, &ctx).unwrap()
+}
+
+#[test]
+fn failures_count_delay_from_the_threshold_and_never_lock() {
+    let config = LifecycleConfig::default();
+    let mut state = MfaState::new();
+    // A code-counter run that must survive every password event untouched.
+    state.failures = Failures {
+        consecutive: 3,
+        last_failure_at: Some(T0),
+        locked: false,
+    };
+    let code_counter = state.failures;
+    let mut now = T0;
+    for n in 1..=30_u32 {
+        let check = if n % 2 == 0 {
+            PasswordCheck::Login
+        } else {
+            PasswordCheck::Link(LinkPurpose::Reset)
+        };
+        let (next, events) = run(&state, Command::PasswordFailed { check }, now, &config);
+        assert_eq!(
+            events,
+            [Event::PasswordFailed {
+                check,
+                failures: n,
+                at: now
+            }]
+        );
+        state = next;
+        assert_eq!(state.password_failures.consecutive, n);
+        assert_eq!(state.failures, code_counter, "the code counter never moves");
+        assert!(!state.is_locked(), "wrong passwords never lock");
+        let delay = config.password_delay_secs(n);
+        if n < 10 {
+            assert_eq!(state.password_failures.delayed_until(now, &config), None);
+        } else {
+            let until = now.saturating_add_secs(delay);
+            assert_eq!(
+                state.password_failures.delayed_until(now, &config),
+                Some(until)
+            );
+            // Inside the delay: refused unchecked, audited, not counted.
+            let inside = until.saturating_sub_secs(1);
+            let (same, events) = run(
+                &state,
+                Command::PasswordThrottled { check },
+                inside,
+                &config,
+            );
+            assert_eq!(
+                events,
+                [Event::PasswordDelayed {
+                    check,
+                    until,
+                    at: inside
+                }]
+            );
+            assert!(!events[0].changes_state());
+            assert_eq!(same, state);
+            // At the end of the delay the attempt is no longer throttled.
+            let (_, events) = run(&state, Command::PasswordThrottled { check }, until, &config);
+            assert!(events.is_empty());
+            now = until;
+            continue;
+        }
+        now = now.saturating_add_secs(1);
+    }
+    assert_eq!(config.password_delay_secs(30), 3_600, "capped at one hour");
+}
+
+#[test]
+fn a_correct_password_clears_only_the_password_counter() {
+    let config = LifecycleConfig::default();
+    let mut state = MfaState::new();
+    state.failures = Failures {
+        consecutive: 4,
+        last_failure_at: Some(T0),
+        locked: false,
+    };
+    state.password_failures = PasswordFailures {
+        consecutive: 12,
+        last_failure_at: Some(T0),
+    };
+    let (next, events) = run(&state, Command::PasswordAccepted, T0, &config);
+    assert_eq!(
+        events,
+        [Event::PasswordFailuresCleared {
+            failures: 12,
+            at: T0
+        }]
+    );
+    assert_eq!(next.password_failures, PasswordFailures::default());
+    assert_eq!(
+        next.failures, state.failures,
+        "T-RL-4: the code count stays"
+    );
+    // At zero a correct password changes nothing and writes nothing.
+    let (again, events) = run(&next, Command::PasswordAccepted, T0, &config);
+    assert!(events.is_empty());
+    assert_eq!(again, next);
+}
+
+#[test]
+fn code_events_never_touch_the_password_counter() {
+    let config = LifecycleConfig::default();
+    let mut state = MfaState::new();
+    state.password_failures = PasswordFailures {
+        consecutive: 7,
+        last_failure_at: Some(T0),
+    };
+    let mut locked = state.clone();
+    locked.failures.consecutive = 9;
+    // A wrong code counts on the code counter only.
+    let after_code = admin_mfa_lifecycle::apply(
+        locked.clone(),
+        &Event::VerifyFailed {
+            check: admin_mfa_lifecycle::CodeCheck::Login,
+            failures: 10,
+            at: T0,
+        },
+    );
+    assert_eq!(after_code.failures.consecutive, 10);
+    assert_eq!(after_code.password_failures, state.password_failures);
+    let state_after = admin_mfa_lifecycle::apply(
+        locked.clone(),
+        &Event::Unlocked {
+            by: AdminId::from_bytes([2; 16]),
+            at: T0,
+        },
+    );
+    assert_eq!(state_after.password_failures, state.password_failures);
+    let after_lock = admin_mfa_lifecycle::apply(
+        locked,
+        &Event::LockedOut {
+            failures: 10,
+            at: T0,
+        },
+    );
+    assert_eq!(after_lock.password_failures, state.password_failures);
+}
+
+#[test]
+fn audit_names_the_check_and_count_but_no_secret() {
+    let config = LifecycleConfig::default();
+    let state = MfaState::new();
+    let check = PasswordCheck::Link(LinkPurpose::Setup);
+    let (_, events) = run(&state, Command::PasswordFailed { check }, T0, &config);
+    let admin = admin_mfa_lifecycle::Admin::new(
+        AdminId::from_bytes([1; 16]),
+        admin_mfa_lifecycle::OrgId::from_bytes([9; 16]),
+        admin_mfa_lifecycle::Email::parse("a@example.com").unwrap(),
+        "A".to_owned(),
+        admin_mfa_lifecycle::Role::Builtin(admin_mfa_lifecycle::BuiltinRole::Manager),
+        admin_mfa_lifecycle::PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$x$y".to_owned()),
+        T0,
+    );
+    let audit = admin_mfa_lifecycle::audit_events(&admin, &events, None, T0);
+    assert_eq!(
+        audit[0].kind,
+        AuditKind::PasswordFailed { check, failures: 1 }
+    );
+    assert!(admin_mfa_lifecycle::notifications(&admin, &events, T0).is_empty());
+}
+
+#[test]
+fn config_bounds() {
+    let b = LifecycleConfig::builder;
+    assert!(b().password_delay_after(0).build().is_err());
+    assert!(b().password_delay_after(101).build().is_err());
+    assert!(b().password_delay_after(100).build().is_ok());
+    assert!(b().password_base_delay_secs(0).build().is_err());
+    assert!(b().password_base_delay_secs(3_601).build().is_err());
+}
+
+/// State stored before the password counter existed still loads, with the counter at zero.
+#[cfg(feature = "serde")]
+#[test]
+fn stored_state_without_the_counter_loads() {
+    let mut state = MfaState::new();
+    state.password_failures = PasswordFailures {
+        consecutive: 2,
+        last_failure_at: Some(T0),
+    };
+    let mut json: serde_json::Value = serde_json::to_value(&state).unwrap();
+    assert!(json.get("password_failures").is_some());
+    let round: MfaState = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(round, state);
+    json.as_object_mut().unwrap().remove("password_failures");
+    let old: MfaState = serde_json::from_value(json).unwrap();
+    assert_eq!(old.password_failures, PasswordFailures::default());
+}
