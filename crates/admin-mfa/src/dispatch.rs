@@ -416,15 +416,28 @@ pub struct DispatchReport {
     pub more: bool,
 }
 
-/// A store failure that ended a run early, with what the run did before it.
+/// Why a dispatch run stopped early.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DispatchFailure {
+    /// Leasing from the store failed.
+    #[error("store failure: {0}")]
+    Store(#[source] StoreError),
+    /// The run is not on a tokio runtime with a time driver (`enable_time`), which the send
+    /// timeout needs; nothing was leased.
+    #[error("no tokio runtime with a time driver; build the runtime with `enable_time`")]
+    NoTimeDriver,
+}
+
+/// A failure that ended a run early, with what the run did before it.
 #[derive(Debug, thiserror::Error)]
 #[error("outbox dispatch stopped: {source}")]
 pub struct DispatchError {
     /// The work done before the failure.
     pub report: DispatchReport,
-    /// The store failure.
+    /// What stopped the run.
     #[source]
-    pub source: StoreError,
+    pub source: DispatchFailure,
 }
 
 /// Delivers due outbox entries; see the [module docs](self).
@@ -436,14 +449,14 @@ pub struct DispatchError {
 ///
 /// # Errors
 ///
-/// A [`DispatchError`] if leasing fails; failures to mark single entries are counted in
-/// [`DispatchReport::mark_errors`] instead, and those entries come back when their lease
-/// expires.
-///
-/// # Panics
-///
-/// Only if called on a tokio runtime without a time driver (`enable_time`), which the send
-/// timeout needs. A panicking mailer is caught.
+/// A [`DispatchError`] if leasing fails ([`DispatchFailure::Store`]); failures to mark
+/// single entries are counted in [`DispatchReport::mark_errors`] instead, and those entries
+/// come back when their lease expires. Outside a tokio runtime, or on one built without
+/// `enable_time` (the send timeout needs its timer), the run stops before leasing anything
+/// with [`DispatchFailure::NoTimeDriver`]. Tokio has no query for its time driver, so the
+/// check builds a timer inside `catch_unwind`: tokio's refusal is caught (the panic hook may
+/// still print it), provided the build unwinds on panic (not `panic = "abort"`). A panicking
+/// mailer is caught as well.
 pub async fn dispatch(
     store: &dyn AdminStore,
     mailer: &dyn Mailer,
@@ -453,6 +466,13 @@ pub async fn dispatch(
     config: &DispatchConfig,
 ) -> Result<DispatchReport, DispatchError> {
     let mut report = DispatchReport::default();
+    if !timer_available() {
+        tracing::error!("outbox dispatch needs a tokio runtime with a time driver");
+        return Err(DispatchError {
+            report,
+            source: DispatchFailure::NoTimeDriver,
+        });
+    }
     for _ in 0..config.max_batches {
         let now = clock.now();
         let batch = match store
@@ -460,7 +480,12 @@ pub async fn dispatch(
             .await
         {
             Ok(batch) => batch,
-            Err(source) => return Err(DispatchError { report, source }),
+            Err(source) => {
+                return Err(DispatchError {
+                    report,
+                    source: DispatchFailure::Store(source),
+                });
+            }
         };
         if batch.is_empty() {
             log_summary(&report);
@@ -487,6 +512,16 @@ pub async fn dispatch(
     report.more = true;
     log_summary(&report);
     Ok(report)
+}
+
+/// Whether the current thread is inside a tokio runtime whose time driver is enabled.
+/// Creating a timer without one panics in tokio, and tokio offers no query, so the probe
+/// creates one (never polled, so never registered) inside `catch_unwind`.
+fn timer_available() -> bool {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return false;
+    }
+    std::panic::catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok()
 }
 
 fn log_summary(report: &DispatchReport) {

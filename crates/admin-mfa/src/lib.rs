@@ -112,6 +112,12 @@
 //! - **Lockout.** One counter per admin for every code check (login, setup, reset); delays
 //!   from the fifth failure, a lock at the tenth. A lock also moves the credential epoch on,
 //!   so a pending [`MfaChallenge`] from before it stays dead after an unlock.
+//! - **Password limiter.** Wrong passwords (login and the link's email-and-password step)
+//!   count on a separate per-admin counter: from the tenth in a row, password attempts are
+//!   refused unchecked for a delay doubling from one minute (capped at an hour). It never
+//!   locks, so spraying passwords cannot lock an account or its MFA, and a correct password
+//!   clears it without touching the code counter. A counted failure is one store write on
+//!   the known-account path only, a small timing difference next to the argon2 verification.
 //! - **Sessions.** Only [`Authenticated`] passes the service's guards; [`MfaChallenge`] and
 //!   [`SetupRequired`] grant nothing and convert into nothing. Each management call re-reads
 //!   the actor (a revoked session or a changed role takes effect at once) and demands a
@@ -138,7 +144,7 @@ pub mod password;
 
 pub use dispatch::{
     AttemptFailure, DeadLetter, DispatchConfig, DispatchConfigBuilder, DispatchConfigError,
-    DispatchError, DispatchReport, FailureReason, dispatch,
+    DispatchError, DispatchFailure, DispatchReport, FailureReason, dispatch,
 };
 pub use email::{EmailConfig, EmailConfigBuilder, EmailConfigError, EmailRenderer, RenderError};
 pub use password::{
@@ -152,8 +158,8 @@ mod service;
 mod session;
 
 pub use admin_mfa_lifecycle::{
-    AdminId, AuditEvent, AuditKind, BuiltinRole, CodeCheck, Email, LinkPurpose, OrgId, Role,
-    UnixTime,
+    AdminId, AuditEvent, AuditKind, BuiltinRole, CodeCheck, Email, LinkPurpose, OrgId,
+    PasswordCheck, Role, UnixTime,
 };
 pub use admin_mfa_policy::{Reason, WidgetAccess};
 pub use admin_mfa_ports::{AdminSummary, AuditCursor, AuditPage, Page, PageRequest};

@@ -1,8 +1,8 @@
 //! The emailed link: open (GET), confirm email and password (new QR), complete with a code.
 
 use admin_mfa_lifecycle::{
-    Admin, Code, Command, Email, Event, LinkPurpose, LinkToken, Nonce, TokenHash, TotpSecret,
-    TransitionError,
+    Admin, Code, Command, Email, Event, LinkPurpose, LinkToken, Nonce, PasswordCheck,
+    PasswordFailures, TokenHash, TotpSecret, TransitionError,
 };
 use admin_mfa_policy::Action;
 use admin_mfa_ports::Versioned;
@@ -69,7 +69,9 @@ impl MfaService {
     ///
     /// The password is verified against the link holder only when the link is valid and
     /// the email is theirs; otherwise against a dummy hash, so the answer and its timing
-    /// are the same for every refusal (ENU-1, ENU-2).
+    /// are the same for every refusal (ENU-1, ENU-2). A wrong password for the link's holder
+    /// counts on the holder's password limiter, shared with [`MfaService::login`] (RST-1,
+    /// T-RST-2); inside its delay the step is refused unchecked with the same error.
     ///
     /// # Errors
     ///
@@ -90,16 +92,42 @@ impl MfaService {
                 admin.value.mfa.check_link(*purpose, hash, now).is_ok()
                     && email.as_ref() == Some(&admin.value.email)
             });
-        let stored = holder.as_ref().map(|(a, _, _)| &a.value.password_hash);
+        let throttled = holder
+            .as_ref()
+            .is_some_and(|(a, _, _)| self.password_throttled(&a.value));
+        // Inside a password delay the holder's hash is not checked (a dummy verification
+        // keeps the timing); the delay is shared with login (RST-1).
+        let stored = holder
+            .as_ref()
+            .filter(|_| !throttled)
+            .map(|(a, _, _)| &a.value.password_hash);
         let verification = match self.passwords.verify(stored, password).await {
             Ok(v) => v,
             Err(PasswordError::MalformedHash) => return Err(Error::InvalidCredentials),
             Err(e) => return Err(Error::Password(Box::new(e))),
         };
-        let Some((admin, hash, purpose)) = holder.filter(|_| verification.is_match()) else {
-            tracing::info!("link identity step refused");
-            return Err(Error::InvalidCredentials);
+        let (admin, hash, purpose) = match holder {
+            Some((admin, _, purpose)) if throttled || !verification.is_match() => {
+                let check = PasswordCheck::Link(purpose);
+                let command = if throttled {
+                    Command::PasswordThrottled { check }
+                } else {
+                    Command::PasswordFailed { check }
+                };
+                self.record_password(&admin.value, command).await?;
+                tracing::info!("link identity step refused");
+                return Err(Error::InvalidCredentials);
+            }
+            Some(holder) => holder,
+            None => {
+                tracing::info!("link identity step refused");
+                return Err(Error::InvalidCredentials);
+            }
         };
+        if admin.value.mfa.password_failures != PasswordFailures::default() {
+            self.record_password(&admin.value, Command::PasswordAccepted)
+                .await?;
+        }
         let admin = admin.value;
         self.authorize_self_service(&admin, &self_service_action(purpose))?;
         let secret = TotpSecret::try_generate().map_err(|_| Error::Rng)?;

@@ -1,7 +1,8 @@
 //! The login flow: password step, code step, and the "Reset TOTP MFA" link at the prompt.
 
 use admin_mfa_lifecycle::{
-    Code, Command, Email, Event, LoginStep, OrgId, PasswordHash, TransitionError,
+    Admin, Code, Command, Email, Event, LoginStep, OrgId, PasswordCheck, PasswordFailures,
+    PasswordHash, TransitionError,
 };
 use admin_mfa_policy::Action;
 
@@ -26,6 +27,14 @@ impl MfaService {
     /// password does not touch the code failure counter (RL-3); a password hash made with
     /// weaker parameters than the live ones is replaced.
     ///
+    /// Wrong passwords count on the admin's password limiter, which the link's
+    /// email-and-password step shares (RST-1): from
+    /// [`LifecycleConfig::password_delay_after`](admin_mfa_lifecycle::LifecycleConfig::password_delay_after)
+    /// consecutive failures, password attempts are refused unchecked (same error, a dummy
+    /// verification for the same timing) until a doubling delay passes. It never locks, so
+    /// spraying passwords cannot lock the account or its MFA (RL-4, T-RL-5); a correct
+    /// password clears it. Every counted or refused attempt is audited, without the password.
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidCredentials`] for any refusal; [`Error::Store`] and
@@ -40,7 +49,16 @@ impl MfaService {
             Ok(email) => self.store.admin_by_email(org, &email).await?,
             Err(_) => None,
         };
-        let stored = found.as_ref().map(|a| &a.value.password_hash);
+        let check = PasswordCheck::Login;
+        let throttled = found
+            .as_ref()
+            .is_some_and(|a| self.password_throttled(&a.value));
+        // Inside a password delay the real hash is not checked; the dummy verification keeps
+        // the answer and its timing the same as for a wrong password or an unknown account.
+        let stored = found
+            .as_ref()
+            .filter(|_| !throttled)
+            .map(|a| &a.value.password_hash);
         let verification = match self.passwords.verify(stored, password).await {
             Ok(v) => v,
             Err(PasswordError::MalformedHash) => {
@@ -49,10 +67,29 @@ impl MfaService {
             }
             Err(e) => return Err(Error::Password(Box::new(e))),
         };
-        let Some(found) = found.filter(|_| verification.is_match()) else {
-            tracing::info!(org = %org, "login refused");
-            return Err(Error::InvalidCredentials);
+        let found = match found {
+            Some(found) if throttled => {
+                self.record_password(&found.value, Command::PasswordThrottled { check })
+                    .await?;
+                tracing::info!(org = %org, "login refused");
+                return Err(Error::InvalidCredentials);
+            }
+            Some(found) if !verification.is_match() => {
+                self.record_password(&found.value, Command::PasswordFailed { check })
+                    .await?;
+                tracing::info!(org = %org, "login refused");
+                return Err(Error::InvalidCredentials);
+            }
+            Some(found) => found,
+            None => {
+                tracing::info!(org = %org, "login refused");
+                return Err(Error::InvalidCredentials);
+            }
         };
+        if found.value.mfa.password_failures != PasswordFailures::default() {
+            self.record_password(&found.value, Command::PasswordAccepted)
+                .await?;
+        }
         let admin = found.value;
         let verified_hash = admin.password_hash.clone();
         let rehash = verification.into_rehash();
@@ -254,9 +291,34 @@ impl MfaService {
     }
 }
 
+impl MfaService {
+    /// Whether password attempts on `admin` are inside a password-limiter delay now.
+    pub(super) fn password_throttled(&self, admin: &Admin) -> bool {
+        admin
+            .mfa
+            .password_failures
+            .delayed_until(self.clock.now(), self.config.lifecycle())
+            .is_some()
+    }
+
+    /// Records a password outcome for `admin` on the password limiter (one CAS write, retried
+    /// on conflicts so that no failure is lost). The audit names no actor for failures: the
+    /// caller is not authenticated.
+    pub(super) async fn record_password(&self, admin: &Admin, command: Command) -> Result<()> {
+        let actor = matches!(command, Command::PasswordAccepted).then_some(admin.id);
+        self.mutate(admin.org, admin.id, actor, |_, _| Ok(Some(command.clone())))
+            .await
+            .map_err(|e| match e {
+                Error::NotFound => Error::InvalidCredentials,
+                other => other,
+            })?;
+        Ok(())
+    }
+}
+
 /// Stores the upgraded hash, unless the password changed since it was verified.
 pub(super) fn apply_rehash(
-    admin: &mut admin_mfa_lifecycle::Admin,
+    admin: &mut Admin,
     verified: &PasswordHash,
     rehash: Option<&PasswordHash>,
 ) {

@@ -215,18 +215,27 @@ impl MfaService {
         };
         // Which admins of the chunk the change writes.
         let mut pending = vec![false; chunk.len()];
-        for ((&id, slot), written) in chunk.iter().zip(results.iter_mut()).zip(pending.iter_mut()) {
+        // The whole chunk in one read; if that fails, every admin is tried on its own.
+        let found = match self.store.admins(subject.org, chunk).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::debug!(error = %e, "bulk chunk not read; one by one");
+                for (id, slot) in chunk.iter().zip(results.iter_mut()) {
+                    *slot = Some(self.require_one(subject, context, *id).await);
+                }
+                return;
+            }
+        };
+        for (((&id, slot), written), current) in chunk
+            .iter()
+            .zip(results.iter_mut())
+            .zip(pending.iter_mut())
+            .zip(found)
+        {
             let mut set = |item: BulkItem| *slot = Some(item);
-            let current = match self.store.admin(subject.org, id).await {
-                Ok(Some(current)) => current,
-                Ok(None) => {
-                    set(BulkItem::Failed(Error::NotFound));
-                    continue;
-                }
-                Err(e) => {
-                    set(BulkItem::Failed(e.into()));
-                    continue;
-                }
+            let Some(current) = current else {
+                set(BulkItem::Failed(Error::NotFound));
+                continue;
             };
             if let Err(e) =
                 self.authorize_on(subject, &Action::RequireMfaBulk, &current.value, context)
@@ -309,7 +318,8 @@ impl MfaService {
             Target::Org(subject.org),
             &context,
         )?;
-        self.insert_admin(subject.org, Some(subject.id), new).await
+        self.insert_admin(subject.org, Some(subject.id), None, new)
+            .await
     }
 
     /// Creates the first admin of an organization that has no Administrator With Billing
@@ -317,10 +327,16 @@ impl MfaService {
     /// public endpoint). The admin must be an Administrator With Billing; the "new admins
     /// must use MFA" setting applies as usual.
     ///
+    /// At most one admin per organization is ever created this way, even when several calls
+    /// race: the bootstrap admin's id is derived from the organization id, so the store's
+    /// unique id lets exactly one insert win and every other call gets [`Error::Conflict`]
+    /// (or [`Error::EmailTaken`] if it raced on the same address).
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidInput`] for another role or malformed input; [`Error::Conflict`] if
-    /// the organization already has an Administrator With Billing; infrastructure errors.
+    /// the organization already has an Administrator With Billing or a bootstrap admin;
+    /// infrastructure errors.
     pub async fn bootstrap_admin(
         &self,
         org: admin_mfa_lifecycle::OrgId,
@@ -335,13 +351,15 @@ impl MfaService {
         if self.store.count_with_role(org, &awb).await? > 0 {
             return Err(Error::Conflict);
         }
-        self.insert_admin(org, None, new).await
+        self.insert_admin(org, None, Some(bootstrap_admin_id(org)), new)
+            .await
     }
 
     async fn insert_admin(
         &self,
         org: admin_mfa_lifecycle::OrgId,
         by: Option<AdminId>,
+        id: Option<AdminId>,
         new: NewAdmin,
     ) -> Result<CreatedAdmin> {
         let email =
@@ -356,7 +374,10 @@ impl MfaService {
             .await
             .map_err(|e: PasswordError| Error::Password(Box::new(e)))?;
         let now: UnixTime = self.clock.now();
-        let id = random_admin_id()?;
+        let id = match id {
+            Some(id) => id,
+            None => random_admin_id()?,
+        };
         let mut admin = Admin::new(id, org, email, name.to_owned(), new.role, hash, now);
         let mut events = Vec::new();
         if self.config.new_admins_require_mfa() {
@@ -386,5 +407,42 @@ impl MfaService {
             mfa_required: admin.mfa.requirement.is_required(),
             emails_queued: receipt.queued,
         })
+    }
+}
+
+/// The id of an organization's bootstrap admin: the first 16 bytes of
+/// SHA-256(domain ‖ org id), marked as an RFC 9562 version 8 (custom) UUID. One id per
+/// organization, so the store's unique id makes concurrent bootstraps have one winner.
+fn bootstrap_admin_id(org: admin_mfa_lifecycle::OrgId) -> AdminId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"admin-mfa/bootstrap-admin/v1\0")
+        .chain_update(org.as_uuid().as_bytes())
+        .finalize();
+    let mut bytes = [0_u8; 16];
+    for (b, d) in bytes.iter_mut().zip(digest.iter()) {
+        *b = *d;
+    }
+    if let Some(b) = bytes.get_mut(6) {
+        *b = (*b & 0x0f) | 0x80;
+    }
+    if let Some(b) = bytes.get_mut(8) {
+        *b = (*b & 0x3f) | 0x80;
+    }
+    AdminId::from_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_ids_are_per_org_and_stable() {
+        let a = admin_mfa_lifecycle::OrgId::from_bytes([1; 16]);
+        let b = admin_mfa_lifecycle::OrgId::from_bytes([2; 16]);
+        assert_eq!(bootstrap_admin_id(a), bootstrap_admin_id(a));
+        assert_ne!(bootstrap_admin_id(a), bootstrap_admin_id(b));
+        let uuid = bootstrap_admin_id(a).as_uuid();
+        assert_eq!(uuid.get_version_num(), 8);
     }
 }

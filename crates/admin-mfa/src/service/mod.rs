@@ -495,6 +495,9 @@ fn log_events(admin: &Admin, events: &[Event]) {
             Event::Unlocked { .. } => "unlocked",
             Event::FactorRemoved { .. } => "factor_removed",
             Event::LinkExpired { .. } => "link_expired",
+            Event::PasswordFailed { .. } => "password_failed",
+            Event::PasswordDelayed { .. } => "password_delayed",
+            Event::PasswordFailuresCleared { .. } => "password_failures_cleared",
         };
         tracing::info!(admin = %admin.id, org = %admin.org, event = kind, "mfa event");
     }
