@@ -52,12 +52,8 @@ impl fmt::Debug for MemoryStore {
 #[derive(Default)]
 struct Inner {
     admins: HashMap<AdminId, Row>,
-    by_email: HashMap<(OrgId, Email), AdminId>,
+    orgs: HashMap<OrgId, OrgIndex>,
     by_token: HashMap<TokenHash, AdminId>,
-    /// Admins without MFA required, per organization, in listing order.
-    without_required: HashMap<OrgId, BTreeSet<(Email, AdminId)>>,
-    role_count: HashMap<(OrgId, Role), u64>,
-    audit: HashMap<OrgId, Vec<AuditEvent>>,
     outbox: BTreeMap<u64, OutboxRow>,
     /// Ids of the rows still waiting for delivery.
     pending: BTreeSet<u64>,
@@ -68,6 +64,20 @@ struct Inner {
 struct Row {
     admin: Admin,
     version: Version,
+}
+
+/// What one organization's reads need besides the admin records themselves.
+#[derive(Default)]
+struct OrgIndex {
+    by_email: HashMap<Email, AdminId>,
+    /// Admins without MFA required, in listing order.
+    without_required: BTreeSet<(Email, AdminId)>,
+    role_count: HashMap<Role, u64>,
+    audit: Vec<AuditEvent>,
+}
+
+fn is_listed(admin: &Admin) -> bool {
+    !admin.mfa.requirement.is_required()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,10 +112,6 @@ impl MemoryStore {
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-fn email_key(admin: &Admin) -> (OrgId, Email) {
-    (admin.org, admin.email.clone())
 }
 
 impl Inner {
@@ -149,9 +155,13 @@ impl Inner {
         let mut tokens = HashSet::with_capacity(change.writes.len());
         for write in &change.writes {
             let admin = write.admin();
-            let key = email_key(admin);
-            let owner = self.by_email.get(&key);
-            if !emails.insert(key) || owner.is_some_and(|o| !written.contains(o)) {
+            let owner = self
+                .orgs
+                .get(&admin.org)
+                .and_then(|org| org.by_email.get(&admin.email));
+            if !emails.insert((admin.org, &admin.email))
+                || owner.is_some_and(|o| !written.contains(o))
+            {
                 return Err(StoreError::Conflict(ConflictKind::Email));
             }
             if let Some(hash) = admin.mfa.token_hash() {
@@ -164,59 +174,77 @@ impl Inner {
         Ok(())
     }
 
-    fn unindex(&mut self, admin: &Admin) {
-        self.by_email.remove(&email_key(admin));
-        if let Some(hash) = admin.mfa.token_hash() {
+    /// Removes the index entries of `old` that `new` does not keep.
+    fn unindex_changed(&mut self, old: &Admin, new: &Admin) {
+        if let Some(hash) = old.mfa.token_hash()
+            && new.mfa.token_hash() != Some(hash)
+        {
             self.by_token.remove(hash);
         }
-        if let Some(set) = self.without_required.get_mut(&admin.org) {
-            set.remove(&(admin.email.clone(), admin.id));
+        let org = self.orgs.entry(old.org).or_default();
+        let email_changed = old.email != new.email;
+        if email_changed {
+            org.by_email.remove(&old.email);
         }
-        decrement(
-            self.role_count
-                .entry((admin.org, admin.role.clone()))
-                .or_default(),
-        );
+        if is_listed(old) && (email_changed || !is_listed(new)) {
+            org.without_required.remove(&(old.email.clone(), old.id));
+        }
+        if old.role != new.role
+            && let Some(n) = org.role_count.get_mut(&old.role)
+        {
+            *n = n.saturating_sub(1);
+        }
     }
 
-    fn index(&mut self, admin: &Admin) {
-        self.by_email.insert(email_key(admin), admin.id);
-        if let Some(hash) = admin.mfa.token_hash() {
-            self.by_token.insert(*hash, admin.id);
+    /// Adds the index entries of `new` that `old` (if any) did not have.
+    fn index_changed(&mut self, old: Option<&Admin>, new: &Admin) {
+        if let Some(hash) = new.mfa.token_hash()
+            && old.is_none_or(|o| o.mfa.token_hash() != Some(hash))
+        {
+            self.by_token.insert(*hash, new.id);
         }
-        if !admin.mfa.requirement.is_required() {
-            self.without_required
-                .entry(admin.org)
-                .or_default()
-                .insert((admin.email.clone(), admin.id));
+        let org = self.orgs.entry(new.org).or_default();
+        let email_changed = old.is_none_or(|o| o.email != new.email);
+        if email_changed {
+            org.by_email.insert(new.email.clone(), new.id);
         }
-        *self
-            .role_count
-            .entry((admin.org, admin.role.clone()))
-            .or_default() += 1;
+        if is_listed(new) && (email_changed || old.is_some_and(|o| !is_listed(o))) {
+            org.without_required.insert((new.email.clone(), new.id));
+        }
+        if old.is_none_or(|o| o.role != new.role) {
+            *org.role_count.entry(new.role.clone()).or_default() += 1;
+        }
     }
 
     /// Applies a checked change; cannot fail.
     fn apply(&mut self, change: Change) -> CommitReceipt {
         let mut receipt = CommitReceipt::default();
-        // Unindex every old record before indexing any new one: admins of one change may
-        // trade keys (two admins swapping emails).
-        for write in &change.writes {
-            if let Some(old) = self.admins.remove(&write.admin().id) {
-                self.unindex(&old.admin);
-            }
-        }
+        receipt.versions.reserve(change.writes.len());
+        let mut rows = Vec::with_capacity(change.writes.len());
         for write in change.writes {
             let (admin, version) = match write {
                 AdminWrite::Insert(admin) => (admin, Version::FIRST),
                 AdminWrite::Update { admin, expected } => (admin, expected.next()),
             };
-            self.index(&admin);
+            let old = self.admins.remove(&admin.id).map(|row| row.admin);
+            rows.push((admin, version, old));
+        }
+        // Only keys that change are touched, and every old key is released before any new
+        // one is claimed: admins of one change may trade keys (two admins swapping emails).
+        for (admin, _, old) in &rows {
+            if let Some(old) = old {
+                self.unindex_changed(old, admin);
+            }
+        }
+        for (admin, _, old) in &rows {
+            self.index_changed(old.as_ref(), admin);
+        }
+        for (admin, version, _) in rows {
             receipt.versions.push((admin.id, version));
             self.admins.insert(admin.id, Row { admin, version });
         }
         for event in change.audit {
-            self.audit.entry(event.org).or_default().push(event);
+            self.orgs.entry(event.org).or_default().audit.push(event);
         }
         for notification in change.outbox {
             if !self.dedupe.insert(notification.dedupe_key.clone()) {
@@ -266,14 +294,22 @@ impl Inner {
     }
 }
 
-fn decrement(n: &mut u64) {
-    *n = n.saturating_sub(1);
-}
-
 #[async_trait]
 impl AdminStore for MemoryStore {
     async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
         Ok(self.read().versioned(id).filter(|v| v.value.org == org))
+    }
+
+    async fn admins(
+        &self,
+        org: OrgId,
+        ids: &[AdminId],
+    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
+        let inner = self.read();
+        Ok(ids
+            .iter()
+            .map(|id| inner.versioned(*id).filter(|v| v.value.org == org))
+            .collect())
     }
 
     async fn admin_by_email(
@@ -283,8 +319,9 @@ impl AdminStore for MemoryStore {
     ) -> Result<Option<Versioned<Admin>>, StoreError> {
         let inner = self.read();
         Ok(inner
-            .by_email
-            .get(&(org, email.clone()))
+            .orgs
+            .get(&org)
+            .and_then(|o| o.by_email.get(email))
             .and_then(|id| inner.versioned(*id)))
     }
 
@@ -299,9 +336,9 @@ impl AdminStore for MemoryStore {
     async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
         Ok(self
             .read()
-            .without_required
+            .orgs
             .get(&org)
-            .map_or(0, |set| set.len() as u64))
+            .map_or(0, |o| o.without_required.len() as u64))
     }
 
     async fn list_without_mfa_required(
@@ -311,7 +348,7 @@ impl AdminStore for MemoryStore {
     ) -> Result<Page<AdminSummary, Email>, StoreError> {
         let limit = page.clamped_limit();
         let inner = self.read();
-        let Some(set) = inner.without_required.get(&org) else {
+        let Some(set) = inner.orgs.get(&org).map(|o| &o.without_required) else {
             return Ok(Page {
                 items: Vec::new(),
                 next: None,
@@ -340,8 +377,9 @@ impl AdminStore for MemoryStore {
     async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
         Ok(self
             .read()
-            .role_count
-            .get(&(org, role.clone()))
+            .orgs
+            .get(&org)
+            .and_then(|o| o.role_count.get(role))
             .copied()
             .unwrap_or(0))
     }
@@ -359,7 +397,7 @@ impl AdminStore for MemoryStore {
     ) -> Result<AuditPage, StoreError> {
         let limit = page.clamped_limit();
         let inner = self.read();
-        let events = inner.audit.get(&org).map_or(&[][..], Vec::as_slice);
+        let events = inner.orgs.get(&org).map_or(&[][..], |o| o.audit.as_slice());
         // Cursors are 1-based positions in the organization's log.
         let start = page
             .after

@@ -335,6 +335,21 @@ pub trait AdminStore: Send + Sync {
     /// The admin `id` of organization `org`, if it exists there.
     async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError>;
 
+    /// The admins `ids` of organization `org`, in the order asked; `None` where an id does
+    /// not exist in `org`. Bulk operations read a whole chunk with one call; the default
+    /// reads one admin at a time, and stores override it with one round trip.
+    async fn admins(
+        &self,
+        org: OrgId,
+        ids: &[AdminId],
+    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.push(self.admin(org, *id).await?);
+        }
+        Ok(found)
+    }
+
     /// The admin of organization `org` with this (normalised) email address.
     async fn admin_by_email(
         &self,
@@ -425,6 +440,13 @@ macro_rules! forward_store {
                 id: AdminId,
             ) -> Result<Option<Versioned<Admin>>, StoreError> {
                 (**self).admin(org, id).await
+            }
+            async fn admins(
+                &self,
+                org: OrgId,
+                ids: &[AdminId],
+            ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
+                (**self).admins(org, ids).await
             }
             async fn admin_by_email(
                 &self,

@@ -70,6 +70,39 @@ pub async fn reads_by_id_email_and_token(store: Arc<dyn AdminStore>) {
     );
 }
 
+/// A batched read answers in the order asked, with `None` for a missing admin and for an
+/// admin of another organization.
+pub async fn batched_read_keeps_order_and_isolation(store: Arc<dyn AdminStore>) {
+    let (o1, o2) = (org(1), org(2));
+    store
+        .commit(
+            Change::new()
+                .insert(admin(o1, 1))
+                .insert(admin(o1, 2))
+                .insert(admin(o2, 3)),
+        )
+        .await
+        .unwrap();
+    let ids = [
+        admin_id(2),
+        admin_id(9),
+        admin_id(3),
+        admin_id(1),
+        admin_id(2),
+    ];
+    let found = store.admins(o1, &ids).await.unwrap();
+    let got: Vec<Option<u32>> = found
+        .iter()
+        .map(|v| {
+            v.as_ref()
+                .map(|v| if v.value.id == admin_id(1) { 1 } else { 2 })
+        })
+        .collect();
+    assert_eq!(got, vec![Some(2), None, None, Some(1), Some(2)]);
+    assert!(found.iter().flatten().all(|v| v.version == Version::FIRST));
+    assert!(store.admins(o1, &[]).await.unwrap().is_empty());
+}
+
 /// Inserting an id that exists is a `DuplicateId` conflict and changes nothing.
 pub async fn insert_of_existing_id_conflicts(store: Arc<dyn AdminStore>) {
     let o = org(1);

@@ -79,6 +79,7 @@ macro_rules! store_conformance {
     (optional $make:expr) => {
         $crate::store_conformance!(@cases [$make] [
             reads_by_id_email_and_token,
+            batched_read_keeps_order_and_isolation,
             insert_of_existing_id_conflicts,
             email_is_unique_per_org,
             token_hash_is_unique_across_admins,
