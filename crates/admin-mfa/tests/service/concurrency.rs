@@ -9,14 +9,19 @@ use tokio::sync::Barrier;
 use crate::common::*;
 
 /// T-CONC-1: 32 tasks submit the same valid code at one instant: exactly one session, 31
-/// generic refusals, and the step is stored once. Repeated over many steps.
+/// generic refusals, and `last_used_step` is that step. 200 iterations on one admin, the
+/// clock one step further each round (a new password challenge only every 100 rounds).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn same_valid_code_from_32_tasks_is_accepted_once() {
-    let h = H::new();
+    let h = H::with(|c| c.challenge_ttl_secs(3_600));
     let (id, secret) = h.enrolled(1, R::Manager).await;
-    for round in 0..40 {
+    let mut challenge = None;
+    for round in 0..200 {
         h.advance(30);
-        let challenge = Arc::new(h.challenge(id).await);
+        if round % 100 == 0 {
+            challenge = Some(Arc::new(h.challenge(id).await));
+        }
+        let challenge = Arc::clone(challenge.as_ref().unwrap());
         let code = h.code(&secret);
         let barrier = Arc::new(Barrier::new(32));
         let mut tasks = Vec::new();
@@ -32,25 +37,143 @@ async fn same_valid_code_from_32_tasks_is_accepted_once() {
                 svc.verify(&challenge, &code).await
             }));
         }
-        let mut ok = 0;
+        let (mut ok, mut invalid) = (0, 0);
         for task in tasks {
             match task.await.unwrap() {
                 Ok(session) => {
                     assert_eq!(session.admin(), id);
                     ok += 1;
                 }
-                Err(Error::InvalidCode) => {}
+                Err(Error::InvalidCode) => invalid += 1,
                 Err(other) => panic!("round {round}: unexpected {other:?}"),
             }
         }
-        assert_eq!(ok, 1, "round {round}");
-        let factor = h.get(id).await.mfa.active_factor().cloned().unwrap();
+        assert_eq!((ok, invalid), (1, 31), "round {round}");
+        let admin = h.get(id).await;
+        let factor = admin.mfa.active_factor().cloned().unwrap();
         assert_eq!(
             factor.last_used_step.map(|s| s.get()),
             Some(h.now().as_secs() / 30),
             "round {round}"
         );
+        // The replays counted up to the delay threshold; the rest fell inside the delay and
+        // were refused unchecked. The delay (30 s) is over at the next round's step, whose
+        // success resets the count; the factor never locks.
+        assert_eq!(
+            admin.mfa.failures.consecutive,
+            h.svc.config().lifecycle().delay_after(),
+            "round {round}"
+        );
+        assert!(!admin.mfa.is_locked());
     }
+}
+
+/// T-CONC-1 variant: codes for steps T and T−1 raced by 16 tasks each. T−1 is inside the
+/// `[-1, 0]` window and unused, so either order is a valid history: T first (then T−1 is
+/// below the used step and refused: one success), or T−1 first and then T (two). Whatever
+/// the order: T's code succeeds exactly once, T−1's at most once, `last_used_step` ends at T
+/// and, sampled all along, never decreases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn codes_for_t_and_t_minus_1_race_and_the_step_never_decreases() {
+    // Thresholds at 100, so that the limiter's delay never decides a round.
+    let lifecycle = LifecycleConfig::builder()
+        .delay_after(100)
+        .lock_after(100)
+        .build()
+        .unwrap();
+    let h = H::with(|c| c.challenge_ttl_secs(3_600).lifecycle(lifecycle));
+    let (id, secret) = h.enrolled(1, R::Manager).await;
+    let mut challenge = None;
+    let mut one_success_rounds = 0;
+    for round in 0..100 {
+        // Two steps on, so that T−1 is unused (the last round used T−2 at most).
+        h.advance(60);
+        if round % 50 == 0 {
+            challenge = Some(Arc::new(h.challenge(id).await));
+        }
+        let challenge = Arc::clone(challenge.as_ref().unwrap());
+        let step = h.now().as_secs() / 30;
+        let now_code = h.code(&secret);
+        let prev_code = code_at(&secret, h.now().saturating_sub_secs(30));
+        if now_code == prev_code {
+            continue; // the two steps share their digits: nothing to race
+        }
+        let barrier = Arc::new(Barrier::new(33));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let monitor = {
+            let (store, org, barrier, stop) = (
+                Arc::clone(&h.store),
+                h.org,
+                Arc::clone(&barrier),
+                Arc::clone(&stop),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let mut last = 0_u64;
+                let mut samples = 0;
+                while !stop.load(std::sync::atomic::Ordering::Acquire) || samples == 0 {
+                    let admin = store.admin(org, id).await.unwrap().unwrap().value;
+                    let seen = admin
+                        .mfa
+                        .active_factor()
+                        .and_then(|f| f.last_used_step)
+                        .map_or(0, |s| s.get());
+                    assert!(
+                        seen >= last,
+                        "last_used_step went back from {last} to {seen}"
+                    );
+                    last = seen;
+                    samples += 1;
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let mut tasks = Vec::new();
+        for i in 0..32 {
+            let code = if i % 2 == 0 { &now_code } else { &prev_code };
+            let (svc, challenge, code, barrier) = (
+                Arc::clone(&h.svc),
+                Arc::clone(&challenge),
+                code.clone(),
+                Arc::clone(&barrier),
+            );
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                (i % 2 == 0, svc.verify(&challenge, &code).await)
+            }));
+        }
+        let (mut now_ok, mut prev_ok) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                (true, Ok(_)) => now_ok += 1,
+                (false, Ok(_)) => prev_ok += 1,
+                (_, Err(Error::InvalidCode)) => {}
+                (_, Err(other)) => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        monitor.await.unwrap();
+        assert_eq!(
+            now_ok, 1,
+            "round {round}: the code for T is accepted exactly once"
+        );
+        assert!(prev_ok <= 1, "round {round}: the code for T-1 at most once");
+        if prev_ok == 0 {
+            one_success_rounds += 1;
+        }
+        let admin = h.get(id).await;
+        assert_eq!(
+            admin
+                .mfa
+                .active_factor()
+                .and_then(|f| f.last_used_step)
+                .map(|s| s.get()),
+            Some(step),
+            "round {round}"
+        );
+    }
+    // Racing T against T−1 is decided by the store's CAS, not by luck in one direction.
+    assert!(one_success_rounds > 0);
 }
 
 /// T-CONC-2 / T-CONC-4: one link completed by 8 tasks with the same valid code: one
@@ -213,38 +336,49 @@ async fn two_tabs_confirming_one_link_leave_one_candidate() {
     h.mfa_session(target, winner).await;
 }
 
-/// T-CONC-5 (scaled down): bulk require of 300 admins while 10 others enrol and 10 log
-/// in: every target required, every enrolment active, no store error anywhere, one notice
-/// per required admin.
+/// T-CONC-5: bulk require of 1 000 admins while 50 others enrol and 50 enrolled admins
+/// (their requirement removed, so the bulk call must write them too) log in with password
+/// and code: every target `Required`, every enrolment `Active`, no store error anywhere, and
+/// exactly one "MFA required" e-mail per newly required admin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bulk_require_races_enrolments_and_logins() {
-    let h = H::with(|c| c.bulk_chunk_size(50));
+    let h = H::with(|c| c.bulk_chunk_size(100));
     let awb = h.seed(1, R::AdministratorWithBilling).await;
-    let mut targets = Vec::new();
-    for n in 100..400 {
-        targets.push(h.seed(n, R::Manager).await);
-    }
-    // Ten admins mid-enrolment (link delivered), ten enrolled admins about to log in.
-    let mut enrolling = Vec::new();
-    for n in 10..20 {
-        let id = h.seed(n, R::HelpDesk).await;
-        enrolling.push(id);
+    let mut required = Vec::new();
+    for n in 1_000..2_000 {
+        required.push(h.seed(n, R::Manager).await);
     }
     let session = h.session(awb).await;
-    for id in &enrolling {
-        assert!(h.svc.enable_mfa(&session, *id).await.unwrap().changed);
+    // Fifty admins mid-enrolment (setup link delivered).
+    let mut enrolling = Vec::new();
+    for n in 100..150 {
+        let id = h.seed(n, R::HelpDesk).await;
+        assert!(h.svc.enable_mfa(&session, id).await.unwrap().changed);
+        enrolling.push(id);
     }
+    // Fifty enrolled admins whose requirement was removed again: the bulk call requires
+    // them while they log in.
     let mut enrolled = Vec::new();
-    for n in 20..30 {
-        enrolled.push(h.enrolled(n, R::ReadOnly).await);
+    for n in 200..250 {
+        let (id, secret) = h.enrolled(n, R::ReadOnly).await;
+        assert!(
+            h.svc
+                .remove_mfa_requirement(&session, id)
+                .await
+                .unwrap()
+                .changed
+        );
+        enrolled.push((id, secret));
     }
     h.deliver().await;
     let mut tokens = Vec::new();
     for id in &enrolling {
         tokens.push((*id, h.token_for(*id).await));
     }
+    let mut targets = required.clone();
+    targets.extend(enrolled.iter().map(|(id, _)| *id));
     h.advance(30);
-    let barrier = Arc::new(Barrier::new(21));
+    let barrier = Arc::new(Barrier::new(101));
     let mut tasks = Vec::new();
     {
         let (svc, targets, barrier, session) = (
@@ -256,6 +390,7 @@ async fn bulk_require_races_enrolments_and_logins() {
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             let report = svc.require_mfa(&session, &targets).await.unwrap();
+            assert_eq!(report.failures().count(), 0);
             assert_eq!(report.newly_required(), targets.len());
         }));
     }
@@ -307,14 +442,110 @@ async fn bulk_require_races_enrolments_and_logins() {
         task.await.unwrap();
     }
     for id in &targets {
-        assert!(h.get(*id).await.mfa.requirement.is_required());
+        let admin = h.get(*id).await;
+        assert!(admin.mfa.requirement.is_required());
+    }
+    for (id, _) in &enrolled {
+        assert!(h.get(*id).await.mfa.is_enrolled(), "the factor stays");
     }
     for id in &enrolling {
-        assert!(h.get(*id).await.mfa.is_enrolled());
+        let admin = h.get(*id).await;
+        assert!(admin.mfa.is_enrolled() && admin.mfa.link.is_none());
     }
     let sent = h.deliver().await;
-    // One "MFA required" notice per target and one confirmation per enrolment.
+    // Per recipient: one "MFA required" notice for each target, one confirmation for each
+    // enrolment, and nothing else.
+    let mut per_recipient = std::collections::HashMap::new();
+    for m in &sent {
+        *per_recipient.entry(m.to.clone()).or_insert(0) += 1;
+    }
     assert_eq!(sent.len(), targets.len() + enrolling.len());
+    for id in targets.iter().chain(&enrolling) {
+        let to = h.get(*id).await.email;
+        assert_eq!(per_recipient.get(&to), Some(&1), "{to:?}");
+    }
+}
+
+/// Wrong passwords raced by 32 tasks all count: no failure is lost to the CAS retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_concurrent_wrong_passwords_count_exactly_32() {
+    let lifecycle = LifecycleConfig::builder()
+        .password_delay_after(100)
+        .build()
+        .unwrap();
+    let h = H::with(|c| c.lifecycle(lifecycle));
+    let id = h.seed(1, R::Manager).await;
+    let email = h.get(id).await.email;
+    let barrier = Arc::new(Barrier::new(32));
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let (svc, barrier, email, org) = (
+            Arc::clone(&h.svc),
+            Arc::clone(&barrier),
+            email.clone(),
+            h.org,
+        );
+        tasks.push(tokio::spawn(async move {
+            let wrong = admin_mfa::Password::new(&format!("wrong {i}")).unwrap();
+            barrier.wait().await;
+            svc.login(org, email.as_str(), &wrong).await
+        }));
+    }
+    for task in tasks {
+        assert!(matches!(
+            task.await.unwrap(),
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    let admin = h.get(id).await;
+    assert_eq!(admin.mfa.password_failures.consecutive, 32);
+    assert_eq!(
+        admin.mfa.failures.consecutive, 0,
+        "the code counter is untouched"
+    );
+}
+
+/// Concurrent bootstraps of one organization: exactly one first admin is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_bootstraps_create_one_admin() {
+    let h = H::new();
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (svc, barrier, org) = (Arc::clone(&h.svc), Arc::clone(&barrier), h.org);
+        tasks.push(tokio::spawn(async move {
+            let new = admin_mfa::NewAdmin {
+                email: format!("founder{i}@example.com"),
+                display_name: format!("Founder {i}"),
+                role: role(R::AdministratorWithBilling),
+                password: password(),
+            };
+            barrier.wait().await;
+            svc.bootstrap_admin(org, new).await
+        }));
+    }
+    let mut created = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(c) => created.push(c.id),
+            Err(Error::Conflict) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created.len(), 1);
+    let awb = role(R::AdministratorWithBilling);
+    assert_eq!(h.store.count_with_role(h.org, &awb).await.unwrap(), 1);
+    // A later bootstrap is refused too.
+    let late = admin_mfa::NewAdmin {
+        email: "late@example.com".to_owned(),
+        display_name: "Late".to_owned(),
+        role: awb,
+        password: password(),
+    };
+    assert!(matches!(
+        h.svc.bootstrap_admin(h.org, late).await,
+        Err(Error::Conflict)
+    ));
 }
 
 /// DESIGN.md §5 in miniature: two service instances (two "replicas") on one store; the

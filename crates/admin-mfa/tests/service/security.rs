@@ -1060,3 +1060,162 @@ async fn t_enr_8_an_abandoned_expired_link_is_collected_at_the_next_login() {
     }));
     assert!(h.svc.is_current(&session).await.unwrap());
 }
+
+// ---- Password limiter (RL-4, RST-1, T-RST-2, T-RL-4, T-RL-5, T-ENU-3) ---------------------
+
+fn password_failures(admin: &admin_mfa::lifecycle::Admin) -> u32 {
+    admin.mfa.password_failures.consecutive
+}
+
+/// Wrong passwords at login and at the reset link's identity step add up on one password
+/// counter, apart from the code counter; from the 10th the password is refused unchecked
+/// (the same generic error, even for the right password) until the delay passes; it never
+/// locks; a correct password clears it and leaves the code counter alone.
+#[tokio::test]
+async fn t_rst_2_t_rl_4_5_password_limiter_is_shared_delays_and_never_locks() {
+    let h = H::new();
+    let (id, secret) = h.enrolled(1, R::Manager).await;
+    h.deliver().await;
+    let token = reset_link(&h, id).await;
+    let email = h.get(id).await.email;
+    let wrong = Password::new("wrong password").unwrap();
+    // Three wrong codes: the code counter is at 3.
+    let c = h.challenge(id).await;
+    for _ in 0..3 {
+        assert!(matches!(
+            h.svc.verify(&c, "000000").await,
+            Err(Error::InvalidCode)
+        ));
+    }
+    // Five wrong passwords at login and five at the link: one counter, at 10.
+    for n in 0..10 {
+        let err = if n % 2 == 0 {
+            h.svc
+                .login(h.org, email.as_str(), &wrong)
+                .await
+                .unwrap_err()
+        } else {
+            h.svc
+                .confirm_identity(&token, email.as_str(), &wrong)
+                .await
+                .unwrap_err()
+        };
+        assert!(matches!(err, Error::InvalidCredentials), "{err:?}");
+        h.advance(1);
+    }
+    let admin = h.get(id).await;
+    assert_eq!(password_failures(&admin), 10);
+    assert_eq!(
+        admin.mfa.failures.consecutive, 3,
+        "the code counter never mixes"
+    );
+    assert!(!admin.mfa.is_locked());
+    let audit = kinds(&h).await;
+    assert!(audit.contains(&AuditKind::PasswordFailed {
+        check: admin_mfa::PasswordCheck::Login,
+        failures: 9,
+    }));
+    assert!(audit.contains(&AuditKind::PasswordFailed {
+        check: admin_mfa::PasswordCheck::Link(LinkPurpose::Reset),
+        failures: 10,
+    }));
+    // Inside the 60 s delay even the right password is refused unchecked, with the same
+    // error as an unknown account, and the attempt is not counted.
+    let unknown = h
+        .svc
+        .login(h.org, "nobody@example.com", &password())
+        .await
+        .unwrap_err();
+    let refused = h
+        .svc
+        .login(h.org, email.as_str(), &password())
+        .await
+        .unwrap_err();
+    assert_eq!(format!("{refused:?}"), format!("{unknown:?}"));
+    assert_eq!(refused.to_string(), unknown.to_string());
+    assert!(matches!(
+        h.svc
+            .confirm_identity(&token, email.as_str(), &password())
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+    // Spraying more wrong passwords inside the delay counts nothing and locks nothing.
+    for _ in 0..20 {
+        assert!(matches!(
+            h.svc.login(h.org, email.as_str(), &wrong).await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    let admin = h.get(id).await;
+    assert_eq!(password_failures(&admin), 10);
+    assert!(!admin.mfa.is_locked());
+    assert!(kinds(&h).await.iter().any(|k| matches!(
+        k,
+        AuditKind::PasswordDelayed {
+            check: admin_mfa::PasswordCheck::Login,
+            ..
+        }
+    )));
+    // After the delay the right password works again and clears the password counter, but
+    // not the code counter (T-RL-4); the factor was never locked and its code still works.
+    h.advance(60);
+    let c = h.challenge(id).await;
+    let admin = h.get(id).await;
+    assert_eq!(password_failures(&admin), 0);
+    assert_eq!(admin.mfa.failures.consecutive, 3);
+    assert!(
+        kinds(&h)
+            .await
+            .contains(&AuditKind::PasswordFailuresCleared { failures: 10 })
+    );
+    h.svc.verify(&c, &h.code(&secret)).await.unwrap();
+    assert_eq!(h.get(id).await.mfa.failures.consecutive, 0);
+    // No audit record holds the password.
+    let log = format!("{:?}", kinds(&h).await);
+    assert!(!log.contains("wrong password") && !log.contains(PASSWORD));
+}
+
+/// The delay doubles with every counted wrong password after the threshold (configurable),
+/// and the reset link's step is throttled by failures made at login.
+#[tokio::test]
+async fn password_delays_double_and_are_configurable() {
+    let lifecycle = LifecycleConfig::builder()
+        .password_delay_after(2)
+        .password_base_delay_secs(10)
+        .build()
+        .unwrap();
+    let h = H::with(|c| c.lifecycle(lifecycle));
+    let (id, _) = h.enrolled(1, R::Manager).await;
+    h.deliver().await;
+    let token = reset_link(&h, id).await;
+    let email = h.get(id).await.email;
+    let wrong = Password::new("wrong password").unwrap();
+    for _ in 0..2 {
+        assert!(h.svc.login(h.org, email.as_str(), &wrong).await.is_err());
+    }
+    // 2 failures: 10 s. The link's identity step is throttled by the login failures.
+    h.advance(9);
+    assert!(matches!(
+        h.svc
+            .confirm_identity(&token, email.as_str(), &password())
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+    h.advance(1);
+    assert!(h.svc.login(h.org, email.as_str(), &wrong).await.is_err());
+    assert_eq!(password_failures(&h.get(id).await), 3);
+    // 3 failures: 20 s.
+    h.advance(19);
+    assert!(
+        h.svc
+            .login(h.org, email.as_str(), &password())
+            .await
+            .is_err()
+    );
+    h.advance(1);
+    h.svc
+        .confirm_identity(&token, email.as_str(), &password())
+        .await
+        .unwrap();
+    assert_eq!(password_failures(&h.get(id).await), 0);
+}
