@@ -1,5 +1,6 @@
-//! The harness every service test runs on: an [`MfaService`] over the memory store, a
-//! recording mailer, a manual clock and fixed keys, plus shortcuts through the real flows.
+//! The harness every service test runs on: an [`MfaService`] over a store (the memory store
+//! by default; any store through [`H::over`] or `backends::Backend`), a recording mailer, a
+//! manual clock and fixed keys, plus shortcuts through the real flows.
 
 use std::sync::{Arc, OnceLock};
 
@@ -78,6 +79,8 @@ pub struct H {
     pub mailer: Arc<RecordingMailer>,
     pub clock: Arc<ManualClock>,
     pub org: OrgId,
+    /// Keeps a SQL store's file or schema alive (see `backends`); dropped last.
+    pub guard: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl H {
@@ -110,6 +113,7 @@ impl H {
             mailer,
             clock,
             org: org(),
+            guard: None,
         }
     }
 

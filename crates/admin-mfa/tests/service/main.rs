@@ -1,5 +1,7 @@
-//! Service-level tests of `admin-mfa` on the memory store: one scenario per row of
-//! DESIGN.md §1, the SECURITY.md groups, concurrency, fault injection and log capture.
+//! Service-level tests of `admin-mfa`: one scenario per row of DESIGN.md §1 on every store
+//! (memory, SQLite, PostgreSQL when configured), the SECURITY.md groups, concurrency and
+//! fault injection on the memory store, and the scale-out proof (two service instances on
+//! one database).
 
 #![allow(
     clippy::unwrap_used,
@@ -11,8 +13,10 @@
     reason = "tests"
 )]
 
+mod backends;
 mod common;
 mod concurrency;
 mod faults;
+mod scale_out;
 mod scenarios;
 mod security;

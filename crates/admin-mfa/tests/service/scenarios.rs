@@ -1,4 +1,5 @@
-//! One scenario per row of DESIGN.md §1, on the memory store.
+//! One scenario per row of DESIGN.md §1, each run on every store: `memory::*`, `sqlite::*`
+//! (a temporary file) and `postgres::*` (a fresh schema; skipped unless configured).
 
 use admin_mfa::lifecycle::{Factor, Requirement};
 use admin_mfa::policy::GuardrailId;
@@ -7,11 +8,26 @@ use admin_mfa::{
     PageRequest, Reason, WidgetAccess,
 };
 
+use crate::backends::{Backend, on_every_store};
 use crate::common::*;
 
-#[tokio::test]
-async fn new_admins_get_mfa_by_default() {
-    let h = H::new();
+on_every_store!(
+    new_admins_get_mfa_by_default,
+    enable_mfa_requires_and_sends_the_setup_email,
+    administrator_cannot_enable_mfa_for_an_awb_and_is_told_why,
+    setup_link_flow_enrols_with_qr_key_and_code,
+    login_with_mfa,
+    setup_required_at_login_resends_the_link_rate_limited,
+    widget_as_each_role_sees_it,
+    bulk_require_reports_per_admin_and_is_idempotent,
+    widget_toggle_is_a_personal_preference,
+    self_service_reset_keeps_the_old_factor_until_the_new_one_is_verified,
+    designated_admin_resets_another_admins_mfa,
+    unlock_after_lockout,
+);
+
+async fn new_admins_get_mfa_by_default(b: Backend) {
+    let h = b.h().await;
     let boss = h
         .svc
         .bootstrap_admin(
@@ -108,7 +124,7 @@ async fn new_admins_get_mfa_by_default() {
     assert!(matches!(denied, Err(Error::Forbidden(_))), "{denied:?}");
 
     // With the setting off, a new admin starts without the requirement and no e-mail.
-    let h = H::with(|c| c.new_admins_require_mfa(false));
+    let h = b.with(|c| c.new_admins_require_mfa(false)).await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let session = h.session(awb).await;
     let created = h
@@ -129,9 +145,8 @@ async fn new_admins_get_mfa_by_default() {
     assert_eq!(h.outbox().await.pending, 0);
 }
 
-#[tokio::test]
-async fn enable_mfa_requires_and_sends_the_setup_email() {
-    let h = H::new();
+async fn enable_mfa_requires_and_sends_the_setup_email(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let target = h.seed(2, R::Administrator).await;
     let session = h.session(awb).await;
@@ -174,9 +189,8 @@ async fn enable_mfa_requires_and_sends_the_setup_email() {
     assert!(own.changed);
 }
 
-#[tokio::test]
-async fn administrator_cannot_enable_mfa_for_an_awb_and_is_told_why() {
-    let h = H::new();
+async fn administrator_cannot_enable_mfa_for_an_awb_and_is_told_why(b: Backend) {
+    let h = b.h().await;
     let admin = h.seed(1, R::Administrator).await;
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let other = h.seed(3, R::HelpDesk).await;
@@ -201,9 +215,8 @@ async fn administrator_cannot_enable_mfa_for_an_awb_and_is_told_why() {
     ));
 }
 
-#[tokio::test]
-async fn setup_link_flow_enrols_with_qr_key_and_code() {
-    let h = H::new();
+async fn setup_link_flow_enrols_with_qr_key_and_code(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let target = h.seed(2, R::Administrator).await;
     let session = h.session(awb).await;
@@ -270,9 +283,8 @@ async fn setup_link_flow_enrols_with_qr_key_and_code() {
     ));
 }
 
-#[tokio::test]
-async fn login_with_mfa() {
-    let h = H::new();
+async fn login_with_mfa(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.advance(30);
     let challenge = h.challenge(id).await;
@@ -299,9 +311,8 @@ async fn login_with_mfa() {
     ));
 }
 
-#[tokio::test]
-async fn setup_required_at_login_resends_the_link_rate_limited() {
-    let h = H::new();
+async fn setup_required_at_login_resends_the_link_rate_limited(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let target = h.seed(2, R::HelpDesk).await;
     let session = h.session(awb).await;
@@ -341,9 +352,8 @@ async fn setup_required_at_login_resends_the_link_rate_limited() {
     assert_eq!(h.deliver().await.len(), 1);
 }
 
-#[tokio::test]
-async fn widget_as_each_role_sees_it() {
-    let h = H::new();
+async fn widget_as_each_role_sees_it(b: Backend) {
+    let h = b.h().await;
     let roles = [
         (R::AdministratorWithBilling, WidgetAccess::Actionable),
         (R::Administrator, WidgetAccess::ViewOnly),
@@ -393,9 +403,8 @@ async fn widget_as_each_role_sees_it() {
     }
 }
 
-#[tokio::test]
-async fn bulk_require_reports_per_admin_and_is_idempotent() {
-    let h = H::with(|c| c.bulk_chunk_size(3));
+async fn bulk_require_reports_per_admin_and_is_idempotent(b: Backend) {
+    let h = b.with(|c| c.bulk_chunk_size(3)).await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let mut targets = Vec::new();
     for n in 2..=8 {
@@ -448,9 +457,8 @@ async fn bulk_require_reports_per_admin_and_is_idempotent() {
     ));
 }
 
-#[tokio::test]
-async fn widget_toggle_is_a_personal_preference() {
-    let h = H::new();
+async fn widget_toggle_is_a_personal_preference(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let other = h.seed(2, R::Administrator).await;
     let billing = h.seed(3, R::BillingOnly).await;
@@ -478,9 +486,8 @@ async fn widget_toggle_is_a_personal_preference() {
     assert!(h.svc.set_widget_enabled(&session, true).await.unwrap());
 }
 
-#[tokio::test]
-async fn self_service_reset_keeps_the_old_factor_until_the_new_one_is_verified() {
-    let h = H::new();
+async fn self_service_reset_keeps_the_old_factor_until_the_new_one_is_verified(b: Backend) {
+    let h = b.h().await;
     let (id, old) = h.enrolled(1, R::Administrator).await;
     h.deliver().await;
     let before = h.mfa_session(id, &old).await;
@@ -533,9 +540,8 @@ async fn self_service_reset_keeps_the_old_factor_until_the_new_one_is_verified()
     );
 }
 
-#[tokio::test]
-async fn designated_admin_resets_another_admins_mfa() {
-    let h = H::new();
+async fn designated_admin_resets_another_admins_mfa(b: Backend) {
+    let h = b.h().await;
     let (target, secret) = h.enrolled(1, R::HelpDesk).await;
     let admin = h.seed(2, R::Administrator).await;
     let (awb, _) = h.enrolled(3, R::AdministratorWithBilling).await;
@@ -566,9 +572,8 @@ async fn designated_admin_resets_another_admins_mfa() {
     h.mfa_session(target, &new).await;
 }
 
-#[tokio::test]
-async fn unlock_after_lockout() {
-    let h = H::new();
+async fn unlock_after_lockout(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let helpdesk = h.seed(3, R::HelpDesk).await;
