@@ -1,11 +1,15 @@
 //! The shared TOTP secret.
 
 use core::fmt;
+use std::sync::OnceLock;
 
 use data_encoding::{BASE32_NOPAD, BASE32_NOPAD_NOCASE};
 use rand_core::{CryptoRng, TryRng};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::TotpParams;
+use crate::verify::{Engine, EngineRef};
 
 /// Length of a generated secret in bytes (160 bits, RFC 4226 §4 R6).
 pub const DEFAULT_SECRET_LEN: usize = 20;
@@ -52,6 +56,10 @@ pub enum SecretError {
 /// * Equality is constant time ([`subtle`]).
 /// * [`TotpSecret::expose_secret_bytes`] is the only way to the raw bytes;
 ///   [`TotpSecret::to_base32`] gives the text an authenticator app needs.
+/// * The first [`verify`](crate::verify) or [`generate`](crate::generate) prepares the
+///   `totp-rs` HMAC engine for that algorithm and digit count and keeps it in the secret, so
+///   later calls with the same parameters do not rebuild it. The engine holds a second copy
+///   of the key, on the heap, wiped on drop like the first; clones start without one.
 ///
 /// ```
 /// use admin_mfa_totp::TotpSecret;
@@ -62,9 +70,11 @@ pub enum SecretError {
 /// assert_eq!(secret.to_base32().as_str(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone)]
 pub struct TotpSecret {
     bytes: Box<[u8]>,
+    /// Built on first use (see the type's docs). Its key copy sits behind a `Box` inside
+    /// totp-rs, so moving a `TotpSecret` copies no key bytes; totp-rs wipes it on drop.
+    engine: OnceLock<Engine>,
 }
 
 impl Drop for TotpSecret {
@@ -73,9 +83,42 @@ impl Drop for TotpSecret {
     }
 }
 
+impl Clone for TotpSecret {
+    fn clone(&self) -> Self {
+        Self::from_boxed(self.bytes.clone())
+    }
+}
+
 impl ZeroizeOnDrop for TotpSecret {}
 
 impl TotpSecret {
+    /// The only constructor of the struct: every path goes through it.
+    fn from_boxed(bytes: Box<[u8]>) -> Self {
+        Self {
+            bytes,
+            engine: OnceLock::new(),
+        }
+    }
+
+    /// The HMAC engine for `params`: the one kept in this secret, built on first use; or, if
+    /// it was built for another algorithm or digit count, a new one for this call only.
+    /// `None` only if totp-rs refuses parameters our types already validated (fail closed).
+    pub(crate) fn engine(&self, params: &TotpParams) -> Option<EngineRef<'_>> {
+        let kept = match self.engine.get() {
+            Some(kept) => kept,
+            None => {
+                let built = Engine::new(&self.bytes, params)?;
+                // If another thread won the race, `built` is dropped (and wiped) here.
+                self.engine.get_or_init(|| built)
+            }
+        };
+        if kept.fits(params) {
+            Some(EngineRef::Kept(kept))
+        } else {
+            Engine::new(&self.bytes, params).map(EngineRef::Own)
+        }
+    }
+
     /// Generates a 20-byte secret from the operating system's RNG.
     ///
     /// This is the production constructor: it takes no RNG argument, so nothing weaker than
@@ -102,9 +145,7 @@ impl TotpSecret {
         getrandom::SysRng
             .try_fill_bytes(bytes.as_mut_slice())
             .map_err(|_| SecretError::Rng)?;
-        Ok(Self {
-            bytes: Box::from(bytes.as_slice()),
-        })
+        Ok(Self::from_boxed(Box::from(bytes.as_slice())))
     }
 
     /// Generates a 20-byte secret from an injected cryptographically secure RNG.
@@ -130,9 +171,7 @@ impl TotpSecret {
     pub fn generate_with<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut bytes = Zeroizing::new([0_u8; DEFAULT_SECRET_LEN]);
         rng.fill_bytes(bytes.as_mut_slice());
-        Self {
-            bytes: Box::from(bytes.as_slice()),
-        }
+        Self::from_boxed(Box::from(bytes.as_slice()))
     }
 
     /// Imports a secret from raw bytes (copied).
@@ -142,9 +181,7 @@ impl TotpSecret {
     /// [`SecretError::TooShort`] below 16 bytes, [`SecretError::TooLong`] above 64.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SecretError> {
         check_len(bytes.len())?;
-        Ok(Self {
-            bytes: Box::from(bytes),
-        })
+        Ok(Self::from_boxed(Box::from(bytes)))
     }
 
     /// Imports a secret from strict RFC 4648 base32: upper case, **no** padding, canonical

@@ -73,9 +73,11 @@ impl CodeBuf {
         self.bytes.get(..self.len).unwrap_or_default()
     }
 
-    /// Constant time in the contents; the length (`digits`) is public.
+    /// Constant time in the contents: all eight bytes are compared as one fixed-width word
+    /// with `subtle`. Written bytes are ASCII digits (never zero) and the rest stay zero, so
+    /// equal words also mean equal lengths.
     fn ct_eq(&self, other: &Self) -> Choice {
-        self.bytes.ct_eq(&other.bytes) & Choice::from(u8::from(self.len == other.len))
+        u64::from_ne_bytes(self.bytes).ct_eq(&u64::from_ne_bytes(other.bytes))
     }
 }
 
@@ -83,9 +85,31 @@ impl fmt::Write for CodeBuf {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
         let dst = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
+        // At most eight bytes: a plain loop, no `memcpy` call.
+        for (d, &b) in dst.iter_mut().zip(s.as_bytes()) {
+            *d = b;
+        }
         self.len = end;
         Ok(())
+    }
+}
+
+/// The engine a secret keeps, or one built for a single call.
+pub(crate) enum EngineRef<'a> {
+    /// Kept in the [`TotpSecret`].
+    Kept(&'a Engine),
+    /// Built for this call (the secret keeps one for other parameters); wiped on drop.
+    Own(Engine),
+}
+
+impl core::ops::Deref for EngineRef<'_> {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        match self {
+            Self::Kept(engine) => engine,
+            Self::Own(engine) => engine,
+        }
     }
 }
 
@@ -120,33 +144,39 @@ fn normalize_code(code: &str, digits: u8) -> Result<CodeBuf, VerifyError> {
 }
 
 /// HMAC and dynamic truncation come from `totp-rs`; this only feeds it one counter at a time.
-struct Engine {
+///
+/// [`TotpSecret`] keeps one, built on first use, for the parameters it was first used with.
+pub(crate) struct Engine {
+    algorithm: crate::Algorithm,
+    digits: u8,
     totp: totp_rs::Totp,
 }
 
 impl Engine {
     /// `None` only if totp-rs refuses parameters our types already validated (fail closed).
-    fn new(secret: &TotpSecret, params: &TotpParams) -> Option<Self> {
-        let bytes = secret.expose_secret_bytes();
-        // The default 20-byte secret goes on the stack (no allocation on the verify path);
-        // the local copy is wiped when `stack` drops, totp-rs wipes its own on drop.
-        let mut stack = Zeroizing::new([0_u8; crate::DEFAULT_SECRET_LEN]);
-        let key = if bytes.len() == stack.len() {
-            stack.copy_from_slice(bytes);
-            totp_rs::Secret::new_stack(*stack)
-        } else {
-            totp_rs::Secret::from(bytes)
-        };
+    pub(crate) fn new(key: &[u8], params: &TotpParams) -> Option<Self> {
         totp_rs::Builder::new()
             .with_algorithm(params.algorithm().to_totp_rs())
             .with_digits(params.digits())
-            .with_secret(key)
+            // Copied straight into a heap buffer that totp-rs wipes on drop: moving the
+            // engine (or the secret that keeps it) never copies key bytes.
+            .with_secret(totp_rs::Secret::from(key))
             // A step of one second turns totp-rs's `generate(t)` into HOTP at counter `t`.
             .with_step_duration(1)
             .with_skew(0)
             .build()
             .ok()
-            .map(|totp| Self { totp })
+            .map(|totp| Self {
+                algorithm: params.algorithm(),
+                digits: params.digits(),
+                totp,
+            })
+    }
+
+    /// Whether this engine produces codes for `params` (the period and window are applied by
+    /// the caller, outside totp-rs).
+    pub(crate) fn fits(&self, params: &TotpParams) -> bool {
+        self.algorithm == params.algorithm() && self.digits == params.digits()
     }
 
     fn code_at(&self, step: u64) -> CodeBuf {
@@ -200,15 +230,15 @@ pub fn verify(
     last_used_step: Option<TimeStep>,
 ) -> Result<TimeStep, VerifyError> {
     let input = normalize_code(code, params.digits())?;
-    let engine = Engine::new(secret, params).ok_or(VerifyError::Mismatch)?;
+    let engine = secret.engine(params).ok_or(VerifyError::Mismatch)?;
 
     let current = params.step_at(now_unix_secs).get();
     let (back, ahead) = params.window().as_offsets();
     let first = current.saturating_sub(back);
     let last = current.checked_add(ahead).unwrap_or(current);
 
-    let mut any_match = Choice::from(0);
-    let mut fresh_match = Choice::from(0);
+    let no = Choice::from(0);
+    let (mut any_match, mut fresh_match) = (no, no);
     let mut newest_fresh = 0_u64;
     for step in first..=last {
         let matched = engine.code_at(step).ct_eq(&input);
@@ -255,7 +285,7 @@ pub fn generate_at_step(
     step: TimeStep,
 ) -> Zeroizing<String> {
     let mut text = Zeroizing::new(String::with_capacity(MAX_DIGITS));
-    if let Some(engine) = Engine::new(secret, params) {
+    if let Some(engine) = secret.engine(params) {
         let code = engine.code_at(step.get());
         text.extend(code.as_bytes().iter().map(|&b| char::from(b)));
     }
@@ -505,6 +535,50 @@ mod tests {
                 Ok(TimeStep::new(step))
             );
         }
+    }
+
+    #[test]
+    fn kept_engine_never_serves_other_parameters() {
+        // One secret object used with parameters the kept engine was not built for, in both
+        // orders: every call must give the RFC 6238 value for its own parameters.
+        let secret = TotpSecret::from_bytes(SEED_20).unwrap();
+        let p8 = params(Algorithm::Sha1, 8);
+        let p6 = TotpParams::default();
+        let p256 = params(Algorithm::Sha256, 8);
+        for _ in 0..2 {
+            assert_eq!(generate(&secret, &p6, 59).as_str(), "287082");
+            assert_eq!(generate(&secret, &p8, 59).as_str(), "94287082");
+            assert_eq!(generate(&secret, &p256, 59).as_str(), "32247374");
+            assert_eq!(
+                verify(&secret, &p8, "94287082", 59, None),
+                Ok(TimeStep::new(1))
+            );
+            assert_eq!(
+                verify(&secret, &p6, "287082", 59, None),
+                Ok(TimeStep::new(1))
+            );
+            assert_eq!(
+                verify(&secret, &p6, "94287082", 59, None),
+                Err(VerifyError::Malformed)
+            );
+            assert_eq!(
+                verify(&secret, &p256, "94287082", 59, None),
+                Err(VerifyError::Mismatch)
+            );
+        }
+        // A clone starts without an engine and agrees; so do secrets first used on threads.
+        let clone = secret.clone();
+        assert_eq!(generate(&clone, &p8, 59).as_str(), "94287082");
+        let owner = TotpSecret::from_bytes(SEED_20).unwrap();
+        let shared = &owner;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = [p6, p8, p6, p8]
+                .into_iter()
+                .map(|p| scope.spawn(move || generate(shared, &p, 59).to_string()))
+                .collect();
+            let codes: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            assert_eq!(codes, ["287082", "94287082", "287082", "94287082"]);
+        });
     }
 
     #[test]
