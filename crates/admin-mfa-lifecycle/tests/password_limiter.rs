@@ -124,7 +124,6 @@ fn a_correct_password_clears_only_the_password_counter() {
 
 #[test]
 fn code_events_never_touch_the_password_counter() {
-    let config = LifecycleConfig::default();
     let mut state = MfaState::new();
     state.password_failures = PasswordFailures {
         consecutive: 7,
