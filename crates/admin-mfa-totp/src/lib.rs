@@ -56,8 +56,8 @@
 //!   the widest setting that can be expressed.
 //! * **Timing.** Every candidate step is generated (totp-rs) and compared with the input in
 //!   constant time (`subtle`), with no early exit; the input length is bounded before any work.
-//!   A [`TotpSecret`] keeps totp-rs's HMAC engine after its first use, so reusing one secret
-//!   object skips that set-up; the engine's key copy is on the heap and wiped on drop.
+//!   A [`TotpSecret`] used more than once keeps totp-rs's HMAC engine, so reusing one secret
+//!   object skips that set-up; the kept engine's key copy is on the heap and wiped on drop.
 //! * **Secrets.** [`TotpSecret`], the otpauth URI, its QR images and generated codes are
 //!   secret: they are returned in zeroizing containers and must never be logged, cached or
 //!   stored in clear. Only SHA1 / 6 digits / 30 s works with every authenticator app.

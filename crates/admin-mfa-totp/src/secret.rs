@@ -2,6 +2,7 @@
 
 use core::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use data_encoding::{BASE32_NOPAD, BASE32_NOPAD_NOCASE};
 use rand_core::{CryptoRng, TryRng};
@@ -56,10 +57,12 @@ pub enum SecretError {
 /// * Equality is constant time ([`subtle`]).
 /// * [`TotpSecret::expose_secret_bytes`] is the only way to the raw bytes;
 ///   [`TotpSecret::to_base32`] gives the text an authenticator app needs.
-/// * The first [`verify`](crate::verify) or [`generate`](crate::generate) prepares the
-///   `totp-rs` HMAC engine for that algorithm and digit count and keeps it in the secret, so
-///   later calls with the same parameters do not rebuild it. The engine holds a second copy
-///   of the key, on the heap, wiped on drop like the first; clones start without one.
+/// * [`verify`](crate::verify) and [`generate`](crate::generate) set up the `totp-rs` HMAC
+///   engine for their algorithm and digit count. From the second call on the same secret
+///   object, the secret keeps that engine, so later calls with those parameters do not set
+///   it up again (a server that loads the secret for each check pays the set-up each time,
+///   as before). A kept engine holds a second copy of the key, on the heap, wiped on drop
+///   like the first; clones start without one.
 ///
 /// ```
 /// use admin_mfa_totp::TotpSecret;
@@ -72,9 +75,11 @@ pub enum SecretError {
 /// ```
 pub struct TotpSecret {
     bytes: Box<[u8]>,
-    /// Built on first use (see the type's docs). Its key copy sits behind a `Box` inside
-    /// totp-rs, so moving a `TotpSecret` copies no key bytes; totp-rs wipes it on drop.
+    /// Kept from the second use on (see the type's docs). Its key copy sits behind a `Box`
+    /// inside totp-rs, so moving a `TotpSecret` copies no key bytes; totp-rs wipes it on drop.
     engine: OnceLock<Engine>,
+    /// Whether an engine was already set up once for this object.
+    used: AtomicBool,
 }
 
 impl Drop for TotpSecret {
@@ -97,26 +102,28 @@ impl TotpSecret {
         Self {
             bytes,
             engine: OnceLock::new(),
+            used: AtomicBool::new(false),
         }
     }
 
-    /// The HMAC engine for `params`: the one kept in this secret, built on first use; or, if
-    /// it was built for another algorithm or digit count, a new one for this call only.
+    /// The HMAC engine for `params`: the one kept in this secret (kept from the second use
+    /// on), or one for this call only (first use, or other parameters than the kept one).
     /// `None` only if totp-rs refuses parameters our types already validated (fail closed).
     pub(crate) fn engine(&self, params: &TotpParams) -> Option<EngineRef<'_>> {
-        let kept = match self.engine.get() {
-            Some(kept) => kept,
-            None => {
-                let built = Engine::new(&self.bytes, params)?;
-                // If another thread won the race, `built` is dropped (and wiped) here.
-                self.engine.get_or_init(|| built)
+        if let Some(kept) = self.engine.get() {
+            if kept.fits(params) {
+                return Some(EngineRef::Kept(kept));
             }
-        };
-        if kept.fits(params) {
-            Some(EngineRef::Kept(kept))
-        } else {
-            Engine::new(&self.bytes, params).map(EngineRef::Own)
+        } else if self.used.swap(true, Ordering::Relaxed)
+            && let Some(built) = Engine::new(&self.bytes, params, true)
+        {
+            // If another thread won the race, `built` is dropped (and wiped) here.
+            let kept = self.engine.get_or_init(|| built);
+            if kept.fits(params) {
+                return Some(EngineRef::Kept(kept));
+            }
         }
+        Engine::new(&self.bytes, params, false).map(EngineRef::Own)
     }
 
     /// Generates a 20-byte secret from the operating system's RNG.

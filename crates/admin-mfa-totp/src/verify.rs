@@ -145,7 +145,7 @@ fn normalize_code(code: &str, digits: u8) -> Result<CodeBuf, VerifyError> {
 
 /// HMAC and dynamic truncation come from `totp-rs`; this only feeds it one counter at a time.
 ///
-/// [`TotpSecret`] keeps one, built on first use, for the parameters it was first used with.
+/// A [`TotpSecret`] keeps one once it is used a second time (see its docs).
 pub(crate) struct Engine {
     algorithm: crate::Algorithm,
     digits: u8,
@@ -153,14 +153,24 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// `None` only if totp-rs refuses parameters our types already validated (fail closed).
-    pub(crate) fn new(key: &[u8], params: &TotpParams) -> Option<Self> {
+    /// An engine to keep (`keep`) or for one call. `None` only if totp-rs refuses parameters
+    /// our types already validated (fail closed).
+    pub(crate) fn new(key: &[u8], params: &TotpParams, keep: bool) -> Option<Self> {
+        let mut stack = Zeroizing::new([0_u8; crate::DEFAULT_SECRET_LEN]);
+        let secret = if !keep && key.len() == stack.len() {
+            // For one call, the default 20-byte key goes on the stack (no allocation); the
+            // local copy is wiped when `stack` drops, totp-rs wipes its own on drop.
+            stack.copy_from_slice(key);
+            totp_rs::Secret::new_stack(*stack)
+        } else {
+            // Copied straight into a heap buffer that totp-rs wipes on drop: moving a kept
+            // engine (or the secret that keeps it) never copies key bytes.
+            totp_rs::Secret::from(key)
+        };
         totp_rs::Builder::new()
             .with_algorithm(params.algorithm().to_totp_rs())
             .with_digits(params.digits())
-            // Copied straight into a heap buffer that totp-rs wipes on drop: moving the
-            // engine (or the secret that keeps it) never copies key bytes.
-            .with_secret(totp_rs::Secret::from(key))
+            .with_secret(secret)
             // A step of one second turns totp-rs's `generate(t)` into HOTP at counter `t`.
             .with_step_duration(1)
             .with_skew(0)
