@@ -552,6 +552,31 @@ impl OpenError {
     }
 }
 
+/// Puts the admins a batched read found into the order of `ids`, with `None` for the ids
+/// it did not find (and a copy for an id asked twice).
+pub(crate) fn in_order_of(
+    ids: &[AdminId],
+    found: Vec<admin_mfa_ports::Versioned<Admin>>,
+) -> Vec<Option<admin_mfa_ports::Versioned<Admin>>> {
+    let mut by_id: HashMap<AdminId, admin_mfa_ports::Versioned<Admin>> =
+        found.into_iter().map(|v| (v.value.id, v)).collect();
+    let mut wanted: HashMap<AdminId, usize> = HashMap::new();
+    for id in ids {
+        *wanted.entry(*id).or_default() += 1;
+    }
+    ids.iter()
+        .map(|id| {
+            let left = wanted.get_mut(id)?;
+            *left -= 1;
+            if *left == 0 {
+                by_id.remove(id)
+            } else {
+                by_id.get(id).cloned()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::common::{
     AdminRow, AuditRow, CorruptRow, ExistingRow, OpenError, Plan, SummaryRow, admin_from_row,
-    admin_select, audit_from_row, db_error, existing_from_rows, id_bytes, org_bytes,
+    admin_select, audit_from_row, db_error, existing_from_rows, id_bytes, in_order_of, org_bytes,
     outbox_entries, plan, stats_from_rows, summary_from_row, time_to_db_saturating, u64_from_db,
     written_ids,
 };
@@ -309,6 +309,25 @@ impl AdminStore for PostgresStore {
             .map_err(db_error)?
             .map(admin_from_row)
             .transpose()
+    }
+
+    async fn admins(
+        &self,
+        org: OrgId,
+        ids: &[AdminId],
+    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
+        let wanted: Vec<Vec<u8>> = ids.iter().map(|id| id_bytes(*id)).collect();
+        let rows = sqlx::query_as::<_, AdminRow>(admin_select!("WHERE org = $1 AND id = ANY($2)"))
+            .bind(org_bytes(org))
+            .bind(wanted)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let found = rows
+            .into_iter()
+            .map(admin_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(in_order_of(ids, found))
     }
 
     async fn admin_by_email(

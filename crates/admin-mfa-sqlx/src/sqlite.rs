@@ -18,7 +18,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::common::{
     AdminRow, AuditRow, CorruptRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate,
     SummaryRow, admin_from_row, admin_select, audit_from_row, db_error, existing_from_rows,
-    id_bytes, org_bytes, outbox_entries, plan, stats_from_rows, summary_from_row,
+    id_bytes, in_order_of, org_bytes, outbox_entries, plan, stats_from_rows, summary_from_row,
     time_to_db_saturating, u64_from_db, written_ids,
 };
 
@@ -347,6 +347,33 @@ impl AdminStore for SqliteStore {
             .map_err(db_error)?
             .map(admin_from_row)
             .transpose()
+    }
+
+    async fn admins(
+        &self,
+        org: OrgId,
+        ids: &[AdminId],
+    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(admin_select!("WHERE org = "));
+            qb.push_bind(org_bytes(org));
+            qb.push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id_bytes(*id));
+            }
+            qb.push(")");
+            let rows: Vec<AdminRow> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+            for row in rows {
+                found.push(admin_from_row(row)?);
+            }
+        }
+        Ok(in_order_of(ids, found))
     }
 
     async fn admin_by_email(
