@@ -23,8 +23,9 @@ use std::collections::HashSet;
 use admin_mfa_lifecycle::{
     ActiveFactor, Admin, AdminId, BuiltinRole, Candidate, Code, CodeCheck, Command, Email,
     EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, MfaState, Nonce, OrgId,
-    PasswordFailures, PasswordHash, PendingLink, Requirement, RequirementSource, Role, Sealed,
-    TimeStep, TokenHash, TotpParams, TotpSecret, UnixTime, apply, audit_events, notifications,
+    PasswordCheck, PasswordFailures, PasswordHash, PendingLink, Requirement, RequirementSource,
+    Role, Sealed, TimeStep, TokenHash, TotpParams, TotpSecret, UnixTime, apply, audit_events,
+    notifications,
 };
 use common::World;
 use proptest::prelude::*;
@@ -636,17 +637,43 @@ fn state() -> impl Strategy<Value = MfaState> {
         }
         log
     });
-    (requirement, factor, link, failures, any::<u64>(), log).prop_map(
-        |(requirement, factor, link, failures, credential_epoch, email_log)| MfaState {
-            requirement,
-            factor,
-            link,
-            failures,
-            credential_epoch,
-            email_log,
-            password_failures: PasswordFailures::default(),
-        },
+    let password_failures =
+        (any::<u32>(), prop::option::of(time())).prop_map(|(consecutive, last_failure_at)| {
+            PasswordFailures {
+                consecutive,
+                last_failure_at,
+            }
+        });
+    (
+        requirement,
+        factor,
+        link,
+        failures,
+        any::<u64>(),
+        log,
+        password_failures,
     )
+        .prop_map(
+            |(
+                requirement,
+                factor,
+                link,
+                failures,
+                credential_epoch,
+                email_log,
+                password_failures,
+            )| {
+                MfaState {
+                    requirement,
+                    factor,
+                    link,
+                    failures,
+                    credential_epoch,
+                    email_log,
+                    password_failures,
+                }
+            },
+        )
 }
 
 fn check() -> impl Strategy<Value = CodeCheck> {
@@ -753,6 +780,24 @@ fn event() -> impl Strategy<Value = Event> {
             token_hash,
             at
         }),
+        (password_check(), any::<u32>(), time()).prop_map(|(check, failures, at)| {
+            Event::PasswordFailed {
+                check,
+                failures,
+                at,
+            }
+        }),
+        (password_check(), time(), time())
+            .prop_map(|(check, until, at)| { Event::PasswordDelayed { check, until, at } }),
+        (any::<u32>(), time())
+            .prop_map(|(failures, at)| Event::PasswordFailuresCleared { failures, at }),
+    ]
+}
+
+fn password_check() -> impl Strategy<Value = PasswordCheck> {
+    prop_oneof![
+        Just(PasswordCheck::Login),
+        purpose().prop_map(PasswordCheck::Link)
     ]
 }
 
@@ -776,6 +821,18 @@ proptest! {
             }
             if !e.changes_state() {
                 prop_assert_eq!(&s, &before);
+            }
+            // The password counter and the code counter never mix (RL-3, RL-4).
+            let password_event = matches!(
+                e,
+                Event::PasswordFailed { .. }
+                    | Event::PasswordDelayed { .. }
+                    | Event::PasswordFailuresCleared { .. }
+            );
+            if password_event {
+                prop_assert_eq!(s.failures, before.failures);
+            } else {
+                prop_assert_eq!(s.password_failures, before.password_failures);
             }
         }
     }
