@@ -52,7 +52,7 @@ pub enum ConfigError {
 /// |---|---|---|
 /// | issuer (shown in authenticator apps and e-mails) | — (required) | 1–64 bytes, no `:` |
 /// | link base URL (setup and reset links start with it) | — (required) | absolute `https://` |
-/// | TOTP parameters, link lifetimes, lockout, e-mail limits | [`LifecycleConfig::default`] | as [`LifecycleConfig`] |
+/// | TOTP parameters, link lifetimes, code lockout, password limiter, e-mail limits | [`LifecycleConfig::default`] | as [`LifecycleConfig`] |
 /// | argon2id parameters | m = 19456 KiB, t = 2, p = 1 | not below these ([`PasswordParams`]) |
 /// | new admins must use MFA | yes | — |
 /// | MFA required organization-wide | no | — |

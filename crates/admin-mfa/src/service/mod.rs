@@ -219,7 +219,8 @@ impl MfaService {
     ///
     /// # Errors
     ///
-    /// A [`DispatchError`] (with what was done before) if leasing from the store fails.
+    /// A [`DispatchError`] (with what was done before) if leasing from the store fails, or
+    /// before anything is leased if the caller's tokio runtime has no time driver.
     pub async fn dispatch_emails(&self) -> Result<DispatchReport, DispatchError> {
         dispatch(
             &*self.store,
