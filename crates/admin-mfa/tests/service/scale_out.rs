@@ -60,7 +60,11 @@ impl Replicas {
     }
 
     fn replica(&self, i: usize) -> &H {
-        if i.is_multiple_of(2) { &self.a } else { &self.b }
+        if i.is_multiple_of(2) {
+            &self.a
+        } else {
+            &self.b
+        }
     }
 }
 
