@@ -98,7 +98,8 @@ impl fmt::Write for CodeBuf {
 pub(crate) enum EngineRef<'a> {
     /// Kept in the [`TotpSecret`].
     Kept(&'a Engine),
-    /// Built for this call (the secret keeps one for other parameters); wiped on drop.
+    /// Built for this call (first use of the secret, or parameters other than those of the
+    /// engine it keeps); wiped on drop.
     Own(Engine),
 }
 
