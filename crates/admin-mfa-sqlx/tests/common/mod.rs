@@ -34,6 +34,15 @@ impl<S: AdminStore, G: Send + Sync> AdminStore for Guarded<S, G> {
     async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
         self.store.admin(org, id).await
     }
+    // Forwarded explicitly: the trait's default would loop over `admin` and leave the
+    // stores' one-statement batched read untested by the conformance suite.
+    async fn admins(
+        &self,
+        org: OrgId,
+        ids: &[AdminId],
+    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
+        self.store.admins(org, ids).await
+    }
     async fn admin_by_email(
         &self,
         org: OrgId,
