@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -10,6 +10,7 @@ use admin_mfa_ports::{
     Versioned,
 };
 use async_trait::async_trait;
+use foldhash::{HashMap, HashMapExt as _, HashSet};
 
 /// An [`AdminStore`] held in process memory: the embedded default.
 ///
@@ -54,11 +55,11 @@ struct Inner {
     admins: HashMap<AdminId, Row>,
     orgs: HashMap<OrgId, OrgIndex>,
     by_token: HashMap<TokenHash, AdminId>,
-    outbox: BTreeMap<u64, OutboxRow>,
+    /// Every queued notification; a row's outbox id is its index.
+    outbox: Vec<OutboxRow>,
     /// Ids of the rows still waiting for delivery.
     pending: BTreeSet<u64>,
     dedupe: HashSet<DedupeKey>,
-    next_outbox_id: u64,
 }
 
 struct Row {
@@ -71,13 +72,74 @@ struct Row {
 struct OrgIndex {
     by_email: HashMap<Email, AdminId>,
     /// Admins without MFA required, in listing order.
-    without_required: BTreeSet<(Email, AdminId)>,
+    /// (Emails are unique within an organization, so the email alone is the key.)
+    without_required: BTreeMap<Email, AdminId>,
     role_count: HashMap<Role, u64>,
     audit: Vec<AuditEvent>,
 }
 
+/// The outbox row with id `id` (its index).
+fn outbox_row(outbox: &mut [OutboxRow], id: u64) -> Option<&mut OutboxRow> {
+    usize::try_from(id).ok().and_then(|i| outbox.get_mut(i))
+}
+
 fn is_listed(admin: &Admin) -> bool {
     !admin.mfa.requirement.is_required()
+}
+
+/// Moves the index entries of one admin from its record `old` (none for an insert) to
+/// `new`, touching only the keys that change.
+fn reindex(
+    org: &mut OrgIndex,
+    by_token: &mut HashMap<TokenHash, AdminId>,
+    old: Option<&Admin>,
+    new: &Admin,
+) {
+    let new_token = new.mfa.token_hash();
+    let email_changed = old.is_none_or(|o| o.email != new.email);
+    if let Some(old) = old {
+        // A key is released only while this admin holds it: another admin of the same
+        // change may have claimed it already, and then gets it back.
+        if let Some(hash) = old.mfa.token_hash()
+            && new_token != Some(hash)
+            && let Some(holder) = by_token.remove(hash)
+            && holder != old.id
+        {
+            by_token.insert(*hash, holder);
+        }
+        if email_changed
+            && let Some(holder) = org.by_email.remove(&old.email)
+            && holder != old.id
+        {
+            org.by_email.insert(old.email.clone(), holder);
+        }
+        if is_listed(old)
+            && (email_changed || !is_listed(new))
+            && let Some(holder) = org.without_required.remove(&old.email)
+            && holder != old.id
+        {
+            org.without_required.insert(old.email.clone(), holder);
+        }
+        if old.role != new.role
+            && let Some(n) = org.role_count.get_mut(&old.role)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+    if let Some(hash) = new_token
+        && old.is_none_or(|o| o.mfa.token_hash() != Some(hash))
+    {
+        by_token.insert(*hash, new.id);
+    }
+    if email_changed {
+        org.by_email.insert(new.email.clone(), new.id);
+    }
+    if is_listed(new) && (email_changed || old.is_some_and(|o| !is_listed(o))) {
+        org.without_required.insert(new.email.clone(), new.id);
+    }
+    if old.is_none_or(|o| o.role != new.role) {
+        *org.role_count.entry(new.role.clone()).or_default() += 1;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,10 +186,12 @@ impl Inner {
 
     /// Checks the whole change against the current state; mutates nothing.
     fn check(&self, change: &Change) -> Result<(), StoreError> {
-        let mut written = HashSet::with_capacity(change.writes.len());
+        // The new record of every written admin, and the record each write replaces.
+        let mut written: HashMap<AdminId, &Admin> = HashMap::with_capacity(change.writes.len());
+        let mut replaced: Vec<Option<&Admin>> = Vec::with_capacity(change.writes.len());
         for write in &change.writes {
             let admin = write.admin();
-            if !written.insert(admin.id) {
+            if written.insert(admin.id, admin).is_some() {
                 return Err(StoreError::InvalidChange("an admin is written twice"));
             }
             match write {
@@ -135,6 +199,7 @@ impl Inner {
                     if self.admins.contains_key(&admin.id) {
                         return Err(StoreError::Conflict(ConflictKind::DuplicateId));
                     }
+                    replaced.push(None);
                 }
                 AdminWrite::Update { expected, .. } => {
                     let row = self.admins.get(&admin.id).ok_or(StoreError::NotFound)?;
@@ -146,27 +211,41 @@ impl Inner {
                     if row.version != *expected {
                         return Err(StoreError::Conflict(ConflictKind::Version));
                     }
+                    replaced.push(Some(&row.admin));
                 }
             }
         }
-        // Unique keys after the change: a key may be claimed by one written admin, and not
-        // by an admin outside the change (whose keys stay as they are).
-        let mut emails = HashSet::with_capacity(change.writes.len());
-        let mut tokens = HashSet::with_capacity(change.writes.len());
-        for write in &change.writes {
+        // Unique keys after the change. Only a key a write newly claims can clash: the keys
+        // held before the change were unique, and a write that keeps its key is checked
+        // through any other write claiming it. A claimed key clashes with another claim of
+        // the change, or with a holder that keeps it (one outside the change, or one whose
+        // new record still has it).
+        let mut emails = HashSet::default();
+        let mut tokens = HashSet::default();
+        for (write, old) in change.writes.iter().zip(replaced) {
             let admin = write.admin();
-            let owner = self
-                .orgs
-                .get(&admin.org)
-                .and_then(|org| org.by_email.get(&admin.email));
-            if !emails.insert((admin.org, &admin.email))
-                || owner.is_some_and(|o| !written.contains(o))
-            {
-                return Err(StoreError::Conflict(ConflictKind::Email));
+            if old.is_none_or(|o| o.email != admin.email) {
+                let holder = self
+                    .orgs
+                    .get(&admin.org)
+                    .and_then(|org| org.by_email.get(&admin.email));
+                let kept = holder.is_some_and(|h| {
+                    *h != admin.id && written.get(h).is_none_or(|w| w.email == admin.email)
+                });
+                if kept || !emails.insert((admin.org, &admin.email)) {
+                    return Err(StoreError::Conflict(ConflictKind::Email));
+                }
             }
-            if let Some(hash) = admin.mfa.token_hash() {
-                let owner = self.by_token.get(hash);
-                if !tokens.insert(*hash) || owner.is_some_and(|o| !written.contains(o)) {
+            if let Some(hash) = admin.mfa.token_hash()
+                && old.is_none_or(|o| o.mfa.token_hash() != Some(hash))
+            {
+                let kept = self.by_token.get(hash).is_some_and(|h| {
+                    *h != admin.id
+                        && written
+                            .get(h)
+                            .is_none_or(|w| w.mfa.token_hash() == Some(hash))
+                });
+                if kept || !tokens.insert(*hash) {
                     return Err(StoreError::Conflict(ConflictKind::TokenHash));
                 }
             }
@@ -174,97 +253,81 @@ impl Inner {
         Ok(())
     }
 
-    /// Removes the index entries of `old` that `new` does not keep.
-    fn unindex_changed(&mut self, old: &Admin, new: &Admin) {
-        if let Some(hash) = old.mfa.token_hash()
-            && new.mfa.token_hash() != Some(hash)
-        {
-            self.by_token.remove(hash);
-        }
-        let org = self.orgs.entry(old.org).or_default();
-        let email_changed = old.email != new.email;
-        if email_changed {
-            org.by_email.remove(&old.email);
-        }
-        if is_listed(old) && (email_changed || !is_listed(new)) {
-            org.without_required.remove(&(old.email.clone(), old.id));
-        }
-        if old.role != new.role
-            && let Some(n) = org.role_count.get_mut(&old.role)
-        {
-            *n = n.saturating_sub(1);
-        }
-    }
-
-    /// Adds the index entries of `new` that `old` (if any) did not have.
-    fn index_changed(&mut self, old: Option<&Admin>, new: &Admin) {
-        if let Some(hash) = new.mfa.token_hash()
-            && old.is_none_or(|o| o.mfa.token_hash() != Some(hash))
-        {
-            self.by_token.insert(*hash, new.id);
-        }
-        let org = self.orgs.entry(new.org).or_default();
-        let email_changed = old.is_none_or(|o| o.email != new.email);
-        if email_changed {
-            org.by_email.insert(new.email.clone(), new.id);
-        }
-        if is_listed(new) && (email_changed || old.is_some_and(|o| !is_listed(o))) {
-            org.without_required.insert((new.email.clone(), new.id));
-        }
-        if old.is_none_or(|o| o.role != new.role) {
-            *org.role_count.entry(new.role.clone()).or_default() += 1;
-        }
-    }
-
     /// Applies a checked change; cannot fail.
+    ///
+    /// Records are replaced in place, and only the index entries whose keys change are
+    /// touched. A key is released only while it still points at the admin releasing it, so
+    /// admins of one change may trade keys (two admins swapping emails) in any order.
     fn apply(&mut self, change: Change) -> CommitReceipt {
         let mut receipt = CommitReceipt::default();
         receipt.versions.reserve(change.writes.len());
-        let mut rows = Vec::with_capacity(change.writes.len());
+        let Self {
+            admins,
+            orgs,
+            by_token,
+            ..
+        } = self;
         for write in change.writes {
-            let (admin, version) = match write {
-                AdminWrite::Insert(admin) => (admin, Version::FIRST),
-                AdminWrite::Update { admin, expected } => (admin, expected.next()),
+            let org = orgs.entry(write.admin().org).or_default();
+            let version = match write {
+                AdminWrite::Insert(admin) => {
+                    reindex(org, by_token, None, &admin);
+                    let id = admin.id;
+                    admins.insert(
+                        id,
+                        Row {
+                            admin,
+                            version: Version::FIRST,
+                        },
+                    );
+                    (id, Version::FIRST)
+                }
+                AdminWrite::Update { admin, expected } => {
+                    let id = admin.id;
+                    let version = expected.next();
+                    match admins.get_mut(&id) {
+                        Some(row) => {
+                            reindex(org, by_token, Some(&row.admin), &admin);
+                            *row = Row { admin, version };
+                        }
+                        // Unreachable after `check`; kept total rather than panicking.
+                        None => {
+                            reindex(org, by_token, None, &admin);
+                            admins.insert(id, Row { admin, version });
+                        }
+                    }
+                    (id, version)
+                }
             };
-            let old = self.admins.remove(&admin.id).map(|row| row.admin);
-            rows.push((admin, version, old));
+            receipt.versions.push(version);
         }
-        // Only keys that change are touched, and every old key is released before any new
-        // one is claimed: admins of one change may trade keys (two admins swapping emails).
-        for (admin, _, old) in &rows {
-            if let Some(old) = old {
-                self.unindex_changed(old, admin);
+        // Events come in runs of one organization (usually a single run).
+        let mut events = change.audit.into_iter().peekable();
+        while let Some(event) = events.next() {
+            let org = event.org;
+            let log = &mut self.orgs.entry(org).or_default().audit;
+            log.reserve(events.len().saturating_add(1));
+            log.push(event);
+            while let Some(next) = events.next_if(|e| e.org == org) {
+                log.push(next);
             }
         }
-        for (admin, _, old) in &rows {
-            self.index_changed(old.as_ref(), admin);
-        }
-        for (admin, version, _) in rows {
-            receipt.versions.push((admin.id, version));
-            self.admins.insert(admin.id, Row { admin, version });
-        }
-        for event in change.audit {
-            self.orgs.entry(event.org).or_default().audit.push(event);
-        }
+        self.dedupe.reserve(change.outbox.len());
+        self.outbox.reserve(change.outbox.len());
         for notification in change.outbox {
             if !self.dedupe.insert(notification.dedupe_key.clone()) {
                 receipt.deduplicated += 1;
                 continue;
             }
-            let id = self.next_outbox_id;
-            self.next_outbox_id += 1;
-            self.pending.insert(id);
-            self.outbox.insert(
-                id,
-                OutboxRow {
-                    next_attempt_at: notification.created_at,
-                    notification,
-                    state: OutboxState::Pending,
-                    leased_until: None,
-                    generation: 0,
-                    attempts: 0,
-                },
-            );
+            self.pending.insert(self.outbox.len() as u64);
+            self.outbox.push(OutboxRow {
+                next_attempt_at: notification.created_at,
+                notification,
+                state: OutboxState::Pending,
+                leased_until: None,
+                generation: 0,
+                attempts: 0,
+            });
             receipt.queued += 1;
         }
         receipt
@@ -272,10 +335,7 @@ impl Inner {
 
     /// The row a lease may mark, or why it may not.
     fn leased_row(&mut self, lease: Lease) -> Result<&mut OutboxRow, StoreError> {
-        let row = self
-            .outbox
-            .get_mut(&lease.id.0)
-            .ok_or(StoreError::NotFound)?;
+        let row = outbox_row(&mut self.outbox, lease.id.0).ok_or(StoreError::NotFound)?;
         if row.state != OutboxState::Pending
             || row.generation != lease.generation
             || row.leased_until.is_none()
@@ -348,19 +408,14 @@ impl AdminStore for MemoryStore {
     ) -> Result<Page<AdminSummary, Email>, StoreError> {
         let limit = page.clamped_limit();
         let inner = self.read();
-        let Some(set) = inner.orgs.get(&org).map(|o| &o.without_required) else {
+        let Some(listed) = inner.orgs.get(&org).map(|o| &o.without_required) else {
             return Ok(Page {
                 items: Vec::new(),
                 next: None,
             });
         };
-        let start = match page.after {
-            // Emails are unique per organization, so the email alone positions the cursor;
-            // the largest id sorts after every entry with that email.
-            Some(email) => Bound::Excluded((email, AdminId::from_bytes([0xff; 16]))),
-            None => Bound::Unbounded,
-        };
-        let mut items: Vec<AdminSummary> = set
+        let start = page.after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut items: Vec<AdminSummary> = listed
             .range((start, Bound::Unbounded))
             .take(limit + 1)
             .filter_map(|(_, id)| inner.admins.get(id).map(|row| (&row.admin).into()))
@@ -422,7 +477,7 @@ impl AdminStore for MemoryStore {
             if leased.len() >= max {
                 break;
             }
-            let Some(row) = inner.outbox.get_mut(id) else {
+            let Some(row) = outbox_row(&mut inner.outbox, *id) else {
                 continue;
             };
             let free = row.leased_until.is_none_or(|t| t <= now);
@@ -463,7 +518,7 @@ impl AdminStore for MemoryStore {
     async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
         let inner = self.read();
         let mut stats = OutboxStats::default();
-        for row in inner.outbox.values() {
+        for row in &inner.outbox {
             match row.state {
                 OutboxState::Pending => stats.pending += 1,
                 OutboxState::Sent => stats.sent += 1,

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use admin_mfa_lifecycle::{BuiltinRole, Role, UnixTime};
+use admin_mfa_lifecycle::{BuiltinRole, Email, Role, UnixTime};
 use admin_mfa_ports::{
     AdminStore, AuditCursor, Change, ConflictKind, OutboxStats, PageRequest, StoreError, Version,
 };
@@ -861,4 +861,120 @@ pub async fn email_index_follows_email_changes(store: Arc<dyn AdminStore>) {
     let mut want = vec![ea, eb];
     want.sort();
     assert_eq!(emails, want);
+}
+
+/// Unique keys are checked on the change as a whole: a key another written admin keeps, or
+/// that two writes claim, is a conflict (and nothing is written), while keys that move on
+/// in the same change (a rotation of emails, a swap of link tokens) are free to claim.
+pub async fn key_claims_within_one_change(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let (mut a, mut b) = (admin(o, 1), admin(o, 2));
+    set_link(&mut a, token_hash(1), T0);
+    set_link(&mut b, token_hash(2), T0);
+    store
+        .commit(Change::new().insert(a.clone()).insert(b.clone()))
+        .await
+        .unwrap();
+
+    // b claims a's email while a is rewritten but keeps it.
+    let mut kept = a.clone();
+    kept.display_name = "Still A".to_owned();
+    let mut claim = b.clone();
+    claim.email = a.email.clone();
+    assert_conflict(
+        store
+            .commit(
+                Change::new()
+                    .update(kept.clone(), Version::FIRST)
+                    .update(claim, Version::FIRST),
+            )
+            .await,
+        ConflictKind::Email,
+    );
+    // a claims b's token while b is rewritten but keeps it (in either order).
+    let mut claim = a.clone();
+    set_link(&mut claim, token_hash(2), T0);
+    let mut kept_b = b.clone();
+    kept_b.display_name = "Still B".to_owned();
+    assert_conflict(
+        store
+            .commit(
+                Change::new()
+                    .update(kept_b, Version::FIRST)
+                    .update(claim, Version::FIRST),
+            )
+            .await,
+        ConflictKind::TokenHash,
+    );
+    // Two new admins claim one free email.
+    let (mut c, mut d) = (admin(o, 3), admin(o, 4));
+    d.email = c.email.clone();
+    assert_conflict(
+        store
+            .commit(Change::new().insert(c.clone()).insert(d.clone()))
+            .await,
+        ConflictKind::Email,
+    );
+    // Nothing of the refused changes was written.
+    for (who, name) in [(&a, "Admin 1"), (&b, "Admin 2")] {
+        let stored = store.admin(o, who.id).await.unwrap().unwrap();
+        assert_eq!(stored.version, Version::FIRST);
+        assert_eq!(stored.value.display_name, name);
+    }
+    assert!(store.admin(o, c.id).await.unwrap().is_none());
+    assert!(store.admin(o, d.id).await.unwrap().is_none());
+
+    // A rotation: a takes b's email, b a new one, and a new admin takes a's old one; the
+    // link tokens of a and b swap in the same change.
+    let (ea, eb) = (a.email.clone(), b.email.clone());
+    a.email = eb.clone();
+    b.email = email("rotated@example.com");
+    c.email = ea.clone();
+    set_link(&mut a, token_hash(2), T0);
+    set_link(&mut b, token_hash(1), T0);
+    store
+        .commit(
+            Change::new()
+                .insert(c.clone())
+                .update(a.clone(), Version::FIRST)
+                .update(b.clone(), Version::FIRST),
+        )
+        .await
+        .unwrap();
+    let by_email = |e: Email| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .admin_by_email(o, &e)
+                .await
+                .unwrap()
+                .map(|v| v.value.id)
+        }
+    };
+    assert_eq!(by_email(ea).await, Some(c.id));
+    assert_eq!(by_email(eb).await, Some(a.id));
+    assert_eq!(by_email(b.email.clone()).await, Some(b.id));
+    let by_token = |n: u32| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .admin_by_token(&token_hash(n))
+                .await
+                .unwrap()
+                .map(|v| v.value.id)
+        }
+    };
+    assert_eq!(by_token(1).await, Some(b.id));
+    assert_eq!(by_token(2).await, Some(a.id));
+    // The widget lists the three admins under their new emails.
+    let listed = store
+        .list_without_mfa_required(o, PageRequest::first(10))
+        .await
+        .unwrap();
+    let mut emails: Vec<_> = listed.items.iter().map(|s| s.email.clone()).collect();
+    emails.sort();
+    let mut want = vec![a.email.clone(), b.email.clone(), c.email.clone()];
+    want.sort();
+    assert_eq!(emails, want);
+    assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 3);
 }

@@ -101,6 +101,7 @@ macro_rules! store_conformance {
             role_counts_follow_role_changes,
             token_index_follows_link_changes,
             email_index_follows_email_changes,
+            key_claims_within_one_change,
         ]);
     };
     ($make:expr) => {
