@@ -1,6 +1,7 @@
 //! Validated e-mail addresses and opaque password hashes.
 
 use core::fmt;
+use std::sync::Arc;
 
 /// The longest address accepted, in bytes (RFC 5321 path limit minus the angle brackets).
 pub const MAX_EMAIL_LEN: usize = 254;
@@ -24,9 +25,9 @@ const MAX_LOCAL_LEN: usize = 64;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
-pub struct Email(String);
+// Shared, immutable text: an admin record is cloned on every read, and a clone of an
+// address is then a reference count rather than an allocation.
+pub struct Email(Arc<str>);
 
 /// Why an address was refused by [`Email::parse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -103,7 +104,7 @@ impl Email {
         if domain.is_empty() || !domain.contains('.') || domain.split('.').any(str::is_empty) {
             return Err(EmailError::InvalidDomain);
         }
-        Ok(Self(trimmed.to_ascii_lowercase()))
+        Ok(Self(trimmed.to_ascii_lowercase().into()))
     }
 
     /// The normalised address.
@@ -134,6 +135,13 @@ impl core::str::FromStr for Email {
 }
 
 #[cfg(feature = "serde")]
+impl serde::Serialize for Email {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Email {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
@@ -146,21 +154,33 @@ impl<'de> serde::Deserialize<'de> for Email {
 /// Hashing and verification live in the service; this type only carries the string.
 /// `Debug` is redacted so the hash never reaches a log.
 #[derive(Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
-pub struct PasswordHash(String);
+pub struct PasswordHash(Arc<str>);
 
 impl PasswordHash {
     /// Wraps a PHC string. No validation happens here.
     #[must_use]
     pub fn new(phc: String) -> Self {
-        Self(phc)
+        Self(phc.into())
     }
 
     /// The PHC string.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for PasswordHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for PasswordHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
     }
 }
 
