@@ -71,9 +71,9 @@ struct Row {
 #[derive(Default)]
 struct OrgIndex {
     by_email: HashMap<Email, AdminId>,
-    /// Admins without MFA required, in listing order.
-    /// (Emails are unique within an organization, so the email alone is the key.)
-    without_required: BTreeMap<Email, AdminId>,
+    /// Admins without MFA required, in listing order (by email, unique within an
+    /// organization).
+    without_required: BTreeMap<ListKey, AdminId>,
     role_count: HashMap<Role, u64>,
     audit: Vec<AuditEvent>,
 }
@@ -81,6 +81,22 @@ struct OrgIndex {
 /// The outbox row with id `id` (its index).
 fn outbox_row(outbox: &mut [OutboxRow], id: u64) -> Option<&mut OutboxRow> {
     usize::try_from(id).ok().and_then(|i| outbox.get_mut(i))
+}
+
+/// The widget list's sort key: an email, led by its first 16 bytes as a number so that most
+/// comparisons in the tree never leave the node for the address text. Emails hold no NUL,
+/// so zero padding keeps the order of the text itself; equal heads fall back to the text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ListKey(u128, Email);
+
+impl ListKey {
+    fn of(email: &Email) -> Self {
+        let mut head = [0_u8; 16];
+        for (slot, byte) in head.iter_mut().zip(email.as_str().bytes()) {
+            *slot = byte;
+        }
+        Self(u128::from_be_bytes(head), email.clone())
+    }
 }
 
 fn is_listed(admin: &Admin) -> bool {
@@ -115,10 +131,10 @@ fn reindex(
         }
         if is_listed(old)
             && (email_changed || !is_listed(new))
-            && let Some(holder) = org.without_required.remove(&old.email)
+            && let Some(holder) = org.without_required.remove(&ListKey::of(&old.email))
             && holder != old.id
         {
-            org.without_required.insert(old.email.clone(), holder);
+            org.without_required.insert(ListKey::of(&old.email), holder);
         }
         if old.role != new.role
             && let Some(n) = org.role_count.get_mut(&old.role)
@@ -135,7 +151,7 @@ fn reindex(
         org.by_email.insert(new.email.clone(), new.id);
     }
     if is_listed(new) && (email_changed || old.is_some_and(|o| !is_listed(o))) {
-        org.without_required.insert(new.email.clone(), new.id);
+        org.without_required.insert(ListKey::of(&new.email), new.id);
     }
     if old.is_none_or(|o| o.role != new.role) {
         *org.role_count.entry(new.role.clone()).or_default() += 1;
@@ -414,7 +430,9 @@ impl AdminStore for MemoryStore {
                 next: None,
             });
         };
-        let start = page.after.map_or(Bound::Unbounded, Bound::Excluded);
+        let start = page
+            .after
+            .map_or(Bound::Unbounded, |email| Bound::Excluded(ListKey::of(&email)));
         let mut items: Vec<AdminSummary> = listed
             .range((start, Bound::Unbounded))
             .take(limit + 1)

@@ -2,6 +2,9 @@
 //! create admins.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use foldhash::fast::RandomState;
 
 use admin_mfa_lifecycle::{
     Admin, AdminId, BuiltinRole, Command, Context as LifecycleContext, Email, Event, MfaState,
@@ -151,13 +154,17 @@ impl MfaService {
         let subject = self.actor(actor, true).await?;
         let context = self.policy_context(subject.org, false).await?;
         // Each admin once, in the order first asked; later mentions report "already required".
-        let mut position = HashMap::with_capacity(targets.len());
+        let mut position = HashMap::with_capacity_and_hasher(targets.len(), RandomState::default());
         let mut unique = Vec::with_capacity(targets.len());
+        let mut repeated = false;
         for id in targets {
-            position.entry(*id).or_insert_with(|| {
-                unique.push(*id);
-                unique.len() - 1
-            });
+            match position.entry(*id) {
+                Entry::Occupied(_) => repeated = true,
+                Entry::Vacant(slot) => {
+                    slot.insert(unique.len());
+                    unique.push(*id);
+                }
+            }
         }
         let mut results: Vec<Option<BulkItem>> = Vec::with_capacity(unique.len());
         results.resize_with(unique.len(), || None);
@@ -167,8 +174,36 @@ impl MfaService {
         {
             self.require_chunk(&subject, &context, chunk, slots).await;
         }
-        let mut reported = vec![false; unique.len()];
-        let items = targets
+        let items = if repeated {
+            Self::report_repeated(targets, &position, results)
+        } else {
+            // No repeats: the results are in the order asked.
+            targets
+                .iter()
+                .zip(results)
+                .map(|(id, item)| (*id, item.unwrap_or(BulkItem::Failed(Error::Conflict))))
+                .collect()
+        };
+        let report = BulkReport { items };
+        tracing::info!(
+            actor = %subject.id,
+            asked = targets.len(),
+            newly_required = report.newly_required(),
+            failed = report.failures().count(),
+            "bulk require finished"
+        );
+        Ok(report)
+    }
+
+    /// A bulk report when some admin was asked for more than once: the first mention gets
+    /// the result, later ones "already required".
+    fn report_repeated(
+        targets: &[AdminId],
+        position: &HashMap<AdminId, usize, RandomState>,
+        mut results: Vec<Option<BulkItem>>,
+    ) -> Vec<(AdminId, BulkItem)> {
+        let mut reported = vec![false; results.len()];
+        targets
             .iter()
             .map(|id| {
                 let at = position.get(id).copied().unwrap_or_default();
@@ -185,16 +220,7 @@ impl MfaService {
                 };
                 (*id, item)
             })
-            .collect();
-        let report = BulkReport { items };
-        tracing::info!(
-            actor = %subject.id,
-            asked = targets.len(),
-            newly_required = report.newly_required(),
-            failed = report.failures().count(),
-            "bulk require finished"
-        );
-        Ok(report)
+            .collect()
     }
 
     /// One chunk of a bulk require: decided together and committed as one change; if that

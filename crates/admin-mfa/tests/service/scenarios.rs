@@ -442,6 +442,8 @@ async fn bulk_require_reports_per_admin_and_is_idempotent(b: Backend) {
     assert_eq!(first.len(), 7);
     // The same selection again: nothing changes and nothing is sent.
     let again = h.svc.require_mfa(&session, &targets).await.unwrap();
+    let ids: Vec<_> = again.items.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, targets);
     assert_eq!(again.newly_required(), 0);
     assert!(again.all_required());
     assert!(h.deliver().await.is_empty());
