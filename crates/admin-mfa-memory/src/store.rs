@@ -430,9 +430,9 @@ impl AdminStore for MemoryStore {
                 next: None,
             });
         };
-        let start = page
-            .after
-            .map_or(Bound::Unbounded, |email| Bound::Excluded(ListKey::of(&email)));
+        let start = page.after.map_or(Bound::Unbounded, |email| {
+            Bound::Excluded(ListKey::of(&email))
+        });
         let mut items: Vec<AdminSummary> = listed
             .range((start, Bound::Unbounded))
             .take(limit + 1)
