@@ -167,12 +167,16 @@ impl Drop for Schema {
 }
 
 /// Instantiates `async fn $name(b: Backend)` tests once per backend, in modules `memory`,
-/// `sqlite` and `postgres` of the calling module.
+/// `sqlite` and `postgres` of the calling module. A leading `#[...]` replaces the default
+/// `#[tokio::test]` (for a multi-threaded runtime).
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
+        $crate::backends::on_every_store!(#[tokio::test] $($name),*);
+    };
+    (#[$test:meta] $($name:ident),* $(,)?) => {
         mod memory {
             $(
-                #[tokio::test]
+                #[$test]
                 async fn $name() {
                     super::$name($crate::backends::Backend::Memory).await;
                 }
@@ -180,7 +184,7 @@ macro_rules! on_every_store {
         }
         mod sqlite {
             $(
-                #[tokio::test]
+                #[$test]
                 async fn $name() {
                     super::$name($crate::backends::Backend::Sqlite).await;
                 }
@@ -188,7 +192,7 @@ macro_rules! on_every_store {
         }
         mod postgres {
             $(
-                #[tokio::test]
+                #[$test]
                 async fn $name() {
                     if let Some(b) = $crate::backends::Backend::Postgres.available(stringify!($name)) {
                         super::$name(b).await;

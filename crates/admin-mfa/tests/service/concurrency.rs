@@ -1,4 +1,6 @@
-//! Races (T-CONC, T-RL-7): tasks lined up on a barrier, on a multi-threaded runtime.
+//! Races (T-CONC, T-RL-7): tasks lined up on a barrier, on a multi-threaded runtime, on
+//! every store (`memory::*`, `sqlite::*`, `postgres::*`): on the SQL stores the
+//! compare-and-swap under test is the database's.
 
 use std::sync::Arc;
 
@@ -6,14 +8,14 @@ use admin_mfa::lifecycle::LifecycleConfig;
 use admin_mfa::{BuiltinRole as R, Error, LinkPurpose, LoginOutcome};
 use tokio::sync::Barrier;
 
+use crate::backends::{Backend, on_every_store};
 use crate::common::*;
 
 /// T-CONC-1: 32 tasks submit the same valid code at one instant: exactly one session, 31
 /// generic refusals, and `last_used_step` is that step. 200 iterations on one admin, the
 /// clock one step further each round (a new password challenge only every 100 rounds).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn same_valid_code_from_32_tasks_is_accepted_once() {
-    let h = H::with(|c| c.challenge_ttl_secs(3_600));
+async fn same_valid_code_from_32_tasks_is_accepted_once(b: Backend) {
+    let h = b.with(|c| c.challenge_ttl_secs(3_600)).await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     let mut challenge = None;
     for round in 0..200 {
@@ -73,15 +75,16 @@ async fn same_valid_code_from_32_tasks_is_accepted_once() {
 /// below the used step and refused: one success), or T−1 first and then T (two). Whatever
 /// the order: T's code succeeds exactly once, T−1's at most once, `last_used_step` ends at T
 /// and, sampled all along, never decreases.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn codes_for_t_and_t_minus_1_race_and_the_step_never_decreases() {
+async fn codes_for_t_and_t_minus_1_race_and_the_step_never_decreases(b: Backend) {
     // Thresholds at 100, so that the limiter's delay never decides a round.
     let lifecycle = LifecycleConfig::builder()
         .delay_after(100)
         .lock_after(100)
         .build()
         .unwrap();
-    let h = H::with(|c| c.challenge_ttl_secs(3_600).lifecycle(lifecycle));
+    let h = b
+        .with(|c| c.challenge_ttl_secs(3_600).lifecycle(lifecycle))
+        .await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     let mut challenge = None;
     let mut one_success_rounds = 0;
@@ -178,10 +181,9 @@ async fn codes_for_t_and_t_minus_1_race_and_the_step_never_decreases() {
 
 /// T-CONC-2 / T-CONC-4: one link completed by 8 tasks with the same valid code: one
 /// completion, one active factor, one confirmation e-mail.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_link_completed_by_8_tasks_completes_once() {
+async fn one_link_completed_by_8_tasks_completes_once(b: Backend) {
     for purpose in [LinkPurpose::Setup, LinkPurpose::Reset] {
-        let h = H::new();
+        let h = b.h().await;
         let (id, old) = h.enrolled(1, R::Administrator).await;
         h.deliver().await;
         if purpose == LinkPurpose::Reset {
@@ -252,14 +254,13 @@ async fn one_link_completed_by_8_tasks_completes_once() {
 
 /// T-RL-7: with both thresholds at 100, 64 wrong codes submitted at once over 8 open
 /// challenges leave the counter at exactly 64: no lost update.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixty_four_concurrent_wrong_codes_count_exactly_64() {
+async fn sixty_four_concurrent_wrong_codes_count_exactly_64(b: Backend) {
     let lifecycle = LifecycleConfig::builder()
         .delay_after(100)
         .lock_after(100)
         .build()
         .unwrap();
-    let h = H::with(|c| c.lifecycle(lifecycle));
+    let h = b.with(|c| c.lifecycle(lifecycle)).await;
     let (id, _) = h.enrolled(1, R::Manager).await;
     h.advance(30);
     let mut challenges = Vec::new();
@@ -287,9 +288,8 @@ async fn sixty_four_concurrent_wrong_codes_count_exactly_64() {
 
 /// T-CONC-3 (D5): two enrolment starts on one link (two tabs): the candidate confirmed
 /// last wins; a code for the stale one fails; never two active factors.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_tabs_confirming_one_link_leave_one_candidate() {
-    let h = H::new();
+async fn two_tabs_confirming_one_link_leave_one_candidate(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let target = h.seed(2, R::HelpDesk).await;
     let session = h.session(awb).await;
@@ -340,9 +340,8 @@ async fn two_tabs_confirming_one_link_leave_one_candidate() {
 /// (their requirement removed, so the bulk call must write them too) log in with password
 /// and code: every target `Required`, every enrolment `Active`, no store error anywhere, and
 /// exactly one "MFA required" e-mail per newly required admin.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bulk_require_races_enrolments_and_logins() {
-    let h = H::with(|c| c.bulk_chunk_size(100));
+async fn bulk_require_races_enrolments_and_logins(b: Backend) {
+    let h = b.with(|c| c.bulk_chunk_size(100)).await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let mut required = Vec::new();
     for n in 1_000..2_000 {
@@ -467,13 +466,12 @@ async fn bulk_require_races_enrolments_and_logins() {
 }
 
 /// Wrong passwords raced by 32 tasks all count: no failure is lost to the CAS retries.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thirty_two_concurrent_wrong_passwords_count_exactly_32() {
+async fn thirty_two_concurrent_wrong_passwords_count_exactly_32(b: Backend) {
     let lifecycle = LifecycleConfig::builder()
         .password_delay_after(100)
         .build()
         .unwrap();
-    let h = H::with(|c| c.lifecycle(lifecycle));
+    let h = b.with(|c| c.lifecycle(lifecycle)).await;
     let id = h.seed(1, R::Manager).await;
     let email = h.get(id).await.email;
     let barrier = Arc::new(Barrier::new(32));
@@ -506,9 +504,8 @@ async fn thirty_two_concurrent_wrong_passwords_count_exactly_32() {
 }
 
 /// Concurrent bootstraps of one organization: exactly one first admin is created.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixteen_concurrent_bootstraps_create_one_admin() {
-    let h = H::new();
+async fn sixteen_concurrent_bootstraps_create_one_admin(b: Backend) {
+    let h = b.h().await;
     let barrier = Arc::new(Barrier::new(16));
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -595,3 +592,15 @@ async fn two_service_instances_on_one_store_share_every_guarantee() {
     assert!(h.svc.reset_mfa(&boss, id).await.unwrap().changed);
     assert!(!replica.svc.is_current(&session).await.unwrap());
 }
+
+on_every_store!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    same_valid_code_from_32_tasks_is_accepted_once,
+    one_link_completed_by_8_tasks_completes_once,
+    codes_for_t_and_t_minus_1_race_and_the_step_never_decreases,
+    sixty_four_concurrent_wrong_codes_count_exactly_64,
+    two_tabs_confirming_one_link_leave_one_candidate,
+    bulk_require_races_enrolments_and_logins,
+    thirty_two_concurrent_wrong_passwords_count_exactly_32,
+    sixteen_concurrent_bootstraps_create_one_admin,
+);

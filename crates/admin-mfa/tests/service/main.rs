@@ -1,7 +1,7 @@
 //! Service-level tests of `admin-mfa`: one scenario per row of DESIGN.md §1 on every store
-//! (memory, SQLite, PostgreSQL when configured), the SECURITY.md groups, concurrency and
-//! fault injection on the memory store, and the scale-out proof (two service instances on
-//! one database).
+//! (memory, SQLite, PostgreSQL when configured), the SECURITY.md groups on every store too,
+//! concurrency and fault injection on the memory store, and the scale-out proof (two service
+//! instances on one database).
 
 #![allow(
     clippy::unwrap_used,

@@ -1,5 +1,6 @@
-//! The SECURITY.md test groups at the service level, on the memory store: T-ENR, T-REQ,
-//! T-RST, T-TOK, T-RL, T-RPL, T-ENU, T-PWD, T-LOG (Debug, audit, outbox), T-NOT, T-SES.
+//! The SECURITY.md test groups at the service level, each run on every store (`memory::*`,
+//! `sqlite::*`, `postgres::*`, as the scenarios are): T-ENR, T-REQ, T-RST, T-TOK, T-RL,
+//! T-RPL, T-ENU, T-PWD, T-LOG (Debug, audit, outbox), T-NOT, T-SES.
 
 use admin_mfa::lifecycle::{
     Factor, LifecycleConfig, LinkToken, NotificationKind, PasswordHash, TotpSecret,
@@ -11,6 +12,7 @@ use admin_mfa::{
 };
 use argon2::{Algorithm, Argon2, PasswordHasher as _, Version};
 
+use crate::backends::{Backend, on_every_store};
 use crate::common::*;
 
 async fn kinds(h: &H) -> Vec<AuditKind> {
@@ -36,9 +38,8 @@ async fn enabled_with_link(h: &H, n: u32) -> (admin_mfa::AdminId, String) {
 
 // ---- T-ENR ------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn t_enr_2_wrong_code_at_enrolment_counts_and_enrols_nothing() {
-    let h = H::new();
+async fn t_enr_2_wrong_code_at_enrolment_counts_and_enrols_nothing(b: Backend) {
+    let h = b.h().await;
     let (id, token) = enabled_with_link(&h, 1).await;
     let email = h.get(id).await.email;
     let p = h
@@ -72,9 +73,8 @@ async fn t_enr_2_wrong_code_at_enrolment_counts_and_enrols_nothing() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn t_enr_4_enrolment_needs_token_and_password_of_the_same_admin() {
-    let h = H::new();
+async fn t_enr_4_enrolment_needs_token_and_password_of_the_same_admin(b: Backend) {
+    let h = b.h().await;
     let (a, token_a) = enabled_with_link(&h, 1).await;
     let b = h.seed(2, R::Manager).await;
     let email_a = h.get(a).await.email;
@@ -107,9 +107,8 @@ async fn t_enr_4_enrolment_needs_token_and_password_of_the_same_admin() {
     assert_eq!(h.get(a).await.mfa.factor, Factor::None);
 }
 
-#[tokio::test]
-async fn t_enr_5_an_active_factor_is_asked_for_even_when_not_required() {
-    let h = H::new();
+async fn t_enr_5_an_active_factor_is_asked_for_even_when_not_required(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let boss = h.session(awb).await;
@@ -140,9 +139,8 @@ async fn t_enr_5_an_active_factor_is_asked_for_even_when_not_required() {
     );
 }
 
-#[tokio::test]
-async fn t_enr_6_re_enrolment_makes_a_new_secret_and_nothing_returns_the_old() {
-    let h = H::new();
+async fn t_enr_6_re_enrolment_makes_a_new_secret_and_nothing_returns_the_old(b: Backend) {
+    let h = b.h().await;
     let (id, first) = h.enrolled(1, R::Manager).await;
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let boss = h.session(awb).await;
@@ -161,9 +159,8 @@ async fn t_enr_6_re_enrolment_makes_a_new_secret_and_nothing_returns_the_old() {
     }
 }
 
-#[tokio::test]
-async fn t_enr_7_and_8_setup_link_expires_and_a_login_issues_a_new_one() {
-    let h = H::new();
+async fn t_enr_7_and_8_setup_link_expires_and_a_login_issues_a_new_one(b: Backend) {
+    let h = b.h().await;
     let (id, token) = enabled_with_link(&h, 1).await;
     let email = h.get(id).await.email;
     h.advance(86_400 - 1);
@@ -194,9 +191,8 @@ async fn t_enr_7_and_8_setup_link_expires_and_a_login_issues_a_new_one() {
 
 // ---- T-REQ ------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn t_req_1_bulk_require_of_1000_is_idempotent_and_keeps_factors() {
-    let h = H::new();
+async fn t_req_1_bulk_require_of_1000_is_idempotent_and_keeps_factors(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let mut targets = Vec::new();
     for n in 1000..2000 {
@@ -218,9 +214,8 @@ async fn t_req_1_bulk_require_of_1000_is_idempotent_and_keeps_factors() {
     h.mfa_session(enrolled, &secret).await;
 }
 
-#[tokio::test]
-async fn t_req_2_bulk_require_leaves_an_enrolment_in_flight_alone() {
-    let h = H::new();
+async fn t_req_2_bulk_require_leaves_an_enrolment_in_flight_alone(b: Backend) {
+    let h = b.h().await;
     let (x, token) = enabled_with_link(&h, 1).await;
     let email = h.get(x).await.email;
     let p = h
@@ -246,9 +241,8 @@ async fn t_req_2_bulk_require_leaves_an_enrolment_in_flight_alone() {
     assert!(admin.mfa.requirement.is_required() && admin.mfa.is_enrolled());
 }
 
-#[tokio::test]
-async fn t_req_4_roles_without_permission_cannot_change_others() {
-    let h = H::new();
+async fn t_req_4_roles_without_permission_cannot_change_others(b: Backend) {
+    let h = b.h().await;
     let manager = h.seed(1, R::Manager).await;
     let target = h.seed(2, R::HelpDesk).await;
     let read_only = h.seed(3, R::ReadOnly).await;
@@ -287,7 +281,7 @@ async fn t_req_4_roles_without_permission_cannot_change_others() {
         Err(Error::NotFound)
     ));
     // Under an org-wide requirement the requirement cannot be removed (G5).
-    let h = H::with(|c| c.global_mfa_required(true));
+    let h = b.with(|c| c.global_mfa_required(true)).await;
     let awb = h.seed(5, R::AdministratorWithBilling).await;
     let target = h.seed(6, R::Manager).await;
     let s = h.session(awb).await;
@@ -309,9 +303,8 @@ async fn reset_link(h: &H, id: admin_mfa::AdminId) -> String {
     token_in(&sent[0].text)
 }
 
-#[tokio::test]
-async fn t_rst_2_6_reset_needs_the_password_and_never_touches_it() {
-    let h = H::new();
+async fn t_rst_2_6_reset_needs_the_password_and_never_touches_it(b: Backend) {
+    let h = b.h().await;
     let (id, old) = h.enrolled(1, R::Manager).await;
     let (other, _) = h.enrolled(2, R::Manager).await;
     h.deliver().await;
@@ -356,9 +349,8 @@ async fn t_rst_2_6_reset_needs_the_password_and_never_touches_it() {
     assert!(admin.mfa.is_enrolled() && admin.mfa.requirement.is_required());
 }
 
-#[tokio::test]
-async fn t_rst_7_reset_confirm_failures_share_the_counter_and_the_lock_voids_the_link() {
-    let h = H::new();
+async fn t_rst_7_reset_confirm_failures_share_the_counter_and_the_lock_voids_the_link(b: Backend) {
+    let h = b.h().await;
     let (id, old) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
     // Three login failures first.
@@ -404,9 +396,8 @@ async fn t_rst_7_reset_confirm_failures_share_the_counter_and_the_lock_voids_the
     assert!(h.svc.verify(&challenge, &h.code(&old)).await.is_err());
 }
 
-#[tokio::test]
-async fn t_tok_1_tokens_are_random_and_stored_as_hashes_only() {
-    let h = H::new();
+async fn t_tok_1_tokens_are_random_and_stored_as_hashes_only(b: Backend) {
+    let h = b.h().await;
     let (id, token) = enabled_with_link(&h, 1).await;
     assert_eq!(token.len(), 43);
     assert!(
@@ -431,9 +422,8 @@ async fn t_tok_1_tokens_are_random_and_stored_as_hashes_only() {
     assert!(!sealed.ciphertext.windows(32).any(|w| w == raw.as_bytes()));
 }
 
-#[tokio::test]
-async fn t_tok_3_4_links_survive_scanners_work_once_and_expire() {
-    let h = H::new();
+async fn t_tok_3_4_links_survive_scanners_work_once_and_expire(b: Backend) {
+    let h = b.h().await;
     let (id, old) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
     let token = reset_link(&h, id).await;
@@ -478,9 +468,8 @@ async fn t_tok_3_4_links_survive_scanners_work_once_and_expire() {
     let _ = old;
 }
 
-#[tokio::test]
-async fn t_tok_5_a_newer_link_voids_the_older() {
-    let h = H::new();
+async fn t_tok_5_a_newer_link_voids_the_older(b: Backend) {
+    let h = b.h().await;
     let (id, _) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
     let first = reset_link(&h, id).await;
@@ -511,9 +500,8 @@ async fn t_tok_7_link_ttls_are_bounded() {
     assert_eq!(c.lifecycle().reset_link_ttl_secs(), 3_600);
 }
 
-#[tokio::test]
-async fn t_tok_9_reset_emails_are_capped_without_locking() {
-    let h = H::new();
+async fn t_tok_9_reset_emails_are_capped_without_locking(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
     h.advance(30);
@@ -535,9 +523,8 @@ async fn t_tok_9_reset_emails_are_capped_without_locking() {
 
 // ---- T-RL / T-RPL -----------------------------------------------------------------------
 
-#[tokio::test]
-async fn t_rl_1_9_delays_then_lock_and_a_right_code_resets_the_count() {
-    let h = H::new();
+async fn t_rl_1_9_delays_then_lock_and_a_right_code_resets_the_count(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     // L − 1 failures (waiting out each delay), then the right code resets the counter.
     let delays = [0, 0, 0, 0, 30, 60, 120, 240, 480];
@@ -584,9 +571,8 @@ async fn t_rl_1_9_delays_then_lock_and_a_right_code_resets_the_count() {
     );
 }
 
-#[tokio::test]
-async fn t_rl_4_5_passwords_and_codes_never_mix() {
-    let h = H::new();
+async fn t_rl_4_5_passwords_and_codes_never_mix(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.advance(30);
     let c = h.challenge(id).await;
@@ -611,9 +597,8 @@ async fn t_rl_4_5_passwords_and_codes_never_mix() {
     h.svc.verify(&c, &h.code(&secret)).await.unwrap();
 }
 
-#[tokio::test]
-async fn t_rpl_2_3_a_replay_looks_exactly_like_a_wrong_code_and_is_counted() {
-    let h = H::new();
+async fn t_rpl_2_3_a_replay_looks_exactly_like_a_wrong_code_and_is_counted(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.advance(30);
     let c = h.challenge(id).await;
@@ -647,9 +632,8 @@ async fn t_rpl_2_3_a_replay_looks_exactly_like_a_wrong_code_and_is_counted() {
 
 // ---- T-ENU / T-PWD ----------------------------------------------------------------------
 
-#[tokio::test]
-async fn t_enu_1_3_unknown_locked_and_wrong_look_the_same() {
-    let h = H::new();
+async fn t_enu_1_3_unknown_locked_and_wrong_look_the_same(b: Backend) {
+    let h = b.h().await;
     let (locked, _) = h.enrolled(1, R::Manager).await;
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let email = h.get(awb).await.email;
@@ -697,9 +681,8 @@ async fn t_enu_1_3_unknown_locked_and_wrong_look_the_same() {
     );
 }
 
-#[tokio::test]
-async fn t_pwd_1_2_4_phc_hashes_rehash_and_exact_passwords() {
-    let h = H::new();
+async fn t_pwd_1_2_4_phc_hashes_rehash_and_exact_passwords(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let s = h.session(awb).await;
     let long: String = "ä".repeat(500); // 1000 characters, 1000 bytes... of two-byte chars
@@ -791,9 +774,8 @@ async fn t_pwd_1_2_4_phc_hashes_rehash_and_exact_passwords() {
 
 // ---- T-LOG / T-NOT / T-SES -------------------------------------------------------------
 
-#[tokio::test]
-async fn t_log_2_3_debug_and_audit_hold_no_secret() {
-    let h = H::new();
+async fn t_log_2_3_debug_and_audit_hold_no_secret(b: Backend) {
+    let h = b.h().await;
     let (id, token) = enabled_with_link(&h, 1).await;
     let email = h.get(id).await.email;
     let p = h
@@ -838,9 +820,8 @@ async fn t_log_2_3_debug_and_audit_hold_no_secret() {
     );
 }
 
-#[tokio::test]
-async fn t_not_1_2_each_change_queues_exactly_one_message_with_repudiation() {
-    let h = H::new();
+async fn t_not_1_2_each_change_queues_exactly_one_message_with_repudiation(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let s = h.session(awb).await;
     let a = h.seed(2, R::Manager).await;
@@ -909,9 +890,8 @@ async fn t_not_1_2_each_change_queues_exactly_one_message_with_repudiation() {
     let _ = NotificationKind::SetupInvitation;
 }
 
-#[tokio::test]
-async fn t_not_3_hostile_display_names_are_escaped() {
-    let h = H::new();
+async fn t_not_3_hostile_display_names_are_escaped(b: Backend) {
+    let h = b.h().await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let target = h.seed(2, R::Manager).await;
     let mut admin = h.get(target).await;
@@ -930,9 +910,8 @@ async fn t_not_3_hostile_display_names_are_escaped() {
     assert!(!sent[0].text.contains("\r\nBcc"));
 }
 
-#[tokio::test]
-async fn t_ses_1_2_3_sessions_carry_factors_time_and_epoch() {
-    let h = H::with(|c| c.max_auth_age_secs(3_600));
+async fn t_ses_1_2_3_sessions_carry_factors_time_and_epoch(b: Backend) {
+    let h = b.with(|c| c.max_auth_age_secs(3_600)).await;
     let (id, secret) = h.enrolled(1, R::AdministratorWithBilling).await;
     h.deliver().await;
     let target = h.seed(2, R::Manager).await;
@@ -975,9 +954,8 @@ async fn t_ses_1_2_3_sessions_carry_factors_time_and_epoch() {
     let _ = h.clock.now();
 }
 
-#[tokio::test]
-async fn t_rl_3_9_reauthentication_shares_the_counter_and_says_when_to_retry() {
-    let h = H::new();
+async fn t_rl_3_9_reauthentication_shares_the_counter_and_says_when_to_retry(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::AdministratorWithBilling).await;
     let session = h.mfa_session(id, &secret).await;
     h.advance(3_600);
@@ -1020,9 +998,8 @@ async fn t_rl_3_9_reauthentication_shares_the_counter_and_says_when_to_retry() {
     assert_eq!(h.get(id).await.mfa.failures.consecutive, 0);
 }
 
-#[tokio::test]
-async fn t_enr_3_first_enrolment_ends_older_sessions() {
-    let h = H::new();
+async fn t_enr_3_first_enrolment_ends_older_sessions(b: Backend) {
+    let h = b.h().await;
     let id = h.seed(1, R::Manager).await;
     let before = h.session(id).await;
     assert_eq!(before.factors(), &[admin_mfa::FactorKind::Password]);
@@ -1040,9 +1017,8 @@ async fn t_enr_3_first_enrolment_ends_older_sessions() {
     h.mfa_session(id, &secret).await;
 }
 
-#[tokio::test]
-async fn t_enr_8_an_abandoned_expired_link_is_collected_at_the_next_login() {
-    let h = H::new();
+async fn t_enr_8_an_abandoned_expired_link_is_collected_at_the_next_login(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
     let token = reset_link(&h, id).await;
@@ -1071,9 +1047,8 @@ fn password_failures(admin: &admin_mfa::lifecycle::Admin) -> u32 {
 /// counter, apart from the code counter; from the 10th the password is refused unchecked
 /// (the same generic error, even for the right password) until the delay passes; it never
 /// locks; a correct password clears it and leaves the code counter alone.
-#[tokio::test]
-async fn t_rst_2_t_rl_4_5_password_limiter_is_shared_delays_and_never_locks() {
-    let h = H::new();
+async fn t_rst_2_t_rl_4_5_password_limiter_is_shared_delays_and_never_locks(b: Backend) {
+    let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
     let token = reset_link(&h, id).await;
@@ -1177,14 +1152,13 @@ async fn t_rst_2_t_rl_4_5_password_limiter_is_shared_delays_and_never_locks() {
 
 /// The delay doubles with every counted wrong password after the threshold (configurable),
 /// and the reset link's step is throttled by failures made at login.
-#[tokio::test]
-async fn password_delays_double_and_are_configurable() {
+async fn password_delays_double_and_are_configurable(b: Backend) {
     let lifecycle = LifecycleConfig::builder()
         .password_delay_after(2)
         .password_base_delay_secs(10)
         .build()
         .unwrap();
-    let h = H::with(|c| c.lifecycle(lifecycle));
+    let h = b.with(|c| c.lifecycle(lifecycle)).await;
     let (id, _) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
     let token = reset_link(&h, id).await;
@@ -1219,3 +1193,34 @@ async fn password_delays_double_and_are_configurable() {
         .unwrap();
     assert_eq!(password_failures(&h.get(id).await), 0);
 }
+
+on_every_store!(
+    t_enr_2_wrong_code_at_enrolment_counts_and_enrols_nothing,
+    t_enr_4_enrolment_needs_token_and_password_of_the_same_admin,
+    t_enr_5_an_active_factor_is_asked_for_even_when_not_required,
+    t_enr_6_re_enrolment_makes_a_new_secret_and_nothing_returns_the_old,
+    t_enr_7_and_8_setup_link_expires_and_a_login_issues_a_new_one,
+    t_req_1_bulk_require_of_1000_is_idempotent_and_keeps_factors,
+    t_req_2_bulk_require_leaves_an_enrolment_in_flight_alone,
+    t_req_4_roles_without_permission_cannot_change_others,
+    t_rst_2_6_reset_needs_the_password_and_never_touches_it,
+    t_rst_7_reset_confirm_failures_share_the_counter_and_the_lock_voids_the_link,
+    t_tok_1_tokens_are_random_and_stored_as_hashes_only,
+    t_tok_3_4_links_survive_scanners_work_once_and_expire,
+    t_tok_5_a_newer_link_voids_the_older,
+    t_tok_9_reset_emails_are_capped_without_locking,
+    t_rl_1_9_delays_then_lock_and_a_right_code_resets_the_count,
+    t_rl_4_5_passwords_and_codes_never_mix,
+    t_rpl_2_3_a_replay_looks_exactly_like_a_wrong_code_and_is_counted,
+    t_enu_1_3_unknown_locked_and_wrong_look_the_same,
+    t_pwd_1_2_4_phc_hashes_rehash_and_exact_passwords,
+    t_log_2_3_debug_and_audit_hold_no_secret,
+    t_not_1_2_each_change_queues_exactly_one_message_with_repudiation,
+    t_not_3_hostile_display_names_are_escaped,
+    t_ses_1_2_3_sessions_carry_factors_time_and_epoch,
+    t_rl_3_9_reauthentication_shares_the_counter_and_says_when_to_retry,
+    t_enr_3_first_enrolment_ends_older_sessions,
+    t_enr_8_an_abandoned_expired_link_is_collected_at_the_next_login,
+    t_rst_2_t_rl_4_5_password_limiter_is_shared_delays_and_never_locks,
+    password_delays_double_and_are_configurable,
+);
