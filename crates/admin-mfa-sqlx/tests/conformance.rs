@@ -6,7 +6,7 @@ mod common;
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    admin_mfa_testkit::store_conformance!(crate::common::sqlite::fresh());
+    admin_mfa_testkit::store_conformance!(guarded crate::common::sqlite::fresh());
 }
 
 #[cfg(feature = "postgres")]

@@ -14,8 +14,10 @@
 //! admin_mfa_testkit::store_conformance!(async { admin_mfa_memory::MemoryStore::new() });
 //! ```
 //!
-//! A store that needs an external service can skip itself by returning `None` from the
-//! factory through [`store_conformance!`]'s `optional` form, which prints one line saying so.
+//! A store that needs something to outlive it (a temporary directory, a database schema to
+//! drop) returns a [`Guarded`] through the `guarded` form; one that needs an external
+//! service can skip itself by returning `None` through the `optional` form (an
+//! `Option<Guarded<_, _>>`), which prints one line saying so.
 //!
 //! # Feature flags
 //!
@@ -34,10 +36,24 @@ use std::sync::Arc;
 
 pub use admin_mfa_ports::AdminStore;
 
+/// A store under test with whatever must live as long as it (a temporary directory, a
+/// schema dropped after the case).
+///
+/// The case runs on `store` itself, not on a wrapper around it, so every method the adapter
+/// overrides (such as the batched [`AdminStore::admins`]) is what the suite checks.
+#[derive(Debug)]
+pub struct Guarded<S, G> {
+    /// The store under test.
+    pub store: S,
+    /// Dropped after the case.
+    pub guard: G,
+}
+
 /// Runs one conformance case on a fresh store, on a multi-threaded runtime.
 ///
 /// `make` returns `None` when the store cannot be had (an external service that is not
-/// configured); the case is then skipped with one line on standard error.
+/// configured); the case is then skipped with one line on standard error. The guard is
+/// dropped after the case.
 ///
 /// # Panics
 ///
@@ -46,11 +62,11 @@ pub use admin_mfa_ports::AdminStore;
     clippy::expect_used,
     reason = "a runtime that cannot start fails the test"
 )]
-pub fn run<S, M, MF, C, CF>(name: &str, make: M, case: C)
+pub fn run<S, G, M, MF, C, CF>(name: &str, make: M, case: C)
 where
     S: AdminStore + 'static,
     M: FnOnce() -> MF,
-    MF: Future<Output = Option<S>>,
+    MF: Future<Output = Option<Guarded<S, G>>>,
     C: FnOnce(Arc<dyn AdminStore>) -> CF,
     CF: Future<Output = ()>,
 {
@@ -60,20 +76,22 @@ where
         .build()
         .expect("a tokio runtime starts");
     runtime.block_on(async {
-        let Some(store) = make().await else {
+        let Some(Guarded { store, guard }) = make().await else {
             eprintln!("skipped {name}: the store under test is not available");
             return;
         };
         let store: Arc<dyn AdminStore> = Arc::new(store);
         case(store).await;
+        drop(guard);
     });
 }
 
 /// Expands to one `#[test]` per conformance case for the store that `$make` builds.
 ///
-/// `$make` is an async expression evaluating to a fresh, empty store. With the `optional`
-/// form it evaluates to `Option<store>`, and `None` skips the case (for stores that need an
-/// external service).
+/// `$make` is an async expression evaluating to a fresh, empty store. With the `guarded`
+/// form it evaluates to a [`Guarded`] store; with the `optional` form to an
+/// `Option<Guarded<_, _>>`, and `None` skips the case (for stores that need an external
+/// service).
 #[macro_export]
 macro_rules! store_conformance {
     (optional $make:expr) => {
@@ -104,8 +122,13 @@ macro_rules! store_conformance {
             key_claims_within_one_change,
         ]);
     };
-    ($make:expr) => {
+    (guarded $make:expr) => {
         $crate::store_conformance!(optional async { Some($make.await) });
+    };
+    ($make:expr) => {
+        $crate::store_conformance!(guarded async {
+            $crate::Guarded { store: $make.await, guard: () }
+        });
     };
     (@cases [$make:expr] [$($case:ident),* $(,)?]) => {
         $(

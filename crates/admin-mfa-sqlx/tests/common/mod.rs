@@ -15,91 +15,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use admin_mfa_ports::{
-    Admin, AdminId, AdminStore, AdminSummary, AuditCursor, AuditPage, Change, CommitReceipt, Email,
-    Lease, OrgId, OutboxEntry, OutboxStats, Page, PageRequest, Role, StoreError, TokenHash,
-    UnixTime, Versioned,
-};
-use async_trait::async_trait;
+use admin_mfa_ports::{AdminStore, Change, OrgId};
 
-/// A store that keeps `guard` alive as long as itself (a temp dir, a schema to drop).
-#[derive(Debug)]
-pub struct Guarded<S, G> {
-    pub store: S,
-    pub guard: G,
-}
-
-#[async_trait]
-impl<S: AdminStore, G: Send + Sync> AdminStore for Guarded<S, G> {
-    async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
-        self.store.admin(org, id).await
-    }
-    // Forwarded explicitly: the trait's default would loop over `admin` and leave the
-    // stores' one-statement batched read untested by the conformance suite.
-    async fn admins(
-        &self,
-        org: OrgId,
-        ids: &[AdminId],
-    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
-        self.store.admins(org, ids).await
-    }
-    async fn admin_by_email(
-        &self,
-        org: OrgId,
-        email: &Email,
-    ) -> Result<Option<Versioned<Admin>>, StoreError> {
-        self.store.admin_by_email(org, email).await
-    }
-    async fn admin_by_token(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<Versioned<Admin>>, StoreError> {
-        self.store.admin_by_token(hash).await
-    }
-    async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
-        self.store.count_without_mfa_required(org).await
-    }
-    async fn list_without_mfa_required(
-        &self,
-        org: OrgId,
-        page: PageRequest<Email>,
-    ) -> Result<Page<AdminSummary, Email>, StoreError> {
-        self.store.list_without_mfa_required(org, page).await
-    }
-    async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
-        self.store.count_with_role(org, role).await
-    }
-    async fn commit(&self, change: Change) -> Result<CommitReceipt, StoreError> {
-        self.store.commit(change).await
-    }
-    async fn audit_log(
-        &self,
-        org: OrgId,
-        page: PageRequest<AuditCursor>,
-    ) -> Result<AuditPage, StoreError> {
-        self.store.audit_log(org, page).await
-    }
-    async fn lease_outbox(
-        &self,
-        now: UnixTime,
-        lease_secs: u64,
-        max: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.store.lease_outbox(now, lease_secs, max).await
-    }
-    async fn mark_sent(&self, lease: Lease) -> Result<(), StoreError> {
-        self.store.mark_sent(lease).await
-    }
-    async fn mark_retry(&self, lease: Lease, retry_at: UnixTime) -> Result<(), StoreError> {
-        self.store.mark_retry(lease, retry_at).await
-    }
-    async fn mark_dead(&self, lease: Lease) -> Result<(), StoreError> {
-        self.store.mark_dead(lease).await
-    }
-    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
-        self.store.outbox_stats().await
-    }
-}
+/// A store with what must outlive it (its temp dir, its schema): the suite's own type, so
+/// the cases run on the store itself.
+pub use admin_mfa_testkit::Guarded;
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite {
