@@ -2,7 +2,6 @@
 //! create admins.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use foldhash::fast::RandomState;
 
@@ -156,15 +155,11 @@ impl MfaService {
         // Each admin once, in the order first asked; later mentions report "already required".
         let mut position = HashMap::with_capacity_and_hasher(targets.len(), RandomState::default());
         let mut unique = Vec::with_capacity(targets.len());
-        let mut repeated = false;
         for id in targets {
-            match position.entry(*id) {
-                Entry::Occupied(_) => repeated = true,
-                Entry::Vacant(slot) => {
-                    slot.insert(unique.len());
-                    unique.push(*id);
-                }
-            }
+            position.entry(*id).or_insert_with(|| {
+                unique.push(*id);
+                unique.len() - 1
+            });
         }
         let mut results: Vec<Option<BulkItem>> = Vec::with_capacity(unique.len());
         results.resize_with(unique.len(), || None);
@@ -174,16 +169,22 @@ impl MfaService {
         {
             self.require_chunk(&subject, &context, chunk, slots).await;
         }
-        let items = if repeated {
-            Self::report_repeated(targets, &position, results)
-        } else {
-            // No repeats: the results are in the order asked.
-            targets
-                .iter()
-                .zip(results)
-                .map(|(id, item)| (*id, item.unwrap_or(BulkItem::Failed(Error::Conflict))))
-                .collect()
-        };
+        let mut results: Vec<Option<BulkItem>> = results
+            .into_iter()
+            .map(|item| Some(item.unwrap_or(BulkItem::Failed(Error::Conflict))))
+            .collect();
+        // The first mention of an admin takes its result; later ones find it taken.
+        let items = targets
+            .iter()
+            .map(|id| {
+                let item = position
+                    .get(id)
+                    .and_then(|at| results.get_mut(*at))
+                    .and_then(Option::take)
+                    .unwrap_or(BulkItem::AlreadyRequired);
+                (*id, item)
+            })
+            .collect();
         let report = BulkReport { items };
         tracing::info!(
             actor = %subject.id,
@@ -193,34 +194,6 @@ impl MfaService {
             "bulk require finished"
         );
         Ok(report)
-    }
-
-    /// A bulk report when some admin was asked for more than once: the first mention gets
-    /// the result, later ones "already required".
-    fn report_repeated(
-        targets: &[AdminId],
-        position: &HashMap<AdminId, usize, RandomState>,
-        mut results: Vec<Option<BulkItem>>,
-    ) -> Vec<(AdminId, BulkItem)> {
-        let mut reported = vec![false; results.len()];
-        targets
-            .iter()
-            .map(|id| {
-                let at = position.get(id).copied().unwrap_or_default();
-                let first = reported
-                    .get_mut(at)
-                    .is_some_and(|r| !std::mem::replace(r, true));
-                let item = if first {
-                    results
-                        .get_mut(at)
-                        .and_then(Option::take)
-                        .unwrap_or(BulkItem::Failed(Error::Conflict))
-                } else {
-                    BulkItem::AlreadyRequired
-                };
-                (*id, item)
-            })
-            .collect()
     }
 
     /// One chunk of a bulk require: decided together and committed as one change; if that
