@@ -98,6 +98,15 @@ impl<S: AdminStore> AdminStore for FaultyStore<S> {
         self.read()?;
         self.inner.admin(org, id).await
     }
+    // One read, as the real stores do it: bulk operations fail the way they would there.
+    async fn admins(
+        &self,
+        org: OrgId,
+        ids: &[AdminId],
+    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
+        self.read()?;
+        self.inner.admins(org, ids).await
+    }
     async fn admin_by_email(
         &self,
         org: OrgId,
