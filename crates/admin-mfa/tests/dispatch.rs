@@ -388,7 +388,15 @@ async fn sealed_link_with_a_missing_or_wrong_key_is_retried() {
     assert!(sent[0].text.contains(token.encode().as_str()));
 
     let raw = token.encode().to_string();
-    for line in capture.lines() {
+    let lines = capture.lines();
+    // The capture saw the retries, so the scan below has lines to look at.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("outbox email failed, will retry")),
+        "{lines:#?}"
+    );
+    for line in lines {
         assert!(!line.contains(&raw), "token in log: {line}");
         assert!(!has_secret_like_run(&line), "{line}");
     }

@@ -439,7 +439,8 @@ async fn t_flt_2_3_7_code_checks_fail_closed() {
     let rig = rig();
     let h = &rig.h;
     let p = with_reset_candidate(h).await;
-    let old_code_time = h.now();
+    // The active factor, with its secret and last used step, must come out untouched.
+    let factor = h.get(p.target).await.mfa.factor;
     rig.faulty.fail_write(1);
     let result = h
         .svc
@@ -464,7 +465,7 @@ async fn t_flt_2_3_7_code_checks_fail_closed() {
         Err(Error::Store(_))
     ));
     assert_eq!(h.get(p.target).await.mfa.failures.consecutive, 0);
-    let _ = old_code_time;
+    assert_eq!(h.get(p.target).await.mfa.factor, factor);
     h.svc
         .complete_setup(p.token.as_deref().unwrap(), p.code.as_deref().unwrap())
         .await

@@ -2,9 +2,7 @@
 //! `sqlite::*`, `postgres::*`, as the scenarios are): T-ENR, T-REQ, T-RST, T-TOK, T-RL,
 //! T-RPL, T-ENU, T-PWD, T-LOG (Debug, audit, outbox), T-NOT, T-SES.
 
-use admin_mfa::lifecycle::{
-    Factor, LifecycleConfig, LinkToken, NotificationKind, PasswordHash, TotpSecret,
-};
+use admin_mfa::lifecycle::{Factor, LifecycleConfig, LinkToken, PasswordHash, TotpSecret};
 use admin_mfa::ports::{Change, Clock};
 use admin_mfa::{
     AuditKind, BuiltinRole as R, CodeCheck, Error, LinkPurpose, LoginOutcome, MfaConfig,
@@ -147,13 +145,22 @@ async fn t_enr_6_re_enrolment_makes_a_new_secret_and_nothing_returns_the_old(b: 
     assert!(h.svc.reset_mfa(&boss, id).await.unwrap().changed);
     let second = h.enrol_via_link(id).await;
     assert_ne!(first, second);
-    // Every view of the admin an API gives shows no secret material.
+    // The old secret opens nothing any more; the new one does.
+    h.advance(30);
+    let c = h.challenge(id).await;
+    assert!(matches!(
+        h.svc.verify(&c, &h.code(&first)).await,
+        Err(Error::InvalidCode)
+    ));
+    h.mfa_session(id, &second).await;
+    // Every view of the admin an API gives, and the stored record's `Debug`, show no
+    // secret material.
     let view = h
         .svc
         .admins_without_mfa_required(&boss, PageRequest::first(10))
         .await
         .unwrap();
-    let shown = format!("{view:?}");
+    let shown = format!("{view:?} {:?}", h.get(id).await);
     for secret in [&first, &second] {
         assert!(!shown.contains(secret.to_base32().as_str()));
     }
@@ -337,16 +344,25 @@ async fn t_rst_2_6_reset_needs_the_password_and_never_touches_it(b: Backend) {
     h.svc.complete_setup(&token, &h.code(&new)).await.unwrap();
     // D8: the password hash is untouched by the MFA reset.
     assert_eq!(h.get(id).await.password_hash, hash_before);
-    // A host password change leaves the factor and the requirement in place.
+    // A host password change leaves the factor and the requirement in place: the new
+    // password leads to the code prompt, and the new factor answers it.
+    let changed = Password::new("a new password, set by the host").unwrap();
     let mut admin = h.get(id).await;
     let version = h.store.admin(h.org, id).await.unwrap().unwrap().version;
-    admin.password_hash = PasswordHash::new(hash_before.as_str().to_owned());
+    admin.password_hash = h.svc.passwords().hash(&changed).await.unwrap();
+    assert_ne!(admin.password_hash, hash_before);
     h.store
         .commit(Change::new().update(admin, version))
         .await
         .unwrap();
     let admin = h.get(id).await;
     assert!(admin.mfa.is_enrolled() && admin.mfa.requirement.is_required());
+    h.advance(30);
+    let c = match h.svc.login(h.org, email.as_str(), &changed).await.unwrap() {
+        LoginOutcome::MfaChallenge(c) => c,
+        other => panic!("expected the code prompt, got {other:?}"),
+    };
+    h.svc.verify(&c, &h.code(&new)).await.unwrap();
 }
 
 async fn t_rst_7_reset_confirm_failures_share_the_counter_and_the_lock_voids_the_link(b: Backend) {
@@ -634,7 +650,7 @@ async fn t_rpl_2_3_a_replay_looks_exactly_like_a_wrong_code_and_is_counted(b: Ba
 
 async fn t_enu_1_3_unknown_locked_and_wrong_look_the_same(b: Backend) {
     let h = b.h().await;
-    let (locked, _) = h.enrolled(1, R::Manager).await;
+    let (locked, secret) = h.enrolled(1, R::Manager).await;
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let email = h.get(awb).await.email;
     let before = h.svc.passwords().stats();
@@ -674,9 +690,18 @@ async fn t_enu_1_3_unknown_locked_and_wrong_look_the_same(b: Backend) {
         .commit(Change::new().update(admin, version))
         .await
         .unwrap();
+    h.advance(30);
     let c = h.challenge(locked).await;
     assert_eq!(
         format!("{:?}", h.svc.verify(&c, "000000").await.unwrap_err()),
+        "InvalidCode"
+    );
+    // Even the right code: the lock holds, and says nothing more than a wrong code.
+    assert_eq!(
+        format!(
+            "{:?}",
+            h.svc.verify(&c, &h.code(&secret)).await.unwrap_err()
+        ),
         "InvalidCode"
     );
 }
@@ -855,8 +880,13 @@ async fn t_not_1_2_each_change_queues_exactly_one_message_with_repudiation(b: Ba
     let m = h.deliver().await;
     assert_eq!(m.len(), 1, "enrolment");
     all.extend(m);
-    // reset request and completion
+    // reset request (delivered inside `reset_link`, checked like the others) and completion
     let token = reset_link(&h, a).await;
+    let request = h.mailer.sent().last().cloned().unwrap();
+    assert!(request.subject.starts_with("Reset"), "{}", request.subject);
+    assert!(request.text.contains("If this wasn't you"));
+    assert!(!request.text.contains(secret.to_base32().as_str()));
+    assert!(!request.text.contains("otpauth://"));
     let p = h
         .svc
         .confirm_identity(&token, email_of(2).as_str(), &password())
@@ -887,7 +917,9 @@ async fn t_not_1_2_each_change_queues_exactly_one_message_with_repudiation(b: Ba
     }
     let kinds_sent: Vec<_> = all.iter().map(|m| m.subject.clone()).collect();
     assert_eq!(kinds_sent.len(), 5);
-    let _ = NotificationKind::SetupInvitation;
+    // Five different messages, not one message five times.
+    let distinct: std::collections::HashSet<_> = kinds_sent.iter().collect();
+    assert_eq!(distinct.len(), 5, "{kinds_sent:?}");
 }
 
 async fn t_not_3_hostile_display_names_are_escaped(b: Backend) {
