@@ -252,8 +252,8 @@ fn bench_bulk(c: &mut Criterion) {
             })
         });
     });
-    // The floor under any service: the same 10 000 reads and one commit of 10 000 updates
-    // straight on the store, without policy, lifecycle, audit or outbox.
+    // The floor under any service: the same batched read of 10 000 admins and one commit of
+    // 10 000 updates straight on the store, without policy, lifecycle, audit or outbox.
     group.bench_function("store_floor_read_and_commit_10000", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -265,10 +265,11 @@ fn bench_bulk(c: &mut Criterion) {
                         change = change.insert(admin(n, BuiltinRole::Manager, &hash));
                     }
                     rig.store.commit(change).await.unwrap();
+                    let targets: Vec<AdminId> = (1..=10_000).map(id).collect();
                     let start = now();
                     let mut change = Change::new();
-                    for n in 1..=10_000 {
-                        let current = rig.store.admin(ORG, id(n)).await.unwrap().unwrap();
+                    for current in rig.store.admins(ORG, &targets).await.unwrap() {
+                        let current = current.unwrap();
                         let mut next = current.value;
                         next.mfa.requirement = Requirement::Required {
                             since: T0,
