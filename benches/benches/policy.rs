@@ -15,7 +15,7 @@
 
 use std::hint::black_box;
 
-use admin_mfa_policy::testing::reference_decide;
+use admin_mfa_policy::testing::{OwnedRequest, OwnedTarget, reference_decide};
 use admin_mfa_policy::{
     Action, AdminId, BuiltinRole, Context, Effect, Extends, OrgId, PageId, PolicyDocument,
     PolicyEngine, Request, Role, RoleDef, RuleDef, Subject, Target, TargetSpec, WidgetId,
@@ -31,44 +31,28 @@ const CTX: Context = Context {
     via_login_flow: false,
 };
 
-/// An owned request, so that a batch can be built once and borrowed in the timed loop.
-struct Owned {
-    subject: Role,
-    action: Action,
-    target: Option<Role>,
-    page: Option<PageId>,
+/// A request of `subject` on another admin of the org with role `target` (owned, so that a
+/// batch is built once and borrowed in the timed loop).
+fn on_admin(subject: Role, action: Action, target: Role) -> OwnedRequest {
+    on(
+        subject,
+        action,
+        OwnedTarget::Admin {
+            id: THEM,
+            org: ORG,
+            role: target,
+        },
+    )
 }
 
-impl Owned {
-    fn admin(subject: Role, action: Action, target: Role) -> Self {
-        Self {
-            subject,
-            action,
-            target: Some(target),
-            page: None,
-        }
-    }
-
-    fn request(&self) -> Request<'_> {
-        let target = match (&self.target, self.page) {
-            (Some(role), _) => Target::Admin {
-                id: THEM,
-                org: ORG,
-                role,
-            },
-            (None, Some(page)) => Target::Page(page),
-            (None, None) => Target::Widget(WidgetId::AdminsWithoutMfaRequired),
-        };
-        Request {
-            subject: Subject {
-                id: ME,
-                org: ORG,
-                role: &self.subject,
-            },
-            action: &self.action,
-            target,
-            context: &CTX,
-        }
+fn on(subject: Role, action: Action, target: OwnedTarget) -> OwnedRequest {
+    OwnedRequest {
+        subject_id: ME,
+        subject_org: ORG,
+        subject_role: subject,
+        action,
+        target,
+        context: CTX,
     }
 }
 
@@ -199,12 +183,12 @@ impl RuleList {
     }
 }
 
-fn builtin_requests() -> Vec<(&'static str, Owned)> {
+fn builtin_requests() -> Vec<(&'static str, OwnedRequest)> {
     use BuiltinRole::*;
     vec![
         (
             "admin-enables-mfa-for-awb/guardrail",
-            Owned::admin(
+            on_admin(
                 b(Administrator),
                 Action::EnableMfa,
                 b(AdministratorWithBilling),
@@ -212,11 +196,11 @@ fn builtin_requests() -> Vec<(&'static str, Owned)> {
         ),
         (
             "admin-enables-mfa-for-manager/permit",
-            Owned::admin(b(Administrator), Action::EnableMfa, b(Manager)),
+            on_admin(b(Administrator), Action::EnableMfa, b(Manager)),
         ),
         (
             "awb-requires-mfa/permit",
-            Owned::admin(
+            on_admin(
                 b(AdministratorWithBilling),
                 Action::RequireMfaBulk,
                 b(HelpDesk),
@@ -224,36 +208,34 @@ fn builtin_requests() -> Vec<(&'static str, Owned)> {
         ),
         (
             "help-desk-resets-mfa/default-deny",
-            Owned::admin(b(HelpDesk), Action::ResetMfa, b(ReadOnly)),
+            on_admin(b(HelpDesk), Action::ResetMfa, b(ReadOnly)),
         ),
         (
             "billing-only-views-home/hidden",
-            Owned {
-                subject: b(BillingOnly),
-                action: Action::ViewHome,
-                target: None,
-                page: Some(PageId::Home),
-            },
+            on(
+                b(BillingOnly),
+                Action::ViewHome,
+                OwnedTarget::Page(PageId::Home),
+            ),
         ),
         (
             "read-only-views-widget/permit",
-            Owned {
-                subject: b(ReadOnly),
-                action: Action::ViewAdminsWithoutMfaWidget,
-                target: None,
-                page: None,
-            },
+            on(
+                b(ReadOnly),
+                Action::ViewAdminsWithoutMfaWidget,
+                OwnedTarget::Widget(WidgetId::AdminsWithoutMfaRequired),
+            ),
         ),
     ]
 }
 
-fn custom_requests(engine: &PolicyEngine) -> Vec<Owned> {
+fn custom_requests(engine: &PolicyEngine) -> Vec<OwnedRequest> {
     let roles: Vec<Role> = engine.roles().cloned().collect();
     (0..64)
         .map(|i| {
             let subject = roles[8 + (i * 3) % (roles.len() - 8)].clone();
             let action = Action::BUILTIN[(i * 7) % Action::BUILTIN.len()].clone();
-            Owned::admin(subject, action, roles[(i * 5) % roles.len()].clone())
+            on_admin(subject, action, roles[(i * 5) % roles.len()].clone())
         })
         .collect()
 }
@@ -264,13 +246,13 @@ fn decide(c: &mut Criterion) {
     let mut group = c.benchmark_group("policy/decide/jumpcloud");
     group.sample_size(30);
     for (name, owned) in builtin_requests() {
-        let req = owned.request();
+        let req = owned.as_request();
         group.bench_function(name, |bench| {
             bench.iter(|| jumpcloud.decide(black_box(&req)))
         });
     }
     let requests = builtin_requests();
-    let borrowed: Vec<Request<'_>> = requests.iter().map(|(_, o)| o.request()).collect();
+    let borrowed: Vec<Request<'_>> = requests.iter().map(|(_, o)| o.as_request()).collect();
     group.throughput(Throughput::Elements(borrowed.len() as u64));
     group.bench_function("engine/6-requests", |bench| {
         bench.iter(|| {
@@ -291,7 +273,7 @@ fn decide(c: &mut Criterion) {
     let doc = custom_document(20, 64);
     let custom = PolicyEngine::from_document(doc.clone()).unwrap();
     let requests = custom_requests(&custom);
-    let borrowed: Vec<Request<'_>> = requests.iter().map(Owned::request).collect();
+    let borrowed: Vec<Request<'_>> = requests.iter().map(OwnedRequest::as_request).collect();
     let list = RuleList::new(&custom);
     let allowed = borrowed.iter().filter(|r| custom.decide(r).allowed).count();
     assert!(
@@ -301,12 +283,12 @@ fn decide(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("policy/decide/custom-20-roles-64-rules");
     group.sample_size(30);
-    let single = Owned::admin(
+    let single = on_admin(
         Role::Custom("custom-17".parse().unwrap()),
         Action::EnableMfa,
         Role::Custom("custom-04".parse().unwrap()),
     );
-    let single = single.request();
+    let single = single.as_request();
     group.bench_function("engine/custom-subject-custom-target", |bench| {
         bench.iter(|| custom.decide(black_box(&single)))
     });
