@@ -14,8 +14,8 @@
 
 use std::hint::black_box;
 
-use admin_mfa_lifecycle::{Admin, MfaState, OrgId, UnixTime};
-use admin_mfa_ports::{AdminStore, Change, PageRequest, Version};
+use admin_mfa_lifecycle::{Admin, AdminId, MfaState, OrgId, UnixTime};
+use admin_mfa_ports::{AdminStore, Change, PageRequest, Versioned};
 use admin_mfa_sqlx::sqlx::postgres::PgConnectOptions;
 use admin_mfa_sqlx::sqlx::{self, Connection, Executor, PgConnection};
 use admin_mfa_sqlx::{PostgresStore, SqliteStore};
@@ -48,17 +48,71 @@ async fn seed(store: &dyn AdminStore, org: OrgId, first: u32, n: u32) -> Vec<Adm
     admins
 }
 
-/// The bulk-require change for `admins` at their stored versions: each one `Required`
-/// since `at` (a new instant every iteration, so every row really changes).
-fn require_change(admins: &[Admin], versions: &[(Vec<u8>, i64)], at: UnixTime) -> Change {
+/// The bulk-require change for the stored admins: each one `Required` since `at` (a new
+/// instant every iteration, so every row really changes), at the version read.
+fn require_change(stored: Vec<Option<Versioned<Admin>>>, at: UnixTime) -> Change {
     let mut change = Change::new();
-    for (a, (id, v)) in admins.iter().zip(versions) {
-        debug_assert_eq!(id.as_slice(), a.id.as_uuid().as_bytes());
-        let mut next = a.clone();
+    for current in stored {
+        let current = current.unwrap();
+        let mut next = current.value;
         require(&mut next, at);
-        change = change.update(next, Version::new(u64::try_from(*v).unwrap()));
+        change = change.update(next, current.version);
     }
     change
+}
+
+/// What both backends measure the same way: the bulk require through `commit` beside
+/// `floor` (the backend's hand-written batched `UPDATE` of the same rows, given the MFA
+/// state JSON to write), and the widget over the 100 000 admins of `org(2)`.
+fn bench_store(
+    c: &mut Criterion,
+    rt: &Runtime,
+    backend: &str,
+    store: &dyn AdminStore,
+    ids: &[AdminId],
+    mut floor: impl FnMut(String),
+) {
+    let mut group = c.benchmark_group(format!("sqlx/{backend}/bulk_require_10k"));
+    group.sample_size(30);
+    let mut tick = 0u64;
+    group.bench_function("store_commit", |b| {
+        b.iter_batched(
+            || {
+                tick += 1;
+                let stored = rt.block_on(store.admins(org(1), ids)).unwrap();
+                require_change(stored, T0.saturating_add_secs(tick))
+            },
+            |change| rt.block_on(store.commit(black_box(change))).unwrap(),
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("floor_batched_update", |b| {
+        b.iter_batched(
+            || {
+                tick += 1;
+                required_json(T0.saturating_add_secs(tick))
+            },
+            &mut floor,
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group(format!("sqlx/{backend}/widget_100k"));
+    group.sample_size(30);
+    group.bench_function("count_and_first_page", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let n = store.count_without_mfa_required(org(2)).await.unwrap();
+                let page = store
+                    .list_without_mfa_required(org(2), PageRequest::first(50))
+                    .await
+                    .unwrap();
+                black_box((n, page))
+            })
+        });
+    });
+    group.finish();
 }
 
 /// The MFA state JSON the floor writes: what the store writes for a fixture admin.
@@ -80,80 +134,30 @@ fn sqlite(c: &mut Criterion) {
     let bulk_org = org(1);
     let admins = rt.block_on(seed(&store, bulk_org, 0, BULK));
     rt.block_on(seed(&store, org(2), BULK, WIDGET));
-    let org_bytes = bulk_org.as_uuid().as_bytes().to_vec();
-    let versions = |store: &SqliteStore| {
-        rt.block_on(
-            sqlx::query_as::<_, (Vec<u8>, i64)>(
-                "SELECT id, version FROM admins WHERE org = ? ORDER BY id",
-            )
-            .bind(org_bytes.clone())
-            .fetch_all(store.pool()),
-        )
-        .unwrap()
-    };
-    let ids: Vec<Vec<u8>> = admins
+    let ids: Vec<AdminId> = admins.iter().map(|a| a.id).collect();
+    let id_bytes: Vec<Vec<u8>> = ids
         .iter()
-        .map(|a| a.id.as_uuid().as_bytes().to_vec())
+        .map(|id| id.as_uuid().as_bytes().to_vec())
         .collect();
-
-    let mut group = c.benchmark_group("sqlx/sqlite/bulk_require_10k");
-    group.sample_size(30);
-    let mut tick = 0u64;
-    group.bench_function("store_commit", |b| {
-        b.iter_batched(
-            || {
-                tick += 1;
-                require_change(&admins, &versions(&store), T0.saturating_add_secs(tick))
-            },
-            |change| rt.block_on(store.commit(black_box(change))).unwrap(),
-            BatchSize::PerIteration,
-        );
-    });
-    group.bench_function("floor_batched_update", |b| {
-        b.iter_batched(
-            || {
-                tick += 1;
-                required_json(T0.saturating_add_secs(tick))
-            },
-            |json| {
-                rt.block_on(async {
-                    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
-                    for chunk in ids.chunks(500) {
-                        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                            "UPDATE admins SET mfa_required = 1, mfa = ",
-                        );
-                        qb.push_bind(json.as_str());
-                        qb.push(", version = version + 1 WHERE id IN (");
-                        let mut list = qb.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.as_slice());
-                        }
-                        qb.push(")");
-                        qb.build().execute(&mut *tx).await.unwrap();
-                    }
-                    tx.commit().await.unwrap();
-                });
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("sqlx/sqlite/widget_100k");
-    group.sample_size(30);
-    group.bench_function("count_and_first_page", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let n = store.count_without_mfa_required(org(2)).await.unwrap();
-                let page = store
-                    .list_without_mfa_required(org(2), PageRequest::first(50))
-                    .await
-                    .unwrap();
-                black_box((n, page))
-            })
+    bench_store(c, &rt, "sqlite", &store, &ids, |json| {
+        rt.block_on(async {
+            let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
+            for chunk in id_bytes.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "UPDATE admins SET mfa_required = 1, mfa = ",
+                );
+                qb.push_bind(json.as_str());
+                qb.push(", version = version + 1 WHERE id IN (");
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.as_slice());
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await.unwrap();
+            }
+            tx.commit().await.unwrap();
         });
     });
-    group.finish();
     rt.block_on(store.close());
 }
 
@@ -185,73 +189,23 @@ fn postgres(c: &mut Criterion) {
     // What autovacuum would have done by now: statistics and the visibility map.
     rt.block_on(store.pool().execute("VACUUM ANALYZE admins"))
         .unwrap();
-    let org_bytes = bulk_org.as_uuid().as_bytes().to_vec();
-    let versions = |store: &PostgresStore| {
-        rt.block_on(
-            sqlx::query_as::<_, (Vec<u8>, i64)>(
-                "SELECT id, version FROM admins WHERE org = $1 ORDER BY id",
-            )
-            .bind(org_bytes.clone())
-            .fetch_all(store.pool()),
-        )
-        .unwrap()
-    };
-    let ids: Vec<Vec<u8>> = admins
+    let ids: Vec<AdminId> = admins.iter().map(|a| a.id).collect();
+    let id_bytes: Vec<Vec<u8>> = ids
         .iter()
-        .map(|a| a.id.as_uuid().as_bytes().to_vec())
+        .map(|id| id.as_uuid().as_bytes().to_vec())
         .collect();
-
-    let mut group = c.benchmark_group("sqlx/postgres/bulk_require_10k");
-    group.sample_size(30);
-    let mut tick = 0u64;
-    group.bench_function("store_commit", |b| {
-        b.iter_batched(
-            || {
-                tick += 1;
-                require_change(&admins, &versions(&store), T0.saturating_add_secs(tick))
-            },
-            |change| rt.block_on(store.commit(black_box(change))).unwrap(),
-            BatchSize::PerIteration,
-        );
+    bench_store(c, &rt, "postgres", &store, &ids, |json| {
+        rt.block_on(
+            sqlx::query(
+                "UPDATE admins SET mfa_required = true, mfa = $1, \
+                 version = version + 1 WHERE id = ANY($2)",
+            )
+            .bind(json)
+            .bind(&id_bytes)
+            .execute(store.pool()),
+        )
+        .unwrap();
     });
-    group.bench_function("floor_batched_update", |b| {
-        b.iter_batched(
-            || {
-                tick += 1;
-                required_json(T0.saturating_add_secs(tick))
-            },
-            |json| {
-                rt.block_on(
-                    sqlx::query(
-                        "UPDATE admins SET mfa_required = true, mfa = $1, \
-                         version = version + 1 WHERE id = ANY($2)",
-                    )
-                    .bind(json)
-                    .bind(&ids)
-                    .execute(store.pool()),
-                )
-                .unwrap();
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("sqlx/postgres/widget_100k");
-    group.sample_size(30);
-    group.bench_function("count_and_first_page", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let n = store.count_without_mfa_required(org(2)).await.unwrap();
-                let page = store
-                    .list_without_mfa_required(org(2), PageRequest::first(50))
-                    .await
-                    .unwrap();
-                black_box((n, page))
-            })
-        });
-    });
-    group.finish();
     rt.block_on(store.close());
     ddl(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
 }
