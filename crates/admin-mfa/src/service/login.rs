@@ -1,12 +1,12 @@
 //! The login flow: password step, code step, and the "Reset TOTP MFA" link at the prompt.
 
 use admin_mfa_lifecycle::{
-    Admin, Code, Command, Email, Event, LoginStep, OrgId, PasswordCheck, PasswordFailures,
+    Admin, AdminId, Code, Command, Email, Event, LoginStep, OrgId, PasswordCheck, PasswordFailures,
     PasswordHash, TransitionError,
 };
 use admin_mfa_policy::Action;
 
-use super::{MfaService, Outline};
+use super::{Applied, MfaService, Outline};
 use crate::error::{Error, Result};
 use crate::password::{Password, PasswordError};
 use crate::session::{Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupRequired};
@@ -166,26 +166,17 @@ impl MfaService {
             return Err(Error::SessionExpired);
         }
         let applied = self
-            .mutate(
+            .mutate_at_epoch(
                 challenge.org,
                 challenge.admin,
-                Some(challenge.admin),
-                |admin, _| {
-                    if admin.mfa.credential_epoch != challenge.credential_epoch {
-                        return Err(Error::SessionExpired);
-                    }
-                    Ok(Some(Command::Verify {
+                challenge.credential_epoch,
+                |_| {
+                    Ok(Command::Verify {
                         code: Code::new(code),
-                    }))
+                    })
                 },
             )
-            .await
-            .map_err(|e| match e {
-                Error::NotFound | Error::NotApplicable(TransitionError::NoActiveFactor) => {
-                    Error::SessionExpired
-                }
-                other => other,
-            })?;
+            .await?;
         let verified_at = applied.events.iter().find_map(|e| match e {
             Event::Verified { at, .. } => Some(*at),
             _ => None,
@@ -218,23 +209,14 @@ impl MfaService {
         session: &Authenticated,
         code: &str,
     ) -> Result<Authenticated> {
-        let actor = self.actor(session, false).await?;
+        // The epoch check inside covers a revoked session or a removed admin.
         let applied = self
-            .mutate(actor.org, actor.id, Some(actor.id), |admin, _| {
-                if admin.mfa.credential_epoch != session.credential_epoch {
-                    return Err(Error::SessionExpired);
-                }
-                Ok(Some(Command::Verify {
+            .mutate_at_epoch(session.org, session.admin, session.credential_epoch, |_| {
+                Ok(Command::Verify {
                     code: Code::new(code),
-                }))
+                })
             })
-            .await
-            .map_err(|e| match e {
-                Error::NotFound | Error::NotApplicable(TransitionError::NoActiveFactor) => {
-                    Error::SessionExpired
-                }
-                other => other,
-            })?;
+            .await?;
         for event in &applied.events {
             match event {
                 Event::Verified { at, .. } => {
@@ -266,28 +248,47 @@ impl MfaService {
         if self.clock.now() >= challenge.expires_at {
             return Err(Error::SessionExpired);
         }
-        self.mutate(
+        self.mutate_at_epoch(
             challenge.org,
             challenge.admin,
-            Some(challenge.admin),
-            |admin, _| {
-                if admin.mfa.credential_epoch != challenge.credential_epoch {
-                    return Err(Error::SessionExpired);
-                }
+            challenge.credential_epoch,
+            |admin| {
                 self.authorize_self_service(admin, &Action::ResetOwnTotp)?;
-                Ok(Some(Command::RequestReset {
+                Ok(Command::RequestReset {
                     fresh: self.fresh()?,
-                }))
+                })
             },
         )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs the command `command` picks on the admin behind a challenge or session issued at
+    /// credential epoch `epoch`, as that admin: a changed epoch, a removed admin or a removed
+    /// factor all mean the challenge or session is dead.
+    async fn mutate_at_epoch<F>(
+        &self,
+        org: OrgId,
+        admin: AdminId,
+        epoch: u64,
+        mut command: F,
+    ) -> Result<Applied>
+    where
+        F: FnMut(&Admin) -> Result<Command>,
+    {
+        self.mutate(org, admin, Some(admin), |current, _| {
+            if current.mfa.credential_epoch != epoch {
+                return Err(Error::SessionExpired);
+            }
+            command(current).map(Some)
+        })
         .await
         .map_err(|e| match e {
             Error::NotFound | Error::NotApplicable(TransitionError::NoActiveFactor) => {
                 Error::SessionExpired
             }
             other => other,
-        })?;
-        Ok(())
+        })
     }
 }
 

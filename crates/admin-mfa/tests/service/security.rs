@@ -3,7 +3,7 @@
 //! T-RPL, T-ENU, T-PWD, T-LOG (Debug, audit, outbox), T-NOT, T-SES.
 
 use admin_mfa::lifecycle::{Factor, LifecycleConfig, LinkToken, PasswordHash, TotpSecret};
-use admin_mfa::ports::{Change, Clock};
+use admin_mfa::ports::Change;
 use admin_mfa::{
     AuditKind, BuiltinRole as R, CodeCheck, Error, LinkPurpose, LoginOutcome, MfaConfig,
     PageRequest, Password, PasswordParams,
@@ -980,10 +980,15 @@ async fn t_ses_1_2_3_sessions_carry_factors_time_and_epoch(b: Backend) {
             .await,
         Err(Error::SessionExpired)
     ));
+    // Nor can the old session be stepped up with a valid code of the new factor.
+    h.advance(30);
+    assert!(matches!(
+        h.svc.reauthenticate(&session, &h.code(&new)).await,
+        Err(Error::SessionExpired)
+    ));
     let fresh = h.mfa_session(id, &new).await;
     assert!(h.svc.is_current(&fresh).await.unwrap());
     assert!(h.svc.enable_mfa(&fresh, target).await.unwrap().changed);
-    let _ = h.clock.now();
 }
 
 async fn t_rl_3_9_reauthentication_shares_the_counter_and_says_when_to_retry(b: Backend) {
