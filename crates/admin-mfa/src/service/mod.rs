@@ -27,8 +27,7 @@ use admin_mfa_lifecycle::{
     LoginStep, Nonce, OrgId, UnixTime, audit_events, execute, notifications,
 };
 use admin_mfa_policy::{
-    Action, BuiltinRole, Context as PolicyContext, Decision, PolicyEngine, Reason, Request, Role,
-    Subject, Target,
+    Action, Context as PolicyContext, Decision, PolicyEngine, Reason, Request, Subject, Target,
 };
 use admin_mfa_ports::{
     AdminStore, Change, Clock, ConflictKind, KeyProvider, Mailer, StoreError, Versioned,
@@ -270,16 +269,19 @@ impl MfaService {
         Ok(actor.value)
     }
 
-    /// The policy context of `org`: the org-wide requirement and the number of
-    /// Administrators With Billing.
-    async fn policy_context(&self, org: OrgId, via_login_flow: bool) -> Result<PolicyContext> {
-        let awb = Role::Builtin(BuiltinRole::AdministratorWithBilling);
-        let awb_count = self.store.count_with_role(org, &awb).await?;
-        Ok(PolicyContext {
+    /// The policy context of the service's decisions: the org-wide requirement, and whether
+    /// the request comes through the login flow.
+    ///
+    /// The number of Administrators With Billing is not counted: the policy reads it only for
+    /// admin-lifecycle actions (delete, suspend, change role, guardrail G3), which this
+    /// service never decides, so a store query per call would buy nothing. It is given as 0,
+    /// so should such an action ever be decided here, G3 refuses it rather than allows it.
+    fn policy_context(&self, via_login_flow: bool) -> PolicyContext {
+        PolicyContext {
             global_mfa_required: self.config.global_mfa_required(),
-            awb_count: u32::try_from(awb_count).unwrap_or(u32::MAX),
+            awb_count: 0,
             via_login_flow,
-        })
+        }
     }
 
     fn decide(
@@ -360,12 +362,7 @@ impl MfaService {
 
     /// Self-service through the login flow (enrol or reset one's own TOTP).
     fn authorize_self_service(&self, admin: &Admin, action: &Action) -> Result<()> {
-        let context = PolicyContext {
-            global_mfa_required: self.config.global_mfa_required(),
-            awb_count: 0,
-            via_login_flow: true,
-        };
-        self.authorize_on(admin, action, admin, &context)
+        self.authorize_on(admin, action, admin, &self.policy_context(true))
     }
 
     /// The randomness of a link-issuing command, from the operating system.

@@ -25,7 +25,7 @@ impl MfaService {
         page: PageRequest<Email>,
     ) -> Result<WidgetView> {
         let subject = self.actor(viewer, false).await?;
-        let context = self.policy_context(subject.org, false).await?;
+        let context = self.policy_context(false);
         let access = self.policy.widget_access(
             Subject {
                 id: subject.id,
@@ -65,7 +65,7 @@ impl MfaService {
     /// infrastructure errors.
     pub async fn set_widget_enabled(&self, viewer: &Authenticated, on: bool) -> Result<bool> {
         let subject = self.actor(viewer, false).await?;
-        let context = self.policy_context(subject.org, false).await?;
+        let context = self.policy_context(false);
         self.authorize(
             &subject,
             &Action::ToggleWidget,
@@ -96,7 +96,7 @@ impl MfaService {
         page: PageRequest<AuditCursor>,
     ) -> Result<AuditPage> {
         let subject = self.actor(viewer, false).await?;
-        let context = self.policy_context(subject.org, false).await?;
+        let context = self.policy_context(false);
         self.authorize(
             &subject,
             &Action::ViewAdminList,
