@@ -306,12 +306,16 @@ pub enum Event {
         /// When.
         at: UnixTime,
     },
-    /// Too many failures: the factor locks and the pending link is invalidated.
+    /// Too many failures: the factor locks, the pending link is invalidated, and the
+    /// credential epoch moves on, so sessions and challenges from before the lock stay dead
+    /// after an unlock (T-RL-6).
     LockedOut {
         /// The failure count that locked it.
         failures: u32,
         /// When.
         at: UnixTime,
+        /// The new credential epoch.
+        epoch: u64,
     },
     /// An admin cleared the lock and the counter.
     Unlocked {
@@ -790,7 +794,11 @@ fn failure_events(
         },
     }];
     if failures >= config.lock_after() {
-        events.push(Event::LockedOut { failures, at: now });
+        events.push(Event::LockedOut {
+            failures,
+            at: now,
+            epoch: state.credential_epoch.saturating_add(1),
+        });
     }
     events
 }
@@ -872,13 +880,14 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
             state.failures.consecutive = *failures;
             state.failures.last_failure_at = Some(*at);
         }
-        Event::LockedOut { .. } => {
+        Event::LockedOut { epoch, .. } => {
             state.failures = Failures {
                 consecutive: 0,
                 last_failure_at: None,
                 locked: true,
             };
             state.link = None;
+            state.credential_epoch = state.credential_epoch.max(*epoch);
         }
         Event::Unlocked { .. } => state.failures = Failures::default(),
         Event::FactorRemoved { epoch, .. } => {

@@ -768,7 +768,11 @@ fn event() -> impl Strategy<Value = Event> {
             at
         }),
         (check(), time()).prop_map(|(check, at)| Event::RefusedLocked { check, at }),
-        (any::<u32>(), time()).prop_map(|(failures, at)| Event::LockedOut { failures, at }),
+        (any::<u32>(), time(), any::<u64>()).prop_map(|(failures, at, epoch)| Event::LockedOut {
+            failures,
+            at,
+            epoch
+        }),
         (admin_id(), time()).prop_map(|(by, at)| Event::Unlocked { by, at }),
         (admin_id(), time(), any::<u64>()).prop_map(|(by, at, epoch)| Event::FactorRemoved {
             by,

@@ -155,6 +155,7 @@ fn code_events_never_touch_the_password_counter() {
         &Event::LockedOut {
             failures: 10,
             at: T0,
+            epoch: 1,
         },
     );
     assert_eq!(after_lock.password_failures, state.password_failures);

@@ -53,16 +53,19 @@ fn lockout_delays_and_lock() {
         assert_eq!(w.state.failures.consecutive, n);
         w.advance(1);
     }
+    let epoch = w.state.credential_epoch;
     let cmd = w.verify(false);
     let ev = w.run(cmd).unwrap();
     assert!(matches!(
         ev.as_slice(),
         [
             Event::VerifyFailed { failures: 10, .. },
-            Event::LockedOut { failures: 10, .. }
-        ]
+            Event::LockedOut { failures: 10, epoch: e, .. }
+        ] if *e == epoch + 1
     ));
     assert!(w.state.is_locked());
+    // The lock ends every session and challenge of the credential: the epoch moved on.
+    assert_eq!(w.state.credential_epoch, epoch + 1);
     // Locked: the right code is refused, unchecked, at any later time.
     w.advance(10 * 24 * 3600);
     let cmd = w.verify(true);

@@ -440,11 +440,6 @@ impl MfaService {
             let (state, decided) = execute(&next.mfa, command, now, &ctx)?;
             next.mfa = state;
             events = decided;
-            if events.iter().any(|e| matches!(e, Event::LockedOut { .. })) {
-                // A lockout ends every session and pending challenge of the admin, and they
-                // stay ended after an unlock (T-RL-6): the epoch moves on.
-                next.mfa.credential_epoch = next.mfa.credential_epoch.saturating_add(1);
-            }
         }
         let changed = next != current.value;
         if !changed && events.is_empty() {
