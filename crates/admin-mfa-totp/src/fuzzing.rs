@@ -35,6 +35,22 @@ pub fn otpauth_parse(data: &[u8]) {
     assert!(!secret.is_empty() && !secret.contains('='));
 }
 
+/// The lenient import never panics; it accepts whatever the strict parser accepts, as the
+/// same value, and what it accepts re-emits as a URI the strict parser takes back unchanged.
+pub fn otpauth_import(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    let lenient = OtpauthUri::parse_lenient(text);
+    if let Ok(strict) = OtpauthUri::parse(text) {
+        assert_eq!(lenient.as_ref(), Ok(&strict));
+    }
+    if let Ok(imported) = lenient {
+        let emitted = imported.to_uri();
+        assert_eq!(OtpauthUri::parse(&emitted), Ok(imported));
+    }
+}
+
 /// T-FUZ-2: code input never panics and is bounded; when it normalises, the result is
 /// exactly `digits` ASCII digits, and `verify` agrees with `generate` on it.
 ///
@@ -140,6 +156,31 @@ mod tests {
             "{parsed} of {}",
             files.len()
         );
+    }
+
+    #[test]
+    fn replay_otpauth_import_corpus() {
+        // The strict seeds and the other tools' shapes, through the lenient checks.
+        let mut files = corpus("otpauth_import");
+        assert!(files.len() >= 10, "corpus too small: {}", files.len());
+        let mut imported = 0;
+        for (_, data) in &files {
+            let ok = std::str::from_utf8(data)
+                .ok()
+                .and_then(|t| crate::OtpauthUri::parse_lenient(t).ok())
+                .is_some();
+            imported += usize::from(ok);
+        }
+        assert!(
+            imported >= 5 && imported < files.len(),
+            "{imported} of {}",
+            files.len()
+        );
+        files.extend(corpus("otpauth_parse"));
+        for (path, data) in &files {
+            eprintln!("{}", path.display());
+            super::otpauth_import(data);
+        }
     }
 
     #[test]

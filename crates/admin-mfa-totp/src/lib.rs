@@ -9,7 +9,8 @@
 //!   `[T − 1, T]` (default) or `±1`, validated when built;
 //! * [`verify`]: strict input, constant-time comparison of every candidate step, and the
 //!   matched [`TimeStep`] as the result so callers can refuse replays;
-//! * [`OtpauthUri`]: the Key URI Format, emitted and parsed strictly;
+//! * [`OtpauthUri`]: the Key URI Format, emitted and parsed strictly, plus a lenient import
+//!   ([`OtpauthUri::parse_lenient`]) for the variations other tools write;
 //! * QR codes as SVG and terminal text (feature `qr`) and PNG (feature `qr-png`).
 //!
 //! HMAC and dynamic truncation come from `totp-rs`; base32 from `data-encoding`.

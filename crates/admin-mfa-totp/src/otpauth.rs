@@ -1,4 +1,4 @@
-//! The Key URI Format (`otpauth://totp/…`), emitted and parsed strictly.
+//! The Key URI Format (`otpauth://totp/…`), emitted and parsed strictly, and imported leniently.
 
 use core::fmt::{self, Write as _};
 
@@ -266,6 +266,9 @@ impl OtpauthUri {
     /// `A–Z a–z 0–9 - . _ ~ @` (and `:` as the label separator or inside a value) must be
     /// percent-encoded; `+` is refused because its meaning is ambiguous.
     ///
+    /// This is the exact grammar [`OtpauthUri::to_uri`] emits (plus the harmless variations
+    /// above). To take in URIs that other tools wrote, use [`OtpauthUri::parse_lenient`].
+    ///
     /// The returned parameters have the default [`Window`](crate::Window).
     ///
     /// # Errors
@@ -275,62 +278,159 @@ impl OtpauthUri {
         if text.len() > MAX_URI_LEN {
             return Err(UriError::TooLong);
         }
-        let rest = strip_prefix_ignore_case(text, SCHEME).ok_or(UriError::NotOtpauth)?;
-        if rest.contains('#') {
+        parse_with(text, Mode::Strict)
+    }
+
+    /// Parses an otpauth URI that another tool produced, tolerating the deviations such tools
+    /// are known for, and refusing everything else exactly as [`OtpauthUri::parse`] does.
+    ///
+    /// On top of what [`OtpauthUri::parse`] accepts, this tolerates:
+    ///
+    /// * **the secret** in lower or mixed case, and with RFC 4648 `=` padding (literal or
+    ///   `%3D`) when the padded text is a multiple of 8 characters;
+    /// * **one issuer instead of two**: a label without the `issuer:` prefix when the `issuer`
+    ///   parameter is present, or a prefix without the `issuer` parameter (the issuer is then
+    ///   taken from the other place). When both are present they must still be equal;
+    /// * **spaces after the label's colon** (`ACME:%20alice`, as the Key URI Format allows);
+    /// * **characters left unencoded** that are harmless in a URI: `/` (Python's `quote`),
+    ///   `'`, `!`, `*`, `(` and `)` (JavaScript's `encodeURIComponent`) and literal spaces;
+    /// * **empty query pairs**, such as a trailing `&`;
+    /// * **an `image` parameter** (a logo URL some apps show), whose value is ignored;
+    /// * **ASCII whitespace around the whole text**, as a paste often carries a newline.
+    ///
+    /// Still refused, each with its [`UriError`]: a secret outside 16–64 bytes or with bad
+    /// base32 (including non-canonical trailing bits), an unsupported `algorithm`, `digits` or
+    /// `period`, an `issuer` parameter that differs from the label prefix, no issuer at all
+    /// (neither prefix nor parameter: this type always names its issuer), `:` or control
+    /// characters in a name, literal non-ASCII or control characters anywhere, `+`, a
+    /// fragment, duplicate or other unknown parameters, `hotp` and input longer than
+    /// [`MAX_URI_LEN`] bytes. No input makes it panic.
+    ///
+    /// Whatever this accepts re-emits with [`OtpauthUri::to_uri`] as a URI that
+    /// [`OtpauthUri::parse`] accepts, and every URI [`OtpauthUri::parse`] accepts gives the
+    /// same value here.
+    ///
+    /// ```
+    /// use admin_mfa_totp::{OtpauthUri, UriError};
+    ///
+    /// // No issuer prefix, a lower-case padded secret, `/` and `'` unencoded, a trailing `&`.
+    /// let text = "otpauth://totp/o'brien@example.com?secret=gezdgnbvgy3tqojqgezdgnbvgy3tqojq&\
+    ///             issuer=Ops/EU&image=https%3A%2F%2Fexample.com%2Flogo.png&";
+    /// assert!(OtpauthUri::parse(text).is_err());
+    /// let uri = OtpauthUri::parse_lenient(text)?;
+    /// assert_eq!(uri.issuer(), "Ops/EU");
+    /// assert_eq!(uri.account(), "o'brien@example.com");
+    /// // The imported key re-emits in the library's own strict form.
+    /// assert_eq!(OtpauthUri::parse(&uri.to_uri())?, uri);
+    ///
+    /// // Unsafe input is still refused.
+    /// let mismatch = "otpauth://totp/ACME:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Evil";
+    /// assert_eq!(OtpauthUri::parse_lenient(mismatch), Err(UriError::IssuerMismatch));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`UriError`] naming the first problem found.
+    pub fn parse_lenient(text: &str) -> Result<Self, UriError> {
+        if text.len() > MAX_URI_LEN {
+            return Err(UriError::TooLong);
+        }
+        let text = text.trim_ascii();
+        // Every other byte is checked by percent-decoding, but the ignored `image` value is
+        // never decoded: refuse literal control and non-ASCII bytes anywhere up front.
+        if text.bytes().any(|b| !b.is_ascii() || b.is_ascii_control()) {
             return Err(UriError::Malformed);
         }
-        let (kind, rest) = rest.split_once('/').ok_or(UriError::Malformed)?;
-        let (label, query) = rest.split_once('?').ok_or(UriError::MissingSecret)?;
-
-        let query = Query::parse(query)?;
-        if kind.eq_ignore_ascii_case("hotp") {
-            return Err(if query.counter {
-                UriError::UnsupportedType
-            } else {
-                UriError::MissingCounter
-            });
-        }
-        if !kind.eq_ignore_ascii_case("totp") {
-            return Err(UriError::UnsupportedType);
-        }
-        if query.counter {
-            return Err(UriError::UnknownParameter);
-        }
-
-        let label = percent_decode(label, true)?;
-        let (label_issuer, account) = match label.split_once(':') {
-            Some((issuer, account)) => (issuer, account),
-            None => return Err(UriError::MissingIssuerPrefix),
-        };
-        if account.contains(':') {
-            return Err(UriError::ColonInAccount);
-        }
-        check_name(label_issuer, Name::Issuer)?;
-        check_name(account, Name::Account)?;
-
-        let secret_text = query.secret.ok_or(UriError::MissingSecret)?;
-        let secret = TotpSecret::from_base32(&secret_text)?;
-        let issuer = query.issuer.ok_or(UriError::MissingIssuer)?;
-        check_name(&issuer, Name::Issuer)?;
-        if issuer != label_issuer {
-            return Err(UriError::IssuerMismatch);
-        }
-
-        let mut builder = TotpParams::builder();
-        if let Some(alg) = query.algorithm {
-            builder = builder.algorithm(alg.parse::<Algorithm>()?);
-        }
-        if let Some(digits) = query.digits {
-            let digits = parse_decimal(&digits, "digits")?;
-            builder = builder.digits(u8::try_from(digits).unwrap_or(u8::MAX));
-        }
-        if let Some(period) = query.period {
-            builder = builder.period(parse_decimal(&period, "period")?);
-        }
-        let params = builder.build()?;
-
-        Self::new(issuer, account, secret, params)
+        parse_with(text, Mode::Lenient)
     }
+}
+
+/// Which grammar a parse follows: the library's own, or that plus what other tools emit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Strict,
+    Lenient,
+}
+
+/// The parse shared by [`OtpauthUri::parse`] and [`OtpauthUri::parse_lenient`]; each
+/// tolerance is one `mode` test, so the strict path is the lenient one minus those.
+fn parse_with(text: &str, mode: Mode) -> Result<OtpauthUri, UriError> {
+    let lenient = mode == Mode::Lenient;
+    let rest = strip_prefix_ignore_case(text, SCHEME).ok_or(UriError::NotOtpauth)?;
+    if rest.contains('#') {
+        return Err(UriError::Malformed);
+    }
+    let (kind, rest) = rest.split_once('/').ok_or(UriError::Malformed)?;
+    let (label, query) = rest.split_once('?').ok_or(UriError::MissingSecret)?;
+
+    let query = Query::parse(query, mode)?;
+    if kind.eq_ignore_ascii_case("hotp") {
+        return Err(if query.counter {
+            UriError::UnsupportedType
+        } else {
+            UriError::MissingCounter
+        });
+    }
+    if !kind.eq_ignore_ascii_case("totp") {
+        return Err(UriError::UnsupportedType);
+    }
+    if query.counter {
+        return Err(UriError::UnknownParameter);
+    }
+
+    let label = percent_decode(label, Part::Label, mode)?;
+    let (label_issuer, account) = match label.split_once(':') {
+        Some((issuer, account)) => (Some(issuer), account),
+        None if lenient => (None, label.as_str()),
+        None => return Err(UriError::MissingIssuerPrefix),
+    };
+    let account = if lenient {
+        account.trim_start_matches(' ')
+    } else {
+        account
+    };
+    if account.contains(':') {
+        return Err(UriError::ColonInAccount);
+    }
+    if let Some(label_issuer) = label_issuer {
+        check_name(label_issuer, Name::Issuer)?;
+    }
+    check_name(account, Name::Account)?;
+
+    let secret_text = query.secret.ok_or(UriError::MissingSecret)?;
+    let secret = if lenient {
+        TotpSecret::from_padded_base32_nocase(&secret_text)?
+    } else {
+        TotpSecret::from_base32(&secret_text)?
+    };
+    let issuer = match (query.issuer, label_issuer) {
+        (Some(issuer), label_issuer) => {
+            check_name(&issuer, Name::Issuer)?;
+            // Without a label prefix (lenient only) the parameter alone names the issuer.
+            if label_issuer.is_some_and(|l| l != issuer) {
+                return Err(UriError::IssuerMismatch);
+            }
+            issuer
+        }
+        (None, Some(label_issuer)) if lenient => label_issuer.to_owned(),
+        (None, _) => return Err(UriError::MissingIssuer),
+    };
+
+    let mut builder = TotpParams::builder();
+    if let Some(alg) = query.algorithm {
+        builder = builder.algorithm(alg.parse::<Algorithm>()?);
+    }
+    if let Some(digits) = query.digits {
+        let digits = parse_decimal(&digits, "digits")?;
+        builder = builder.digits(u8::try_from(digits).unwrap_or(u8::MAX));
+    }
+    if let Some(period) = query.period {
+        builder = builder.period(parse_decimal(&period, "period")?);
+    }
+    let params = builder.build()?;
+
+    OtpauthUri::new(issuer, account, secret, params)
 }
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -362,10 +462,18 @@ struct Query {
 }
 
 impl Query {
-    fn parse(query: &str) -> Result<Self, UriError> {
+    fn parse(query: &str, mode: Mode) -> Result<Self, UriError> {
+        let lenient = mode == Mode::Lenient;
         let mut q = Self::default();
         for pair in query.split('&') {
+            if lenient && pair.is_empty() {
+                continue;
+            }
             let (name, value) = pair.split_once('=').ok_or(UriError::Malformed)?;
+            if lenient && name == "image" {
+                // A logo URL for the app; not part of the key, never decoded.
+                continue;
+            }
             if value.is_empty() {
                 return Err(UriError::Malformed);
             }
@@ -380,12 +488,28 @@ impl Query {
                 "secret" => set(
                     &mut q.secret,
                     "secret",
-                    Zeroizing::new(percent_decode(value, false)?),
+                    Zeroizing::new(percent_decode(value, Part::Secret, mode)?),
                 )?,
-                "issuer" => set(&mut q.issuer, "issuer", percent_decode(value, false)?)?,
-                "algorithm" => set(&mut q.algorithm, "algorithm", percent_decode(value, false)?)?,
-                "digits" => set(&mut q.digits, "digits", percent_decode(value, false)?)?,
-                "period" => set(&mut q.period, "period", percent_decode(value, false)?)?,
+                "issuer" => set(
+                    &mut q.issuer,
+                    "issuer",
+                    percent_decode(value, Part::Value, mode)?,
+                )?,
+                "algorithm" => set(
+                    &mut q.algorithm,
+                    "algorithm",
+                    percent_decode(value, Part::Value, mode)?,
+                )?,
+                "digits" => set(
+                    &mut q.digits,
+                    "digits",
+                    percent_decode(value, Part::Value, mode)?,
+                )?,
+                "period" => set(
+                    &mut q.period,
+                    "period",
+                    percent_decode(value, Part::Value, mode)?,
+                )?,
                 "counter" => {
                     if q.counter {
                         return Err(UriError::DuplicateParameter("counter"));
@@ -424,9 +548,28 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Strict percent-decoding: unreserved characters, `@`, `:` and `%XX` escapes only; the
-/// result must be UTF-8. In a label at most one literal `:` (the separator) is allowed.
-fn percent_decode(text: &str, label: bool) -> Result<String, UriError> {
+/// Where a percent-encoded piece of the URI sits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The label: at most one literal `:` (the separator).
+    Label,
+    /// The `secret` value: lenient mode also allows literal `=` (base32 padding).
+    Secret,
+    /// Any other parameter value.
+    Value,
+}
+
+/// Characters [`OtpauthUri::parse_lenient`] takes literally although RFC 3986 would have
+/// them encoded here: `/` (left by Python's `quote`), `'` `!` `*` `(` `)` (left by
+/// JavaScript's `encodeURIComponent`) and a space.
+const fn is_tolerated_literal(b: u8) -> bool {
+    matches!(b, b'/' | b'\'' | b'!' | b'*' | b'(' | b')' | b' ')
+}
+
+/// Percent-decoding: unreserved characters, `@`, `:` and `%XX` escapes only (in lenient mode
+/// also [`is_tolerated_literal`] ones, and `=` in the secret); the result must be UTF-8.
+fn percent_decode(text: &str, part: Part, mode: Mode) -> Result<String, UriError> {
+    let lenient = mode == Mode::Lenient;
     let mut out = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     let mut literal_colons = 0_usize;
@@ -445,13 +588,15 @@ fn percent_decode(text: &str, label: bool) -> Result<String, UriError> {
             }
             b':' => {
                 literal_colons += 1;
-                if label && literal_colons > 1 {
+                if part == Part::Label && literal_colons > 1 {
                     return Err(UriError::ColonInAccount);
                 }
                 out.push(b);
             }
             b'@' => out.push(b),
             _ if is_unreserved(b) => out.push(b),
+            _ if lenient && is_tolerated_literal(b) => out.push(b),
+            b'=' if lenient && part == Part::Secret => out.push(b),
             _ => return Err(UriError::Malformed),
         }
     }
@@ -669,7 +814,7 @@ mod tests {
     }
 
     #[test]
-    fn lenient_where_documented() {
+    fn strict_parse_tolerates_what_it_documents() {
         let text = format!(
             "OTPAUTH://TOTP/ACME%3aalice@example.com?period=60&issuer=ACME&secret={SEED_B32}&algorithm=Sha512"
         );
@@ -681,6 +826,283 @@ mod tests {
         assert_eq!(u.params().digits(), 6);
         assert_eq!(u.params().window(), Window::PreviousAndCurrent);
         assert_eq!(u.secret(), &secret());
+    }
+
+    /// 20 bytes (`abcdefghijklmnopqrst`), the length pyotp and otpauth.js generate.
+    const KEY20: &str = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U";
+    /// 16 bytes, which needs six `=` when padded.
+    const KEY16_PADDED: &str = "MJQXG5DJN5XC2MBREBVWK6JBEE======";
+
+    fn key(b32: &str) -> TotpSecret {
+        TotpSecret::from_base32(b32.trim_end_matches('=')).unwrap()
+    }
+
+    /// URIs in the shapes other tools write, with what each must import as. Written for these
+    /// tests; each shape is described beside it.
+    #[test]
+    fn parse_lenient_imports_what_other_tools_write() {
+        let sha256_8_60 = TotpParams::builder()
+            .algorithm(Algorithm::Sha256)
+            .digits(8)
+            .period(60)
+            .build()
+            .unwrap();
+        let cases: Vec<(&str, String, &str, &str, &str, TotpParams)> = vec![
+            (
+                "Python quote(): `/` left literal in the label prefix, issuer parameter encoded",
+                format!(
+                    "otpauth://totp/Corp/Infra:ops%40example.org?secret={KEY20}&issuer=Corp%2FInfra"
+                ),
+                "Corp/Infra",
+                "ops@example.org",
+                KEY20,
+                TotpParams::default(),
+            ),
+            (
+                "Python, non-default parameters and a logo",
+                format!(
+                    "otpauth://totp/Build%20Farm:ci%40example.org?secret={KEY20}&issuer=Build%20Farm\
+                     &algorithm=SHA256&digits=8&period=60&image=https%3A%2F%2Fexample.org%2Flogo.png"
+                ),
+                "Build Farm",
+                "ci@example.org",
+                KEY20,
+                sha256_8_60,
+            ),
+            (
+                "encodeURIComponent: `'`, `(` and `)` literal, issuer first",
+                format!(
+                    "otpauth://totp/Bob's%20Shop%20(EU):bob?issuer=Bob's%20Shop%20(EU)&secret={KEY20}\
+                     &algorithm=SHA1&digits=6&period=30"
+                ),
+                "Bob's Shop (EU)",
+                "bob",
+                KEY20,
+                TotpParams::default(),
+            ),
+            (
+                "Key URI Format: a space after the colon",
+                format!(
+                    "otpauth://totp/Example%20Co:%20jane.doe@example.com?secret={KEY20}&issuer=Example%20Co"
+                ),
+                "Example Co",
+                "jane.doe@example.com",
+                KEY20,
+                TotpParams::default(),
+            ),
+            (
+                "PAM module: user@host label without prefix, issuer parameter only",
+                format!(
+                    "otpauth://totp/root@bastion-01?secret={}&issuer=bastion-01",
+                    KEY16_PADDED.trim_end_matches('=')
+                ),
+                "bastion-01",
+                "root@bastion-01",
+                KEY16_PADDED,
+                TotpParams::default(),
+            ),
+            (
+                "prefix without an issuer parameter",
+                format!("otpauth://totp/ACME:alice?secret={KEY20}"),
+                "ACME",
+                "alice",
+                KEY20,
+                TotpParams::default(),
+            ),
+            (
+                "lower-case padded secret and a trailing `&`",
+                format!(
+                    "otpauth://totp/ACME:alice?secret={}&issuer=ACME&",
+                    KEY16_PADDED.to_lowercase()
+                ),
+                "ACME",
+                "alice",
+                KEY16_PADDED,
+                TotpParams::default(),
+            ),
+            (
+                "padding percent-encoded, an empty pair in the middle, pasted with a newline",
+                format!(
+                    "  otpauth://totp/ACME:alice?secret={}%3D%3D%3D%3D%3D%3D&&issuer=ACME\n",
+                    KEY16_PADDED.trim_end_matches('=')
+                ),
+                "ACME",
+                "alice",
+                KEY16_PADDED,
+                TotpParams::default(),
+            ),
+            (
+                "literal spaces",
+                format!("otpauth://totp/Example Co: jane?secret={KEY20}&issuer=Example Co"),
+                "Example Co",
+                "jane",
+                KEY20,
+                TotpParams::default(),
+            ),
+        ];
+        for (shape, text, issuer, account, secret, params) in cases {
+            assert!(OtpauthUri::parse(&text).is_err(), "strict refuses: {shape}");
+            let uri = OtpauthUri::parse_lenient(&text)
+                .unwrap_or_else(|e| panic!("{shape}: {e:?} for {text}"));
+            assert_eq!(uri.issuer(), issuer, "{shape}");
+            assert_eq!(uri.account(), account, "{shape}");
+            assert_eq!(uri.secret(), &key(secret), "{shape}");
+            assert_eq!(uri.params(), &params, "{shape}");
+            // What was imported re-emits in the strict form.
+            assert_eq!(OtpauthUri::parse(&uri.to_uri()).unwrap(), uri, "{shape}");
+        }
+    }
+
+    #[test]
+    fn parse_lenient_still_refuses_what_is_unsafe() {
+        let k = KEY20;
+        let lenient = |q: &str| OtpauthUri::parse_lenient(&uri(q));
+        let cases: Vec<(String, UriError)> = vec![
+            // A 10-byte key (the length of some older tools' examples) is too weak.
+            (
+                uri("secret=GAYTEMZUGU3DOOBZ&issuer=ACME"),
+                UriError::Secret(SecretError::TooShort { len: 10 }),
+            ),
+            (
+                uri(&format!("secret={}&issuer=ACME", "A".repeat(104))),
+                UriError::Secret(SecretError::TooLong),
+            ),
+            // Padding that does not complete an 8-character group, or too much of it.
+            (
+                uri(&format!(
+                    "secret={}==&issuer=ACME",
+                    KEY16_PADDED.trim_end_matches('=')
+                )),
+                UriError::Secret(SecretError::InvalidBase32),
+            ),
+            (
+                uri(&format!("secret={k}========&issuer=ACME")),
+                UriError::Secret(SecretError::InvalidBase32),
+            ),
+            (
+                uri(&format!("secret={k}=&issuer=ACME")),
+                UriError::Secret(SecretError::InvalidBase32),
+            ),
+            // Non-canonical trailing bits (the last character's low bits must be zero).
+            (
+                uri("secret=mjqxg5djn5xc2mbrebvwk6jbef&issuer=ACME"),
+                UriError::Secret(SecretError::InvalidBase32),
+            ),
+            (
+                uri("secret=MJQXG5DJN5XC2MBR=EBVWK6JBEE&issuer=ACME"),
+                UriError::Secret(SecretError::InvalidBase32),
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME&algorithm=MD5")),
+                UriError::Params(ParamsError::UnsupportedAlgorithm),
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME&digits=7")),
+                UriError::Params(ParamsError::UnsupportedDigits(7)),
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME&period=0")),
+                UriError::Params(ParamsError::UnsupportedPeriod(0)),
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME&digits=%206")),
+                UriError::InvalidNumber("digits"),
+            ),
+            (
+                uri(&format!("secret={k}&issuer=Evil")),
+                UriError::IssuerMismatch,
+            ),
+            (
+                format!("otpauth://totp/ACME:%20alice?secret={k}&issuer=ACME%20"),
+                UriError::InvalidIssuer,
+            ),
+            (
+                format!("otpauth://totp/alice@example.com?secret={k}"),
+                UriError::MissingIssuer,
+            ),
+            (
+                format!("otpauth://totp/ACME:al%0Aice?secret={k}&issuer=ACME"),
+                UriError::InvalidAccount,
+            ),
+            (
+                format!("otpauth://totp/ACME:alice%20?secret={k}&issuer=ACME"),
+                UriError::InvalidAccount,
+            ),
+            (
+                format!("otpauth://totp/ACME:alice?secret={k}&issuer=AC%1BME"),
+                UriError::InvalidIssuer,
+            ),
+            (
+                format!("otpauth://totp/ACME:alice?secret={k}&issuer=AC%3AME"),
+                UriError::ColonInIssuer,
+            ),
+            (
+                format!("otpauth://totp/ACME:bob:alice?secret={k}&issuer=ACME"),
+                UriError::ColonInAccount,
+            ),
+            (
+                format!("otpauth://totp/ACME: ?secret={k}&issuer=ACME"),
+                UriError::EmptyAccount,
+            ),
+            // Literal control or non-ASCII bytes anywhere, even in the ignored logo.
+            (
+                format!("otpauth://totp/ACME:al\tice?secret={k}&issuer=ACME"),
+                UriError::Malformed,
+            ),
+            (
+                format!("otpauth://totp/ACME:alice?secret={k}&issuer=ACME&image=a\u{7f}b"),
+                UriError::Malformed,
+            ),
+            (
+                format!("otpauth://totp/ACMÉ:alice?secret={k}&issuer=ACME"),
+                UriError::Malformed,
+            ),
+            (
+                uri(&format!("secret={k}&issuer=AC+ME")),
+                UriError::Malformed,
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME#x")),
+                UriError::Malformed,
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME&x")),
+                UriError::Malformed,
+            ),
+            (
+                uri(&format!("secret={k}&issuer=A=CME")),
+                UriError::Malformed,
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME&digits=")),
+                UriError::Malformed,
+            ),
+            (
+                uri(&format!("secret={k}&issuer=ACME&color=red")),
+                UriError::UnknownParameter,
+            ),
+            (
+                uri(&format!("secret={k}&secret={k}&issuer=ACME")),
+                UriError::DuplicateParameter("secret"),
+            ),
+            (
+                format!("otpauth://hotp/ACME:alice?secret={k}&issuer=ACME&counter=0"),
+                UriError::UnsupportedType,
+            ),
+            (uri("issuer=ACME&image=x"), UriError::MissingSecret),
+            (
+                uri(&format!(
+                    "secret={k}&issuer=ACME&image={}",
+                    "x".repeat(MAX_URI_LEN)
+                )),
+                UriError::TooLong,
+            ),
+            (" \n".into(), UriError::NotOtpauth),
+        ];
+        for (text, want) in cases {
+            assert_eq!(OtpauthUri::parse_lenient(&text), Err(want), "{text:?}");
+        }
+        assert!(lenient(&format!("secret={k}&issuer=ACME")).is_ok());
     }
 
     #[test]

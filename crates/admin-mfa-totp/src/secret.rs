@@ -222,6 +222,21 @@ impl TotpSecret {
         decode_base32(&BASE32_NOPAD_NOCASE, &compact)
     }
 
+    /// Imports the `secret` of an otpauth URI another tool wrote
+    /// ([`OtpauthUri::parse_lenient`](crate::OtpauthUri::parse_lenient)): base32 in any case,
+    /// unpadded or with RFC 4648 `=` padding to a multiple of 8 characters. Trailing bits must
+    /// be canonical.
+    pub(crate) fn from_padded_base32_nocase(text: &str) -> Result<Self, SecretError> {
+        let unpadded = text.trim_end_matches('=');
+        let padding = text.len() - unpadded.len();
+        // Padding, when present, completes the last 8-character group; `decode_len` below
+        // refuses the unpadded lengths that no byte count produces.
+        if padding > 0 && (padding > 6 || !text.len().is_multiple_of(8)) {
+            return Err(SecretError::InvalidBase32);
+        }
+        decode_base32(&BASE32_NOPAD_NOCASE, unpadded.as_bytes())
+    }
+
     /// The secret as unpadded upper-case base32, the form authenticator apps take.
     #[must_use]
     pub fn to_base32(&self) -> Zeroizing<String> {

@@ -1,5 +1,6 @@
-//! Property tests: base32 and URI round trips (T-FUZ-3, T-FUZ-1), and a differential check
-//! of `generate` against an HMAC reference written here (T-FUZ-7).
+//! Property tests: base32 and URI round trips (T-FUZ-3, T-FUZ-1), the lenient otpauth import
+//! agreeing with the strict parse, and a differential check of `generate` against an HMAC
+//! reference written here (T-FUZ-7).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
 use admin_mfa_totp::{
@@ -44,6 +45,77 @@ fn secret_bytes() -> impl Strategy<Value = Vec<u8>> {
 fn name() -> impl Strategy<Value = String> {
     "[^:\\p{Cc}\\s][^:\\p{Cc}]{0,14}[^:\\p{Cc}\\s]|[^:\\p{Cc}\\s]"
         .prop_filter("at most 64 bytes", |s| s.len() <= 64)
+}
+
+/// otpauth URIs assembled from pieces that strict parsing accepts and pieces only the lenient
+/// import tolerates (or nobody does), so both answers occur often.
+fn assembled_uri() -> impl Strategy<Value = String> {
+    let scheme = prop_oneof![
+        10 => Just("otpauth://"),
+        1 => Just("OTPAUTH://"),
+        1 => Just("otpauth:/"),
+    ];
+    let kind = prop_oneof![10 => Just("totp"), 1 => Just("Totp"), 1 => Just("hotp")];
+    let label = prop_oneof![
+        10 => Just("ACME:alice"),
+        5 => Just("ACME%3Aalice%40example.com"),
+        1 => Just("alice"),
+        1 => Just("ACME:%20alice"),
+        1 => Just("ACME: alice"),
+        1 => Just("AC/ME:alice"),
+        1 => Just("Bob's:bob"),
+        1 => Just("ACME:al%0Aice"),
+        1 => Just("ACME:"),
+        1 => Just("ACME:a:b"),
+        1 => Just("AC+ME:alice"),
+    ];
+    let secret = prop_oneof![
+        12 => Just("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+        1 => Just("secret=gezdgnbvgy3tqojqgezdgnbvgy3tqojq"),
+        1 => Just("secret=MJQXG5DJN5XC2MBREBVWK6JBEE======"),
+        1 => Just("secret=MJQXG5DJN5XC2MBREBVWK6JBEE%3D%3D%3D%3D%3D%3D"),
+        1 => Just("secret=MJQXG5DJN5XC2MBREBVWK6JBEE=="),
+        1 => Just("secret=GAYTEMZUGU3DOOBZ"),
+        1 => Just(""),
+    ];
+    let issuer = prop_oneof![
+        12 => Just("issuer=ACME"),
+        1 => Just("issuer=AC/ME"),
+        1 => Just("issuer=Bob's"),
+        1 => Just("issuer=Other"),
+        1 => Just("issuer=AC%20ME%20"),
+        1 => Just(""),
+    ];
+    let extra = prop_oneof![
+        3 => Just("algorithm=sha256"),
+        1 => Just("algorithm=MD5"),
+        3 => Just("digits=8"),
+        1 => Just("digits=7"),
+        3 => Just("period=60"),
+        1 => Just("period=0"),
+        1 => Just("image=https%3A%2F%2Fexample.com%2Fa.png"),
+        1 => Just("counter=1"),
+        1 => Just("issuer=ACME"),
+        1 => Just("x=1"),
+        1 => Just(""),
+    ];
+    (
+        scheme,
+        kind,
+        label,
+        secret,
+        issuer,
+        proptest::collection::vec(extra, 0..3),
+    )
+        .prop_flat_map(|(scheme, kind, label, secret, issuer, extras)| {
+            let mut pairs = vec![secret, issuer];
+            pairs.extend(extras);
+            (
+                Just(format!("{scheme}{kind}/{label}")),
+                Just(pairs).prop_shuffle(),
+            )
+        })
+        .prop_map(|(head, pairs)| format!("{head}?{}", pairs.join("&")))
 }
 
 /// RFC 4226 with the `hmac` crate: HMAC, dynamic truncation, modulo, zero padding.
@@ -118,6 +190,7 @@ proptest! {
         prop_assert_eq!(&parsed, &expected);
         let again = parsed.to_uri();
         prop_assert_eq!(again.as_str(), text.as_str());
+        prop_assert_eq!(OtpauthUri::parse_lenient(&text).unwrap(), parsed);
     }
 
     #[test]
@@ -126,6 +199,7 @@ proptest! {
             let again = OtpauthUri::parse(&parsed.to_uri()).unwrap();
             prop_assert_eq!(again, parsed);
         }
+        lenient_agrees_with_strict(&text)?;
     }
 
     #[test]
@@ -167,4 +241,28 @@ proptest! {
             }
         }
     }
+}
+
+proptest! {
+    // Parsing takes microseconds: many cases, so both parsers' acceptances are frequent.
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+    #[test]
+    fn parse_lenient_accepts_all_that_parse_does(text in assembled_uri()) {
+        lenient_agrees_with_strict(&text)?;
+    }
+}
+
+/// Whatever `parse` accepts, `parse_lenient` accepts as the same value; whatever
+/// `parse_lenient` accepts re-emits as a URI `parse` accepts, as the same value.
+fn lenient_agrees_with_strict(text: &str) -> Result<(), TestCaseError> {
+    let strict = OtpauthUri::parse(text);
+    let lenient = OtpauthUri::parse_lenient(text);
+    if let Ok(strict) = &strict {
+        prop_assert_eq!(lenient.as_ref(), Ok(strict));
+    }
+    if let Ok(lenient) = &lenient {
+        let again = OtpauthUri::parse(&lenient.to_uri());
+        prop_assert_eq!(again.as_ref(), Ok(lenient));
+    }
+    Ok(())
 }
