@@ -15,6 +15,9 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+/// How many passes over the batch may be disturbed by the harness before the test gives up.
+const PASSES: usize = 8;
+
 #[test]
 fn decide_never_allocates() {
     let custom = PolicyEngine::from_document(admin_mfa_policy::PolicyDocument {
@@ -99,17 +102,29 @@ fn decide_never_allocates() {
             }
         }
     }
-    let mut allowed = 0usize;
-    let region = Region::new(GLOBAL);
-    for engine in &engines {
-        for request in &requests {
-            allowed += usize::from(std::hint::black_box(engine.decide(request)).allowed);
+    // The counter is process-wide, and the test harness's main thread may allocate while it
+    // waits for this one (seen under load). `decide` is deterministic: if it allocated, every
+    // pass would count it. So the check is that some pass of the whole batch counts nothing.
+    let mut passes = Vec::new();
+    for _ in 0..PASSES {
+        let mut allowed = 0usize;
+        let region = Region::new(GLOBAL);
+        for engine in &engines {
+            for request in &requests {
+                allowed += usize::from(std::hint::black_box(engine.decide(request)).allowed);
+            }
         }
+        let stats = region.change();
+        assert!(allowed > 0, "the requests exercise the allow path too");
+        if stats.allocations == 0 && stats.reallocations == 0 {
+            break;
+        }
+        passes.push(stats);
     }
-    let stats = region.change();
-    assert!(allowed > 0, "the requests exercise the allow path too");
-    assert_eq!(stats.allocations, 0, "decide allocated: {stats:?}");
-    assert_eq!(stats.reallocations, 0, "decide reallocated: {stats:?}");
+    assert!(
+        passes.len() < PASSES,
+        "decide allocated in every pass: {passes:?}"
+    );
     assert!(
         requests.len() * engines.len() > 20_000,
         "{} requests",
