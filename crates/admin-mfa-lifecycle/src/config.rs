@@ -50,6 +50,8 @@ pub enum ConfigError {
 /// | base delay | 30 s (doubling, each delay capped at 1 h) | 1 s ..= 1 h |
 /// | password delay from failure (no lock, RL-4) | 10 | 1 ..= 100 |
 /// | password base delay | 60 s (doubling, each delay capped at 1 h) | 1 s ..= 1 h |
+/// | wrong codes on one link's last step before it is voided (SETUP-2) | 5 | 1 ..= 100 |
+/// | identity-step proof lifetime (SETUP-1) | 15 min | 1 s ..= 1 h |
 /// | link e-mails per admin and purpose | 3 per 15 min | 1 ..= 100 per 1 s ..= 24 h |
 /// | TOTP parameters for new enrolments | SHA1, 6 digits, 30 s, window `[-1, 0]` | as `TotpParams` |
 ///
@@ -71,6 +73,8 @@ pub struct LifecycleConfig {
     base_delay_secs: u64,
     password_delay_after: u32,
     password_base_delay_secs: u64,
+    setup_attempts: u32,
+    setup_proof_ttl_secs: u64,
     emails_per_window: u32,
     email_window_secs: u64,
     totp: TotpParams,
@@ -86,6 +90,8 @@ impl Default for LifecycleConfig {
             base_delay_secs: 30,
             password_delay_after: 10,
             password_base_delay_secs: 60,
+            setup_attempts: 5,
+            setup_proof_ttl_secs: 15 * 60,
             emails_per_window: 3,
             email_window_secs: 15 * 60,
             totp: TotpParams::default(),
@@ -164,6 +170,19 @@ impl LifecycleConfig {
             self.password_delay_after,
             self.password_base_delay_secs,
         )
+    }
+
+    /// Wrong codes a link's last step accepts before the link (and its candidate) is voided
+    /// (SETUP-2). They never count on the active factor's failure counter.
+    #[must_use]
+    pub const fn setup_attempts(&self) -> u32 {
+        self.setup_attempts
+    }
+
+    /// How long the proof returned by the identity step stays usable, in seconds (SETUP-1).
+    #[must_use]
+    pub const fn setup_proof_ttl_secs(&self) -> u64 {
+        self.setup_proof_ttl_secs
     }
 
     /// Link e-mails allowed per admin and purpose within [`Self::email_window_secs`].
@@ -261,6 +280,18 @@ impl LifecycleConfigBuilder {
         self
     }
 
+    /// Wrong codes on one link's last step before the link is voided (1 ..= 100; default 5).
+    pub const fn setup_attempts(mut self, attempts: u32) -> Self {
+        self.config.setup_attempts = attempts;
+        self
+    }
+
+    /// Lifetime of the identity-step proof in seconds (1 ..= 3 600; default 900).
+    pub const fn setup_proof_ttl_secs(mut self, secs: u64) -> Self {
+        self.config.setup_proof_ttl_secs = secs;
+        self
+    }
+
     /// Link e-mails per admin and purpose per window (1 ..= 100).
     pub const fn emails_per_window(mut self, count: u32) -> Self {
         self.config.emails_per_window = count;
@@ -319,6 +350,18 @@ impl LifecycleConfigBuilder {
             MAX_DELAY_SECS,
         )?;
         range(
+            "setup_attempts",
+            c.setup_attempts.into(),
+            1,
+            MAX_THRESHOLD.into(),
+        )?;
+        range(
+            "setup_proof_ttl_secs",
+            c.setup_proof_ttl_secs,
+            1,
+            MAX_DELAY_SECS,
+        )?;
+        range(
             "emails_per_window",
             c.emails_per_window.into(),
             1,
@@ -364,6 +407,7 @@ mod tests {
             (c.password_delay_after(), c.password_base_delay_secs()),
             (10, 60)
         );
+        assert_eq!((c.setup_attempts(), c.setup_proof_ttl_secs()), (5, 900));
     }
 
     #[test]
@@ -417,6 +461,13 @@ mod tests {
         let b = LifecycleConfig::builder;
         let bad = [
             (b().lock_after(0).build(), "lock_after"),
+            (b().setup_attempts(0).build(), "setup_attempts"),
+            (b().setup_attempts(101).build(), "setup_attempts"),
+            (b().setup_proof_ttl_secs(0).build(), "setup_proof_ttl_secs"),
+            (
+                b().setup_proof_ttl_secs(3_601).build(),
+                "setup_proof_ttl_secs",
+            ),
             (b().lock_after(101).build(), "lock_after"),
             (b().delay_after(0).build(), "delay_after"),
             (b().delay_after(101).lock_after(100).build(), "delay_after"),

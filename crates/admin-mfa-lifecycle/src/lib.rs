@@ -24,21 +24,24 @@
 //!
 //! factor       None --CompleteSetup(setup link, right code)--> Active(secret A)
 //!              Active(A) --CompleteSetup(reset link, right code for B)--> Active(B)
-//!              Active --AdminReset--> None   (and a new setup link)
+//!              Active --AdminReset--> None   (MFA made required, and a new setup link)
 //!
 //! link         none --Enable (unenrolled) / IssueSetupLink / AdminReset--> setup link
 //!              none --RequestReset (enrolled)--> reset link      (a newer link replaces an older)
-//!              link --ConfirmIdentity--> link + candidate        (a newer candidate replaces an older)
+//!              link --ConfirmIdentity--> link + candidate + proof (a newer candidate replaces an older)
 //!              link --CompleteSetup ok / Expire / LockedOut / AdminReset--> none
+//!              link + candidate --CompleteSetup with a wrong proof--> refused, nothing counted
+//!              link + candidate --wrong code--> link failures + 1; at setup_attempts --> none
 //!
-//! failures     n --wrong, malformed or replayed code--> n + 1
+//! failures     n --wrong, malformed or replayed login code--> n + 1   (link codes never count here)
 //!              n >= delay_after: the next check waits base * 2^(n - delay_after), refused unchecked
 //!              n + 1 = lock_after --> Locked (links revoked, the run restarts at 0)
 //!              n --right code--> 0 ;  Locked --Unlock / AdminReset / CompleteSetup ok--> unlocked, 0
 //!
-//! passwords    p --PasswordFailed (login or link identity step)--> p + 1   (never locks)
-//!              p >= password_delay_after: the next password waits base * 2^(p - after),
-//!              refused unchecked (PasswordThrottled);  p --PasswordAccepted--> 0
+//! passwords    p --ReservePassword (login or link identity step)--> p + 1, before the hash
+//!              is checked (never locks); p >= password_delay_after: the next password waits
+//!              base * 2^(p - after), refused unchecked (PasswordDelayed);
+//!              p --PasswordAccepted (the checked password was right)--> 0
 //! ```
 //!
 //! The journey of the seed story, with the commands that move it:
@@ -52,7 +55,7 @@
 //!        |                               ConfirmIdentity   |     | ConfirmIdentity again
 //!        |                                                 v     | (the newer candidate wins)
 //!        |                                     +------------------+
-//!        |                                     | link + candidate | --wrong code--> VerifyFailed
+//!        |                                     | link + candidate | --wrong code--> SetupFailed
 //!        |                                     +------------------+
 //!        |                                                 | CompleteSetup (right code)
 //!        | AdminReset                                      v
@@ -208,8 +211,8 @@ pub use notify::{
     audit_events, notifications,
 };
 pub use seal::{
-    KEY_BYTES, KeyId, KeyRing, NONCE_BYTES, Nonce, SealError, Sealed, SealedKind, SealedSecret,
-    SealingKey,
+    KEY_BYTES, KeyId, KeyRing, NONCE_BYTES, Nonce, SealError, SealFormat, Sealed, SealedKind,
+    SealedSecret, SealingKey, TAG_BYTES,
 };
 pub use state::{
     ActiveFactor, Admin, Candidate, EmailLog, Factor, Failures, LoginStep, MfaState,

@@ -117,7 +117,8 @@ pub enum Command {
         fresh: Fresh,
     },
     /// The link's holder re-entered email and password (checked by the service): store the
-    /// new candidate secret; a newer candidate replaces an older one (D5).
+    /// new candidate secret; a newer candidate replaces an older one (D5), and with it the
+    /// identity-step proof.
     ConfirmIdentity {
         /// The endpoint's purpose.
         purpose: LinkPurpose,
@@ -127,15 +128,19 @@ pub enum Command {
         secret: TotpSecret,
         /// Nonce to seal it with.
         nonce: Nonce,
+        /// Hash of the identity-step proof handed to the caller (SETUP-1).
+        proof: TokenHash,
     },
-    /// Submit the first code for the candidate: on success the candidate becomes the
-    /// active factor, its step is consumed (VER-2), the link is used up and the
-    /// credential epoch moves on.
+    /// Submit the first code for the candidate, with the identity-step proof: on success the
+    /// candidate becomes the active factor, its step is consumed (VER-2), the link is used up
+    /// and the credential epoch moves on. A wrong code counts on the link only (SETUP-2).
     CompleteSetup {
         /// The endpoint's purpose.
         purpose: LinkPurpose,
         /// Hash of the token from the link.
         token_hash: TokenHash,
+        /// Hash of the proof the identity step returned (SETUP-1).
+        proof: TokenHash,
         /// The code from the authenticator app.
         code: Code,
     },
@@ -146,7 +151,8 @@ pub enum Command {
     },
     /// An authorised admin resets this admin's MFA: the factor is removed at once, any link
     /// revoked, the failure counter and any lock cleared (the same permission as an unlock),
-    /// the credential epoch bumped, and a setup link issued (D3). The link e-mail is
+    /// the credential epoch bumped, MFA made required (so the password alone never signs the
+    /// admin in afterwards, RST-8), and a setup link issued (D3). The link e-mail is
     /// rate-limited like every other: when limited, the factor is still removed and the
     /// admin gets a link at the next login ([`Command::IssueSetupLink`]).
     AdminReset {
@@ -162,22 +168,22 @@ pub enum Command {
     },
     /// Collects an expired link (and its candidate).
     Expire,
-    /// A password the service checked against this admin's hash was wrong (a login, or a
-    /// link's email-and-password step): counted on the password limiter, always, since it
-    /// was checked. Never touches the code counter (RL-4).
-    PasswordFailed {
+    /// A password is about to be checked against this admin's hash (a login, or a link's
+    /// email-and-password step): reserve the attempt *before* the check (PWD-1). Outside a
+    /// delay the attempt is counted at once, as if it failed
+    /// ([`Event::PasswordAttempted`]), and the service may check the hash; a correct
+    /// password then clears the count with [`Command::PasswordAccepted`]. Inside a delay it
+    /// is refused unchecked and not counted ([`Event::PasswordDelayed`]). Because the count
+    /// is written by compare-and-swap before any hash is checked, a burst of any size gets
+    /// at most [`LifecycleConfig::password_delay_after`] real checks before refusals begin.
+    /// Never touches the code counter (RL-4).
+    ReservePassword {
         /// Which check.
         check: PasswordCheck,
     },
     /// A password checked against this admin's hash was right: clears the password count
     /// (nothing happens at zero). Never touches the code counter (RL-3).
     PasswordAccepted,
-    /// A password attempt arrived inside the password delay and was refused without being
-    /// checked: audited, not counted. Nothing happens if the delay is over at `now`.
-    PasswordThrottled {
-        /// Which check.
-        check: PasswordCheck,
-    },
 }
 
 /// Why the requirement became set (for the audit trail).
@@ -189,6 +195,8 @@ pub enum RequirementSource {
     Enable,
     /// [`Command::Require`].
     Require,
+    /// [`Command::AdminReset`] on an admin for whom MFA was not required (RST-8).
+    AdminReset,
 }
 
 /// A link as issued: everything [`apply`] and the notification builder need.
@@ -253,6 +261,27 @@ pub enum Event {
         token_hash: TokenHash,
         /// The new candidate.
         candidate: Candidate,
+    },
+    /// A wrong or malformed code on a link's last step: counted on the link only (SETUP-2).
+    SetupFailed {
+        /// The link's purpose.
+        purpose: LinkPurpose,
+        /// The link's token hash.
+        token_hash: TokenHash,
+        /// The link's wrong-code count after this attempt.
+        failures: u32,
+        /// When.
+        at: UnixTime,
+    },
+    /// Too many wrong codes on a link's last step: the link and its candidate are voided;
+    /// the active factor, if any, is untouched (SETUP-2).
+    LinkVoided {
+        /// The link's purpose.
+        purpose: LinkPurpose,
+        /// The link's token hash.
+        token_hash: TokenHash,
+        /// When.
+        at: UnixTime,
     },
     /// The candidate was verified and became the active factor; the link is used up.
     Enrolled {
@@ -342,12 +371,13 @@ pub enum Event {
         /// When.
         at: UnixTime,
     },
-    /// A wrong password was counted on the password limiter.
-    PasswordFailed {
+    /// A password attempt was reserved (counted) before its check (PWD-1).
+    PasswordAttempted {
         /// Which check.
         check: PasswordCheck,
-        /// The password failure count after this attempt.
-        failures: u32,
+        /// The count of password attempts since the last correct password, this one
+        /// included.
+        attempts: u32,
         /// When.
         at: UnixTime,
     },
@@ -386,7 +416,9 @@ impl Event {
             | Self::Unlocked { at, .. }
             | Self::FactorRemoved { at, .. }
             | Self::LinkExpired { at, .. }
-            | Self::PasswordFailed { at, .. }
+            | Self::SetupFailed { at, .. }
+            | Self::LinkVoided { at, .. }
+            | Self::PasswordAttempted { at, .. }
             | Self::PasswordDelayed { at, .. }
             | Self::PasswordFailuresCleared { at, .. } => *at,
             Self::LinkIssued(link) => link.issued_at,
@@ -455,6 +487,11 @@ pub enum TransitionError {
     /// A code was submitted on a link whose identity step has not happened.
     #[error("identity not confirmed on this link")]
     NoCandidate,
+    /// The identity-step proof presented with a code is not the candidate's, or has
+    /// expired (SETUP-1). Nothing is counted: whoever holds only the link token learns
+    /// nothing and changes nothing.
+    #[error("identity-step proof does not match")]
+    ProofMismatch,
     /// Sealing or opening a secret failed (e.g. a wrong or missing key): never a wrong code.
     #[error(transparent)]
     Seal(#[from] SealError),
@@ -581,6 +618,7 @@ pub fn decide(
             token_hash,
             secret,
             nonce,
+            proof,
         } => {
             check_link(state, purpose, &token_hash, now)?;
             let sealed = Sealed::seal_secret(ctx.keys.current(), nonce, ctx.admin, &secret)?;
@@ -591,12 +629,14 @@ pub fn decide(
                     sealed,
                     params: *ctx.config.totp(),
                     created_at: now,
+                    proof_hash: Some(proof),
                 },
             }])
         }
         Command::CompleteSetup {
             purpose,
             token_hash,
+            proof,
             code,
         } => {
             let link = check_link(state, purpose, &token_hash, now)?;
@@ -604,16 +644,13 @@ pub fn decide(
                 .candidate
                 .as_ref()
                 .ok_or(TransitionError::NoCandidate)?;
-            let check = CodeCheck::for_purpose(purpose);
-            // A link can only exist after a lock if it was issued after it (the lock
-            // invalidates links), so completing it is the recovery path: no lock check.
-            if let Some(until) = state.failures.delayed_until(now, ctx.config) {
-                return Ok(vec![Event::Delayed {
-                    check,
-                    until,
-                    at: now,
-                }]);
+            if !candidate.accepts_proof(&proof, now, ctx.config.setup_proof_ttl_secs()) {
+                return Err(TransitionError::ProofMismatch);
             }
+            // Wrong codes here count on the link alone (SETUP-2): the active factor's counter
+            // and lock belong to login codes. A link can only exist after a lock if it was
+            // issued after it (the lock invalidates links), so completing it is the recovery
+            // path: no lock check.
             let secret = candidate.sealed.open_secret(ctx.keys, ctx.admin)?;
             match admin_mfa_totp::verify(
                 &secret,
@@ -633,7 +670,23 @@ pub fn decide(
                     },
                     epoch: state.credential_epoch.saturating_add(1),
                 }]),
-                Err(error) => Ok(failure_events(state, check, error, now, ctx.config)),
+                Err(_) => {
+                    let failures = link.setup_failures.saturating_add(1);
+                    let mut events = vec![Event::SetupFailed {
+                        purpose,
+                        token_hash,
+                        failures,
+                        at: now,
+                    }];
+                    if failures >= ctx.config.setup_attempts() {
+                        events.push(Event::LinkVoided {
+                            purpose,
+                            token_hash,
+                            at: now,
+                        });
+                    }
+                    Ok(events)
+                }
             }
         }
         Command::Verify { code } => {
@@ -666,7 +719,16 @@ pub fn decide(
         Command::AdminReset { by, fresh } => {
             let epoch = state.credential_epoch.saturating_add(1);
             let link = issue_link(state, LinkPurpose::Setup, &fresh, Some(by), epoch, now, ctx)?;
-            Ok(vec![Event::FactorRemoved { by, at: now, epoch }, link])
+            let mut events = vec![Event::FactorRemoved { by, at: now, epoch }];
+            if !state.requirement.is_required() {
+                events.push(Event::RequirementSet {
+                    by: Some(by),
+                    at: now,
+                    source: RequirementSource::AdminReset,
+                });
+            }
+            events.push(link);
+            Ok(events)
         }
         Command::Unlock { by } => {
             if !state.failures.locked && state.failures.consecutive == 0 {
@@ -685,11 +747,20 @@ pub fn decide(
             })
             .into_iter()
             .collect()),
-        Command::PasswordFailed { check } => Ok(vec![Event::PasswordFailed {
-            check,
-            failures: state.password_failures.consecutive.saturating_add(1),
-            at: now,
-        }]),
+        Command::ReservePassword { check } => Ok(vec![
+            match state.password_failures.delayed_until(now, ctx.config) {
+                Some(until) => Event::PasswordDelayed {
+                    check,
+                    until,
+                    at: now,
+                },
+                None => Event::PasswordAttempted {
+                    check,
+                    attempts: state.password_failures.consecutive.saturating_add(1),
+                    at: now,
+                },
+            },
+        ]),
         Command::PasswordAccepted => {
             if state.password_failures == PasswordFailures::default() {
                 return Ok(Vec::new());
@@ -699,16 +770,6 @@ pub fn decide(
                 at: now,
             }])
         }
-        Command::PasswordThrottled { check } => Ok(state
-            .password_failures
-            .delayed_until(now, ctx.config)
-            .map(|until| Event::PasswordDelayed {
-                check,
-                until,
-                at: now,
-            })
-            .into_iter()
-            .collect()),
     }
 }
 
@@ -836,6 +897,7 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
                 expires_at: link.expires_at,
                 epoch_at_issue: link.epoch_at_issue,
                 candidate: None,
+                setup_failures: 0,
             });
             state
                 .email_log
@@ -845,11 +907,29 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
         | Event::Delayed { .. }
         | Event::RefusedLocked { .. }
         | Event::PasswordDelayed { .. } => {}
-        Event::PasswordFailed { failures, at, .. } => {
+        Event::PasswordAttempted { attempts, at, .. } => {
             state.password_failures = PasswordFailures {
-                consecutive: *failures,
+                consecutive: *attempts,
                 last_failure_at: Some(*at),
             };
+        }
+        Event::SetupFailed {
+            token_hash,
+            failures,
+            ..
+        } => {
+            if let Some(link) = state.link.as_mut().filter(|l| l.token_hash == *token_hash) {
+                link.setup_failures = *failures;
+            }
+        }
+        Event::LinkVoided { token_hash, .. } => {
+            if state
+                .link
+                .as_ref()
+                .is_some_and(|l| l.token_hash == *token_hash)
+            {
+                state.link = None;
+            }
         }
         Event::PasswordFailuresCleared { .. } => {
             state.password_failures = PasswordFailures::default();

@@ -24,6 +24,9 @@ pub enum NotificationKind {
     LockedOut,
     /// An admin made MFA required; it will be asked at the next login.
     MfaRequired,
+    /// An admin removed the MFA requirement (NOT-2): the admin learns of it, so a hijacked
+    /// session cannot quietly weaken the account.
+    MfaNotRequired,
 }
 
 impl NotificationKind {
@@ -37,6 +40,7 @@ impl NotificationKind {
             Self::ResetCompleted => "reset_completed",
             Self::LockedOut => "locked_out",
             Self::MfaRequired => "mfa_required",
+            Self::MfaNotRequired => "mfa_not_required",
         }
     }
 }
@@ -50,7 +54,8 @@ impl fmt::Display for NotificationKind {
 /// The outbox's idempotency key: a second notification with the same key is dropped.
 ///
 /// Built from the admin, the kind and something unique to the triggering event (the link's
-/// token hash, the new credential epoch, or the event time).
+/// token hash, the new credential epoch, or the stored version of the admin record the event
+/// was decided on, NOT-3).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]
@@ -121,28 +126,15 @@ pub struct Notification {
     pub dedupe_key: DedupeKey,
 }
 
-/// Which code check an attempt belonged to (all share one failure counter, RL-2).
+/// Which code check an attempt on the active factor's counter belonged to (RL-2). Codes on
+/// a link's last step count on the link instead (SETUP-2): see [`AuditKind::SetupFailed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum CodeCheck {
     /// A login (or re-authentication) code for the active factor.
     Login,
-    /// The code confirming a new enrolment through a setup link.
-    Setup,
-    /// The code confirming a self-service reset through a reset link.
-    Reset,
-}
-
-impl CodeCheck {
-    /// The check for completing a link of `purpose`.
-    #[must_use]
-    pub const fn for_purpose(purpose: LinkPurpose) -> Self {
-        match purpose {
-            LinkPurpose::Setup => Self::Setup,
-            LinkPurpose::Reset => Self::Reset,
-        }
-    }
 }
 
 /// Which password check an attempt belonged to (login and the link's email-and-password
@@ -222,12 +214,29 @@ pub enum AuditKind {
         /// The link's purpose.
         purpose: LinkPurpose,
     },
-    /// A wrong password was refused and counted on the password limiter (never the password).
-    PasswordFailed {
+    /// A password attempt was counted on the password limiter before its check (PWD-1);
+    /// a following [`AuditKind::PasswordFailuresCleared`] means it was right. Never holds the
+    /// password.
+    PasswordAttempted {
         /// Which check.
         check: PasswordCheck,
-        /// The password failure count after this attempt.
+        /// Attempts since the last correct password, this one included.
+        attempts: u32,
+    },
+    /// A login attempt named an address no admin of the organization has (ENU-4). Written
+    /// so that known and unknown accounts cost the same store work.
+    UnknownAccount,
+    /// A wrong or malformed code on a link's last step, counted on the link (SETUP-2).
+    SetupFailed {
+        /// The link's purpose.
+        purpose: LinkPurpose,
+        /// The link's wrong-code count after this attempt.
         failures: u32,
+    },
+    /// Too many wrong codes on a link's last step voided the link (SETUP-2).
+    LinkVoided {
+        /// The link's purpose.
+        purpose: LinkPurpose,
     },
     /// A password attempt inside the password delay was refused unchecked, not counted.
     PasswordDelayed {
@@ -259,19 +268,24 @@ pub struct AuditEvent {
     pub kind: AuditKind,
 }
 
-/// The notifications to queue, in the same store write, for `events` decided on `admin`.
+/// The notifications to queue, in the same store write, for `events` decided on `admin` as
+/// stored at `version` (0 for an admin not yet stored).
 ///
 /// One e-mail per event that warrants one (T-NOT-1): a setup invitation or reset e-mail per
 /// issued link (carrying the sealed token), a confirmation per completed enrolment or reset,
-/// a lockout notice, and an "MFA required" notice when the requirement was set without a
-/// setup link going out in the same batch (the invitation already says so). Rate-limited,
-/// refused and counting events send nothing. Each carries a [`DedupeKey`] unique to its
-/// triggering event, so a retried commit never queues a second copy.
+/// a lockout notice, an "MFA required" notice when the requirement was set without a
+/// setup link going out in the same batch (the invitation already says so), and an "MFA no
+/// longer required" notice when it was removed (NOT-2). Rate-limited, refused and counting
+/// events send nothing. Each carries a [`DedupeKey`] unique to its triggering event, so a
+/// retried commit never queues a second copy and a later event of the same kind is never
+/// taken for a copy (NOT-3: requirement notices are keyed by `version`, which a
+/// compare-and-swap store gives to one committed change only).
 #[must_use]
 pub fn notifications(
     admin: &crate::Admin,
     events: &[crate::Event],
     now: UnixTime,
+    version: u64,
 ) -> Vec<Notification> {
     use crate::Event;
 
@@ -313,9 +327,13 @@ pub fn notifications(
                 NotificationKind::LockedOut,
                 &format_args!("epoch-{}-at-{}", admin.mfa.credential_epoch, at.as_secs()),
             )),
-            Event::RequirementSet { at, .. } if !link_issued => out.push(make(
+            Event::RequirementSet { .. } if !link_issued => out.push(make(
                 NotificationKind::MfaRequired,
-                &format_args!("since-{}", at.as_secs()),
+                &format_args!("v{version}"),
+            )),
+            Event::RequirementRemoved { .. } => out.push(make(
+                NotificationKind::MfaNotRequired,
+                &format_args!("v{version}"),
             )),
             _ => {}
         }
@@ -344,7 +362,7 @@ pub fn audit_events(
                     ..
                 } => AuditKind::MfaEnabled,
                 Event::RequirementSet {
-                    source: RequirementSource::Require,
+                    source: RequirementSource::Require | RequirementSource::AdminReset,
                     ..
                 } => AuditKind::MfaRequired,
                 Event::RequirementRemoved { .. } => AuditKind::RequirementRemoved,
@@ -384,12 +402,19 @@ pub fn audit_events(
                 Event::Unlocked { .. } => AuditKind::Unlocked,
                 Event::FactorRemoved { .. } => AuditKind::AdminReset,
                 Event::LinkExpired { purpose, .. } => AuditKind::LinkExpired { purpose: *purpose },
-                Event::PasswordFailed {
-                    check, failures, ..
-                } => AuditKind::PasswordFailed {
+                Event::PasswordAttempted {
+                    check, attempts, ..
+                } => AuditKind::PasswordAttempted {
                     check: *check,
+                    attempts: *attempts,
+                },
+                Event::SetupFailed {
+                    purpose, failures, ..
+                } => AuditKind::SetupFailed {
+                    purpose: *purpose,
                     failures: *failures,
                 },
+                Event::LinkVoided { purpose, .. } => AuditKind::LinkVoided { purpose: *purpose },
                 Event::PasswordDelayed { check, until, .. } => AuditKind::PasswordDelayed {
                     check: *check,
                     until: *until,

@@ -72,6 +72,22 @@ pub struct Candidate {
     pub params: TotpParams,
     /// When the identity was confirmed and the QR shown.
     pub created_at: UnixTime,
+    /// SHA-256 of the identity-step proof handed to whoever confirmed email and password
+    /// (SETUP-1): completing the setup needs it beside the link token, so the token alone
+    /// cannot drive the code step. `None` for a candidate stored before proofs existed: such
+    /// a candidate cannot be completed, the identity step must be repeated.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub proof_hash: Option<TokenHash>,
+}
+
+impl Candidate {
+    /// Whether `proof` is this candidate's identity-step proof (compared in constant time)
+    /// and still fresh at `now` (`ttl_secs` after the identity step).
+    #[must_use]
+    pub fn accepts_proof(&self, proof: &TokenHash, now: UnixTime, ttl_secs: u64) -> bool {
+        let matches = self.proof_hash.as_ref().is_some_and(|p| p.ct_eq(proof));
+        matches && now < self.created_at.saturating_add_secs(ttl_secs)
+    }
 }
 
 /// An outstanding setup or reset link (facet 3). At most one per admin: issuing a new one
@@ -91,6 +107,11 @@ pub struct PendingLink {
     pub epoch_at_issue: u64,
     /// The candidate secret, once identity was confirmed (newest wins, D5).
     pub candidate: Option<Candidate>,
+    /// Wrong codes submitted on this link's last step. They count here only, never on the
+    /// active factor's counter, and the link is voided when they reach
+    /// [`LifecycleConfig::setup_attempts`] (SETUP-2).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub setup_failures: u32,
 }
 
 impl PendingLink {
