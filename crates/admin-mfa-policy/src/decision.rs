@@ -21,10 +21,13 @@ impl RuleId {
 
 /// The guardrails: rules no policy document can remove (POLICY.md §7).
 ///
-/// Declared, compared and iterated in canonical order: G7 first, then G1 to G6.
+/// Declared, compared and iterated in canonical order: G7 first, then G1 to G6, then G8 (added
+/// later, so that it never changes the reason of a request an older guardrail already denies).
+/// New guardrails may be added, hence `non_exhaustive`.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum GuardrailId {
     /// G7 `same-org-only`: never act on another organization or its admins.
     SameOrgOnly,
@@ -40,11 +43,19 @@ pub enum GuardrailId {
     GlobalMfaLocked,
     /// G6 `awb-only-admin-lifecycle`: admin accounts, API keys and custom roles are AwB-only.
     AwbOnlyAdminLifecycle,
+    /// G8 `no-self-mfa-removal`: nobody removes its own MFA requirement (`disable-mfa-requirement`)
+    /// or resets its own factor as an admin action (`reset-mfa`, which also gates unlocking).
+    ///
+    /// A session alone must not turn into lasting password-only access: an admin resets its own
+    /// factor only through the e-mailed link and its password (the self-service
+    /// `reset-own-totp`, which stays allowed), and its requirement is removed only by another
+    /// admin whose role may do it.
+    NoSelfMfaRemoval,
 }
 
 impl GuardrailId {
-    /// Every guardrail in canonical order (G7, G1, G2, G3, G4, G5, G6).
-    pub const ALL: [Self; 7] = [
+    /// Every guardrail in canonical order (G7, G1, G2, G3, G4, G5, G6, G8).
+    pub const ALL: [Self; 8] = [
         Self::SameOrgOnly,
         Self::ProtectAwb,
         Self::NoSelfDelete,
@@ -52,9 +63,10 @@ impl GuardrailId {
         Self::ReadOnlyIsReadOnly,
         Self::GlobalMfaLocked,
         Self::AwbOnlyAdminLifecycle,
+        Self::NoSelfMfaRemoval,
     ];
 
-    /// The short id, `G1` to `G7`.
+    /// The short id, `G1` to `G8`.
     #[must_use]
     pub const fn code(self) -> &'static str {
         match self {
@@ -65,6 +77,7 @@ impl GuardrailId {
             Self::ReadOnlyIsReadOnly => "G4",
             Self::GlobalMfaLocked => "G5",
             Self::AwbOnlyAdminLifecycle => "G6",
+            Self::NoSelfMfaRemoval => "G8",
         }
     }
 
@@ -79,6 +92,7 @@ impl GuardrailId {
             Self::ReadOnlyIsReadOnly => "read-only-is-read-only",
             Self::GlobalMfaLocked => "global-mfa-locked",
             Self::AwbOnlyAdminLifecycle => "awb-only-admin-lifecycle",
+            Self::NoSelfMfaRemoval => "no-self-mfa-removal",
         }
     }
 
@@ -100,6 +114,9 @@ impl GuardrailId {
             }
             Self::AwbOnlyAdminLifecycle => {
                 "admin accounts, API keys and custom roles are managed by Administrators With Billing only"
+            }
+            Self::NoSelfMfaRemoval => {
+                "an admin may not remove its own MFA requirement or reset its own MFA factor; it resets its own factor through the e-mailed reset link"
             }
         }
     }

@@ -49,8 +49,8 @@
 //!
 //! # Decisions
 //!
-//! 1. The guardrails G1–G7 ([`GuardrailId`]) come first; no document can remove them. The reason
-//!    is the first matching guardrail in canonical order (G7, G1, …, G6).
+//! 1. The guardrails G1–G8 ([`GuardrailId`]) come first; no document can remove them. The reason
+//!    is the first matching guardrail in canonical order (G7, G1, …, G6, G8).
 //! 2. Then any matching forbid denies; the reason is the matching forbid whose id sorts lowest.
 //! 3. Then any matching permit allows; the reason is the matching permit whose id sorts lowest.
 //! 4. Otherwise the request is denied with [`Reason::DefaultDeny`].
@@ -124,6 +124,10 @@
 //!   permission, and a custom action counts as `Mutate` for the guardrails.
 //! - The guardrails are code, not data: a document can neither remove them nor grant around
 //!   them, and escalation attempts are rejected at load rather than silently ignored.
+//! - No session weakens its own MFA (G8): `disable-mfa-requirement` and `reset-mfa` on oneself
+//!   are refused for every role, so a hijacked session cannot turn into lasting password-only
+//!   access. An admin resets its own factor through the e-mailed link and its password
+//!   (`reset-own-totp`, through the login flow).
 //! - The engine trusts the request: the host must fill in roles, organizations, `awb_count` and
 //!   `via_login_flow` from its own authenticated state, never from client input.
 //! - Answer "not found" when `visible` is false, so that a denied request reveals nothing about a

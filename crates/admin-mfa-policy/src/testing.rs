@@ -464,6 +464,8 @@ pub fn reference_guardrail(doc: &PolicyDocument, req: &Request<'_>) -> Option<Gu
         && !subject_awb
     {
         Some(GuardrailId::AwbOnlyAdminLifecycle)
+    } else if target_self && ["disable-mfa-requirement", "reset-mfa"].contains(&name) {
+        Some(GuardrailId::NoSelfMfaRemoval)
     } else {
         None
     }

@@ -1,4 +1,5 @@
-//! The properties P1–P20 of POLICY.md §12, one proptest each (named after its property).
+//! The properties P1–P20 of POLICY.md §12, one proptest each (named after its property), and
+//! P21 for guardrail G8 (no session weakens its own MFA, whatever the document grants).
 //!
 //! `PROPTEST_CASES` raises the case count (default 256); failures are persisted under
 //! `proptest-regressions/` and replayed first.
@@ -507,6 +508,59 @@ proptest! {
         let permuted = engine.decide_bulk(r.subject, r.action, perm.iter().map(|&i| borrowed[i]), r.context);
         let expected: Vec<_> = perm.iter().map(|&i| single[i]).collect();
         prop_assert_eq!(permuted.decisions, expected);
+    }
+
+    #[test]
+    fn p21_no_document_lets_a_session_weaken_its_own_mfa(
+        (doc, grant_target, context) in arb_document().prop_flat_map(|doc| {
+            (Just(doc), select(vec![TargetSpec::SelfOnly, TargetSpec::Any]), arb_context())
+        })
+    ) {
+        // Grant both actions to every role the document knows, on itself or on anyone.
+        let mut granting = doc.clone();
+        granting.rules.push(RuleDef {
+            id: "everyone-weakens-own-mfa".into(),
+            effect: Effect::Permit,
+            roles: BuiltinRole::ALL
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .chain(doc.roles.iter().map(|r| r.name.clone()))
+                .collect(),
+            actions: vec![
+                Action::DisableMfaRequirement.as_str().to_owned(),
+                Action::ResetMfa.as_str().to_owned(),
+            ],
+            target: grant_target,
+            description: None,
+        });
+        let org = admin_mfa_policy::testing::ORG;
+        for engine in [engine(&doc), engine(&granting)] {
+            for role in engine.roles() {
+                for action in [Action::DisableMfaRequirement, Action::ResetMfa] {
+                    let req = Request {
+                        subject: Subject { id: SUBJECT_ID, org, role },
+                        action: &action,
+                        target: Target::Admin { id: SUBJECT_ID, org, role },
+                        context: &context,
+                    };
+                    let d = engine.decide(&req);
+                    prop_assert!(!d.allowed, "{} may {} itself: {:?}", role, action, d);
+                    prop_assert!(matches!(d.reason, Reason::Guardrail(_)), "{:?}", d);
+                    let guardrails = engine.explain(&req).guardrails;
+                    prop_assert!(guardrails.contains(&GuardrailId::NoSelfMfaRemoval), "{:?}", guardrails);
+                }
+                // The self-service reset through the e-mailed link is untouched by G8.
+                let flow = Context { via_login_flow: true, ..context };
+                let reset_own = Request {
+                    subject: Subject { id: SUBJECT_ID, org, role },
+                    action: &Action::ResetOwnTotp,
+                    target: Target::Admin { id: SUBJECT_ID, org, role },
+                    context: &flow,
+                };
+                let guardrails = engine.explain(&reset_own).guardrails;
+                prop_assert!(!guardrails.contains(&GuardrailId::NoSelfMfaRemoval));
+            }
+        }
     }
 
     #[test]

@@ -68,8 +68,7 @@ pub(super) fn compile(
             name: name.clone(),
         };
         match check_action_name(name) {
-            Ok(n) if doc.custom_actions.iter().take(index).any(|m| m == name) => {
-                let _ = n;
+            Ok(_) if doc.custom_actions.iter().take(index).any(|m| m == name) => {
                 err(item(), ValidationErrorKind::DuplicateName);
             }
             Ok(n) => {

@@ -1,9 +1,11 @@
 //! The guardrails (POLICY.md §7): checks in code that run before any rule, so that no policy
-//! document can remove or grant around them.
+//! document can remove or grant around them. Each is one condition on the request and the facts
+//! about its target; [`GuardrailId`] names and explains them.
 
 use super::PolicyEngine;
 use super::decide::TargetFacts;
 use crate::action::{Action, ActionClass};
+use crate::decision::GuardrailId;
 use crate::request::Request;
 use crate::role::Role;
 
@@ -28,14 +30,25 @@ impl PolicyEngine {
             action,
             Action::DeleteAdmin | Action::SuspendAdmin | Action::ChangeAdminRole
         );
-        let bits = [
+        // In the order of `GuardrailId::ALL`; the length ties the two together.
+        let bits: [bool; GuardrailId::ALL.len()] = [
+            // G7 same-org-only
             !facts.same_org,
+            // G1 protect-awb
             mutate && facts.target_awb && !subject_awb,
+            // G2 no-self-delete
             matches!(action, Action::DeleteAdmin) && facts.is_self,
+            // G3 keep-last-awb
             req.context.awb_count <= 1 && lifecycle && facts.target_awb,
+            // G4 read-only-is-read-only
             mutate && read_only,
+            // G5 global-mfa-locked
             req.context.global_mfa_required && matches!(action, Action::DisableMfaRequirement),
+            // G6 awb-only-admin-lifecycle
             action.is_awb_only() && !subject_awb,
+            // G8 no-self-mfa-removal: a session never weakens its own MFA; the own factor is
+            // reset through the e-mailed link (`reset-own-totp`), which is self-service.
+            facts.is_self && matches!(action, Action::DisableMfaRequirement | Action::ResetMfa),
         ];
         let mut set = 0u8;
         for (i, hit) in bits.into_iter().enumerate() {
