@@ -4,12 +4,17 @@
 //! [`SealingKey`] that lives outside the store (the service's `KeyProvider`). The
 //! associated data binds the admin id and the kind of plaintext, so a blob copied to
 //! another admin, or a sealed link token presented as a TOTP secret, fails to open.
+//!
+//! Every blob names its [`SealFormat`] (a version byte), so that blobs sealed today stay
+//! readable if sealing ever moves to another construction. There is one format so far.
+//! The AEAD itself is ring's ChaCha20-Poly1305, whose code for short messages is fast on
+//! every build: a login opens a 20-byte secret, and the portable crates' run-time choice of
+//! wide-vector code made that open several times dearer than the TOTP check it guards.
 
 use core::fmt;
 
-use chacha20poly1305::ChaCha20Poly1305;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use rand_core::CryptoRng;
+use ring::aead::{self, Aad, CHACHA20_POLY1305, LessSafeKey, UnboundKey};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{AdminId, LinkPurpose, LinkToken, TotpSecret};
@@ -18,6 +23,8 @@ use crate::{AdminId, LinkPurpose, LinkToken, TotpSecret};
 pub const NONCE_BYTES: usize = 12;
 /// Length of a sealing key in bytes.
 pub const KEY_BYTES: usize = 32;
+/// Length of the authentication tag that follows every ciphertext.
+pub const TAG_BYTES: usize = 16;
 
 /// Identifies a [`SealingKey`]; stored next to every ciphertext so keys can rotate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,8 +80,12 @@ impl SealingKey {
         self.id
     }
 
-    fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(&self.key.into())
+    /// The AEAD key for one seal or open. Built per call: nothing derived from the key
+    /// outlives the operation.
+    fn aead(&self) -> Option<LessSafeKey> {
+        UnboundKey::new(&CHACHA20_POLY1305, &self.key)
+            .ok()
+            .map(LessSafeKey::new)
     }
 }
 
@@ -196,6 +207,60 @@ impl SealedKind {
     }
 }
 
+/// The format of a [`Sealed`] blob: which AEAD and associated-data layout sealed it.
+///
+/// Stored as one byte beside every blob. Blobs from before the format was recorded carry
+/// none and are [`SealFormat::CHACHA20_POLY1305`], the only format so far. A format this
+/// build does not know (written by a newer one) is refused when opening, with
+/// [`SealError::UnknownFormat`], without making the record around it unreadable.
+///
+/// ```
+/// use admin_mfa_lifecycle::SealFormat;
+///
+/// assert_eq!(SealFormat::CURRENT, SealFormat::CHACHA20_POLY1305);
+/// assert_eq!(SealFormat::CHACHA20_POLY1305.get(), 1);
+/// assert!(SealFormat::from_byte(1).is_known());
+/// assert!(!SealFormat::from_byte(2).is_known());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct SealFormat(u8);
+
+impl SealFormat {
+    /// ChaCha20-Poly1305 (RFC 8439) with a 96-bit random nonce and a 16-byte tag after the
+    /// ciphertext; the associated data is `admin-mfa/sealed/v1`, NUL, the kind's tag, NUL
+    /// and the admin id's 16 bytes.
+    pub const CHACHA20_POLY1305: Self = Self(1);
+    /// The format new blobs are sealed in.
+    pub const CURRENT: Self = Self::CHACHA20_POLY1305;
+
+    /// The format with this stored byte (known or not).
+    #[must_use]
+    pub const fn from_byte(byte: u8) -> Self {
+        Self(byte)
+    }
+
+    /// The stored byte.
+    #[must_use]
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+
+    /// `true` if this build can open blobs of this format.
+    #[must_use]
+    pub const fn is_known(self) -> bool {
+        self.0 == Self::CHACHA20_POLY1305.0
+    }
+}
+
+impl Default for SealFormat {
+    /// The format of blobs stored before the format was recorded.
+    fn default() -> Self {
+        Self::CHACHA20_POLY1305
+    }
+}
+
 /// Why sealing or opening failed. Never carries key or plaintext material.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -211,9 +276,12 @@ pub enum SealError {
     /// The opened plaintext is not a valid value of the expected type.
     #[error("sealed data under {0} holds an invalid value")]
     InvalidPlaintext(KeyId),
+    /// The blob is of a [`SealFormat`] this build cannot open (sealed by a newer one).
+    #[error("sealed data in unknown format {0}")]
+    UnknownFormat(u8),
 }
 
-/// A ChaCha20-Poly1305 ciphertext with its key id and nonce.
+/// A ChaCha20-Poly1305 ciphertext with its key id, format and nonce.
 ///
 /// ```
 /// use admin_mfa_lifecycle::{AdminId, KeyId, KeyRing, Nonce, Sealed, SealedKind, SealingKey};
@@ -232,6 +300,9 @@ pub enum SealError {
 pub struct Sealed {
     /// The key that sealed it.
     pub key_id: KeyId,
+    /// How it was sealed (absent from blobs stored before it was recorded: the first format).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub format: SealFormat,
     /// The nonce used.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_b64::array12"))]
     pub nonce: [u8; NONCE_BYTES],
@@ -243,13 +314,37 @@ pub struct Sealed {
 /// A sealed TOTP secret (same representation as any [`Sealed`] blob).
 pub type SealedSecret = Sealed;
 
-fn associated_data(admin: AdminId, kind: SealedKind) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(64);
-    aad.extend_from_slice(b"admin-mfa/sealed/v1\0");
-    aad.extend_from_slice(kind.tag());
-    aad.push(0);
-    aad.extend_from_slice(admin.as_uuid().as_bytes());
-    aad
+/// The associated data of [`SealFormat::CHACHA20_POLY1305`], built on the stack.
+struct AssociatedData {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl AssociatedData {
+    fn new(admin: AdminId, kind: SealedKind) -> Self {
+        let mut aad = Self {
+            bytes: [0; 64],
+            len: 0,
+        };
+        aad.push(b"admin-mfa/sealed/v1\0");
+        aad.push(kind.tag());
+        aad.push(&[0]);
+        aad.push(admin.as_uuid().as_bytes());
+        aad
+    }
+
+    /// Appends `part`; the parts above total at most 53 bytes, so nothing is ever dropped.
+    fn push(&mut self, part: &[u8]) {
+        let end = self.len.saturating_add(part.len());
+        if let Some(slot) = self.bytes.get_mut(self.len..end) {
+            slot.copy_from_slice(part);
+            self.len = end;
+        }
+    }
+
+    fn as_aad(&self) -> Aad<&[u8]> {
+        Aad::from(self.bytes.get(..self.len).unwrap_or_default())
+    }
 }
 
 impl Sealed {
@@ -264,19 +359,23 @@ impl Sealed {
         kind: SealedKind,
         plaintext: &[u8],
     ) -> Result<Self, SealError> {
-        let aad = associated_data(admin, kind);
-        let ciphertext = key
-            .cipher()
-            .encrypt(
-                &nonce.0.into(),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| SealError::Encrypt)?;
+        let aead = key.aead().ok_or(SealError::Encrypt)?;
+        let aad = AssociatedData::new(admin, kind);
+        let mut ciphertext = Vec::with_capacity(plaintext.len().saturating_add(TAG_BYTES));
+        ciphertext.extend_from_slice(plaintext);
+        let sealed = aead.seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce.0),
+            aad.as_aad(),
+            &mut ciphertext,
+        );
+        if sealed.is_err() {
+            // The buffer may still hold the plaintext.
+            ciphertext.zeroize();
+            return Err(SealError::Encrypt);
+        }
         Ok(Self {
             key_id: key.id,
+            format: SealFormat::CURRENT,
             nonce: nonce.0,
             ciphertext,
         })
@@ -285,8 +384,8 @@ impl Sealed {
     /// Decrypts with the ring's key of the same id, checking admin and kind.
     ///
     /// # Errors
-    /// [`SealError::UnknownKey`] if the ring lacks the key id; [`SealError::Decrypt`] if
-    /// authentication fails.
+    /// [`SealError::UnknownKey`] if the ring lacks the key id; [`SealError::UnknownFormat`]
+    /// for a format this build cannot open; [`SealError::Decrypt`] if authentication fails.
     pub fn open(
         &self,
         keys: &KeyRing,
@@ -312,17 +411,23 @@ impl Sealed {
         if key.id != self.key_id {
             return Err(SealError::UnknownKey(self.key_id));
         }
-        let aad = associated_data(admin, kind);
-        key.cipher()
-            .decrypt(
-                &self.nonce.into(),
-                Payload {
-                    msg: &self.ciphertext,
-                    aad: &aad,
-                },
+        if !self.format.is_known() {
+            return Err(SealError::UnknownFormat(self.format.get()));
+        }
+        let failed = SealError::Decrypt(self.key_id);
+        let aead = key.aead().ok_or(failed)?;
+        let aad = AssociatedData::new(admin, kind);
+        let mut buffer = Zeroizing::new(self.ciphertext.clone());
+        let opened = aead
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(self.nonce),
+                aad.as_aad(),
+                buffer.as_mut_slice(),
             )
-            .map(Zeroizing::new)
-            .map_err(|_| SealError::Decrypt(self.key_id))
+            .map_err(|_| failed)?
+            .len();
+        buffer.truncate(opened);
+        Ok(buffer)
     }
 
     /// Seals a TOTP secret for `admin`.
@@ -396,6 +501,7 @@ impl fmt::Debug for Sealed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sealed")
             .field("key_id", &self.key_id)
+            .field("format", &self.format.get())
             .field("ciphertext_len", &self.ciphertext.len())
             .finish_non_exhaustive()
     }
@@ -530,6 +636,16 @@ mod tests {
                 .open(&ring, admin(1), SealedKind::TotpSecret)
                 .is_err()
         );
+        let mut appended = sealed.clone();
+        appended.ciphertext.push(0);
+        assert!(
+            appended
+                .open(&ring, admin(1), SealedKind::TotpSecret)
+                .is_err()
+        );
+        let mut empty = sealed.clone();
+        empty.ciphertext.clear();
+        assert!(empty.open(&ring, admin(1), SealedKind::TotpSecret).is_err());
         let mut truncated = sealed;
         truncated.ciphertext.truncate(3);
         assert!(
@@ -593,6 +709,176 @@ mod tests {
             &blob.open(&ring, admin(1), SealedKind::TotpSecret).unwrap()[..],
             &[5; 20]
         );
+    }
+
+    /// Blobs sealed by the portable ChaCha20-Poly1305 crate this module used before ring, at
+    /// commit c7dcb55 (key id 3, the key, nonce and admin below).
+    mod fixture {
+        pub(super) const KEY: [u8; 32] = *b"admin-mfa sealing fixture key 01";
+        pub(super) const ADMIN: [u8; 16] = *b"fixture admin 01";
+        pub(super) const SECRET_NONCE: [u8; 12] = *b"fixture nonc";
+        /// `b"12345678901234567890"` as a TOTP secret.
+        pub(super) const SECRET: [u8; 36] = [
+            0x48, 0xbc, 0xe2, 0xcf, 0x94, 0xc6, 0x0a, 0x8d, 0xbd, 0x63, 0x65, 0x5f, 0xac, 0xe1,
+            0x57, 0xbd, 0x3b, 0xe3, 0xed, 0xd6, 0x23, 0xdb, 0x88, 0x18, 0xd3, 0x3d, 0xbc, 0x73,
+            0xd0, 0x92, 0xfe, 0x0e, 0x7a, 0x15, 0x2c, 0x4a,
+        ];
+        pub(super) const TOKEN_NONCE: [u8; 12] = *b"fixture once";
+        /// `[0x5a; 32]` as a reset link token.
+        pub(super) const TOKEN: [u8; 48] = [
+            0xb9, 0x09, 0xd7, 0x67, 0x9e, 0x77, 0x77, 0xb3, 0x6f, 0x36, 0x97, 0x5e, 0x2e, 0x18,
+            0xea, 0x4e, 0x7e, 0xea, 0x3d, 0x53, 0xe3, 0xb7, 0xda, 0x19, 0xde, 0xeb, 0xe8, 0x04,
+            0x5b, 0xb9, 0xf5, 0x3f, 0xb0, 0x1a, 0x60, 0x7a, 0x31, 0xa6, 0x48, 0x04, 0xfe, 0x5a,
+            0x40, 0x28, 0x8a, 0x3c, 0xb9, 0x9d,
+        ];
+        /// The secret blob as the SQL stores kept it in JSON, before the format was recorded.
+        #[cfg(feature = "serde")]
+        pub(super) const SECRET_JSON: &str = r#"{"key_id":3,"nonce":"Zml4dHVyZSBub25j","ciphertext":"SLziz5TGCo29Y2VfrOFXvTvj7dYj24gY0z28c9CS_g56FSxK"}"#;
+
+        pub(super) fn blob(nonce: [u8; 12], ciphertext: &[u8]) -> super::Sealed {
+            super::Sealed {
+                key_id: super::KeyId::new(3),
+                format: super::SealFormat::CHACHA20_POLY1305,
+                nonce,
+                ciphertext: ciphertext.to_vec(),
+            }
+        }
+    }
+
+    #[test]
+    fn blobs_sealed_before_ring_still_open() {
+        let ring = KeyRing::new(SealingKey::new(KeyId::new(3), fixture::KEY));
+        let admin = AdminId::from_bytes(fixture::ADMIN);
+        let secret = fixture::blob(fixture::SECRET_NONCE, &fixture::SECRET);
+        assert_eq!(
+            secret.open_secret(&ring, admin).unwrap(),
+            TotpSecret::from_bytes(b"12345678901234567890").unwrap()
+        );
+        let token = fixture::blob(fixture::TOKEN_NONCE, &fixture::TOKEN);
+        assert_eq!(
+            token
+                .open_link_token(&ring, admin, LinkPurpose::Reset)
+                .unwrap(),
+            LinkToken::from_bytes([0x5a; 32])
+        );
+        // Sealing the same input again gives the same bytes: one construction, two codes.
+        let resealed = Sealed::seal(
+            ring.current(),
+            Nonce::from_bytes(fixture::SECRET_NONCE),
+            admin,
+            SealedKind::TotpSecret,
+            b"12345678901234567890",
+        )
+        .unwrap();
+        assert_eq!(resealed, secret);
+    }
+
+    #[test]
+    fn fixture_blobs_refuse_tampering_and_other_admins() {
+        let ring = KeyRing::new(SealingKey::new(KeyId::new(3), fixture::KEY));
+        let owner = AdminId::from_bytes(fixture::ADMIN);
+        let blob = fixture::blob(fixture::SECRET_NONCE, &fixture::SECRET);
+        for i in 0..blob.ciphertext.len() {
+            let mut bad = blob.clone();
+            if let Some(b) = bad.ciphertext.get_mut(i) {
+                *b ^= 0x80;
+            }
+            assert_eq!(
+                bad.open_secret(&ring, owner).map(|_| ()),
+                Err(SealError::Decrypt(KeyId::new(3)))
+            );
+        }
+        assert_eq!(
+            blob.open_secret(&ring, admin(1)).map(|_| ()),
+            Err(SealError::Decrypt(KeyId::new(3)))
+        );
+        assert_eq!(
+            blob.open(&ring, owner, SealedKind::LinkToken(LinkPurpose::Setup))
+                .map(|_| ()),
+            Err(SealError::Decrypt(KeyId::new(3)))
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn json_without_a_format_is_the_first_format() {
+        let ring = KeyRing::new(SealingKey::new(KeyId::new(3), fixture::KEY));
+        let admin = AdminId::from_bytes(fixture::ADMIN);
+        let stored: Sealed = serde_json::from_str(fixture::SECRET_JSON).unwrap();
+        assert_eq!(stored.format, SealFormat::CHACHA20_POLY1305);
+        assert_eq!(
+            stored.open_secret(&ring, admin).unwrap(),
+            TotpSecret::from_bytes(b"12345678901234567890").unwrap()
+        );
+        // New blobs record it, and read back the same.
+        let json = serde_json::to_value(&stored).unwrap();
+        assert_eq!(json["format"], 1);
+        assert_eq!(serde_json::from_value::<Sealed>(json).unwrap(), stored);
+        // A format from a newer build still deserializes; only opening refuses it.
+        let newer = fixture::SECRET_JSON.replace(r#""key_id":3,"#, r#""key_id":3,"format":2,"#);
+        let newer: Sealed = serde_json::from_str(&newer).unwrap();
+        assert_eq!(
+            newer.open_secret(&ring, admin).map(|_| ()),
+            Err(SealError::UnknownFormat(2))
+        );
+    }
+
+    #[test]
+    fn unknown_formats_are_refused_before_any_key_use() {
+        let key = SealingKey::new(KeyId::new(1), [1; 32]);
+        let ring = KeyRing::new(key.clone());
+        let sealed = Sealed::seal(
+            &key,
+            Nonce::from_bytes([0; 12]),
+            admin(1),
+            SealedKind::TotpSecret,
+            &[7; 20],
+        )
+        .unwrap();
+        assert_eq!(sealed.format, SealFormat::CURRENT);
+        for byte in [0, 2, 255] {
+            let mut other = sealed.clone();
+            other.format = SealFormat::from_byte(byte);
+            assert_eq!(
+                other.open(&ring, admin(1), SealedKind::TotpSecret),
+                Err(SealError::UnknownFormat(byte))
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// ring and the portable crate are the same ChaCha20-Poly1305 with the same
+        /// associated data: what either seals, the other opens, for any input.
+        #[test]
+        fn ring_and_the_portable_crate_agree(
+            key in proptest::array::uniform32(proptest::num::u8::ANY),
+            nonce in proptest::array::uniform12(proptest::num::u8::ANY),
+            who in proptest::array::uniform16(proptest::num::u8::ANY),
+            plaintext in proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+        ) {
+            use chacha20poly1305::ChaCha20Poly1305;
+            use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+
+            let admin = AdminId::from_bytes(who);
+            let kind = SealedKind::LinkToken(LinkPurpose::Setup);
+            let sealing = SealingKey::new(KeyId::new(4), key);
+            let ring = KeyRing::new(sealing.clone());
+            let aad = AssociatedData::new(admin, kind);
+            let aad = aad.bytes.get(..aad.len).unwrap();
+            let portable = ChaCha20Poly1305::new(&key.into());
+
+            let ours = Sealed::seal(&sealing, Nonce::from_bytes(nonce), admin, kind, &plaintext).unwrap();
+            let theirs = portable
+                .encrypt(&nonce.into(), Payload { msg: &plaintext, aad })
+                .unwrap();
+            proptest::prop_assert_eq!(&ours.ciphertext, &theirs);
+            let opened = portable
+                .decrypt(&nonce.into(), Payload { msg: &ours.ciphertext, aad })
+                .unwrap();
+            proptest::prop_assert_eq!(&opened, &plaintext);
+            let blob = Sealed { ciphertext: theirs, ..ours };
+            proptest::prop_assert_eq!(&blob.open(&ring, admin, kind).unwrap()[..], &plaintext[..]);
+        }
     }
 
     #[test]

@@ -541,6 +541,7 @@ fn sealed() -> impl Strategy<Value = Sealed> {
     )
         .prop_map(|(k, nonce, ciphertext)| Sealed {
             key_id: KeyId::new(k % 3),
+            format: admin_mfa_lifecycle::SealFormat::CURRENT,
             nonce,
             ciphertext,
         })
