@@ -96,6 +96,7 @@ pub fn set_link(admin: &mut Admin, hash: TokenHash, at: UnixTime) {
         expires_at: at.saturating_add_secs(86_400),
         epoch_at_issue: admin.mfa.credential_epoch,
         candidate: None,
+        setup_failures: 0,
     });
 }
 
