@@ -2,7 +2,7 @@
 
 use crate::TotpParams;
 
-/// Longest allowed link lifetime: 24 hours (SECURITY.md TOK-7).
+/// Longest allowed link lifetime: 24 hours (docs/SECURITY.md RST-2, T-TOK-7).
 pub const MAX_LINK_TTL_SECS: u64 = 24 * 60 * 60;
 /// Largest allowed failure threshold (NIST SP 800-63B §3.2.2 ceiling).
 pub const MAX_THRESHOLD: u32 = 100;
@@ -39,7 +39,7 @@ pub enum ConfigError {
 }
 
 /// Settings `decide` needs. Build one with [`LifecycleConfig::builder`]; the defaults
-/// follow DESIGN.md §6 and SECURITY.md D2.
+/// follow docs/ARCHITECTURE.md §6 and docs/SECURITY.md D2.
 ///
 /// | Setting | Default | Bounds |
 /// |---|---|---|
