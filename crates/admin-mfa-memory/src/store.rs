@@ -6,11 +6,11 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use admin_mfa_ports::{
     Admin, AdminId, AdminStore, AdminSummary, AdminWrite, AuditCursor, AuditEvent, AuditPage,
     Change, CommitReceipt, ConflictKind, DedupeKey, Email, Lease, Notification, OrgId, OutboxEntry,
-    OutboxId, OutboxStats, Page, PageRequest, Role, StoreError, TokenHash, UnixTime, Version,
-    Versioned,
+    OutboxId, OutboxStats, Page, PageRequest, Role, StoreError, StoredKeys, StoredState, TokenHash,
+    UnixTime, Version, Versioned,
 };
 use async_trait::async_trait;
-use foldhash::{HashMap, HashMapExt as _, HashSet};
+use foldhash::{HashMap, HashSet};
 
 /// An [`AdminStore`] held in process memory: the embedded default.
 ///
@@ -200,75 +200,6 @@ impl Inner {
         })
     }
 
-    /// Checks the whole change against the current state; mutates nothing.
-    fn check(&self, change: &Change) -> Result<(), StoreError> {
-        // The new record of every written admin, and the record each write replaces.
-        let mut written: HashMap<AdminId, &Admin> = HashMap::with_capacity(change.writes.len());
-        let mut replaced: Vec<Option<&Admin>> = Vec::with_capacity(change.writes.len());
-        for write in &change.writes {
-            let admin = write.admin();
-            if written.insert(admin.id, admin).is_some() {
-                return Err(StoreError::InvalidChange("an admin is written twice"));
-            }
-            match write {
-                AdminWrite::Insert(_) => {
-                    if self.admins.contains_key(&admin.id) {
-                        return Err(StoreError::Conflict(ConflictKind::DuplicateId));
-                    }
-                    replaced.push(None);
-                }
-                AdminWrite::Update { expected, .. } => {
-                    let row = self.admins.get(&admin.id).ok_or(StoreError::NotFound)?;
-                    if row.admin.org != admin.org {
-                        return Err(StoreError::InvalidChange(
-                            "an update cannot move an admin to another organization",
-                        ));
-                    }
-                    if row.version != *expected {
-                        return Err(StoreError::Conflict(ConflictKind::Version));
-                    }
-                    replaced.push(Some(&row.admin));
-                }
-            }
-        }
-        // Unique keys after the change. Only a key a write newly claims can clash: the keys
-        // held before the change were unique, and a write that keeps its key is checked
-        // through any other write claiming it. A claimed key clashes with another claim of
-        // the change, or with a holder that keeps it (one outside the change, or one whose
-        // new record still has it).
-        let mut emails = HashSet::default();
-        let mut tokens = HashSet::default();
-        for (write, old) in change.writes.iter().zip(replaced) {
-            let admin = write.admin();
-            if old.is_none_or(|o| o.email != admin.email) {
-                let holder = self
-                    .orgs
-                    .get(&admin.org)
-                    .and_then(|org| org.by_email.get(&admin.email));
-                let kept = holder.is_some_and(|h| {
-                    *h != admin.id && written.get(h).is_none_or(|w| w.email == admin.email)
-                });
-                if kept || !emails.insert((admin.org, &admin.email)) {
-                    return Err(StoreError::Conflict(ConflictKind::Email));
-                }
-            }
-            if let Some(hash) = admin.mfa.token_hash()
-                && old.is_none_or(|o| o.mfa.token_hash() != Some(hash))
-            {
-                let kept = self.by_token.get(hash).is_some_and(|h| {
-                    *h != admin.id
-                        && written
-                            .get(h)
-                            .is_none_or(|w| w.mfa.token_hash() == Some(hash))
-                });
-                if kept || !tokens.insert(*hash) {
-                    return Err(StoreError::Conflict(ConflictKind::TokenHash));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Applies a checked change; cannot fail.
     ///
     /// Records are replaced in place, and only the index entries whose keys change are
@@ -370,6 +301,29 @@ impl Inner {
     }
 }
 
+/// What [`Change::validate`] checks a change against: the records and the key indexes,
+/// so a clash with any stored admin is found before anything is written.
+impl StoredState for Inner {
+    fn stored(&self, id: AdminId) -> Option<StoredKeys<'_>> {
+        self.admins.get(&id).map(|row| {
+            StoredKeys::new(
+                row.admin.org,
+                row.version,
+                row.admin.email.as_str(),
+                row.admin.mfa.token_hash(),
+            )
+        })
+    }
+
+    fn email_holder(&self, org: OrgId, email: &Email) -> Option<AdminId> {
+        self.orgs.get(&org)?.by_email.get(email).copied()
+    }
+
+    fn token_holder(&self, hash: &TokenHash) -> Option<AdminId> {
+        self.by_token.get(hash).copied()
+    }
+}
+
 #[async_trait]
 impl AdminStore for MemoryStore {
     async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
@@ -459,7 +413,7 @@ impl AdminStore for MemoryStore {
 
     async fn commit(&self, change: Change) -> Result<CommitReceipt, StoreError> {
         let mut inner = self.write();
-        inner.check(&change)?;
+        change.validate(&*inner)?;
         Ok(inner.apply(change))
     }
 

@@ -50,6 +50,7 @@ mod clock;
 mod keys;
 mod mail;
 mod store;
+mod validate;
 
 pub use admin_mfa_lifecycle::{
     Admin, AdminId, AuditEvent, DedupeKey, Email, KeyId, KeyRing, Notification, OrgId, Role,
@@ -63,6 +64,7 @@ pub use store::{
     ConflictKind, Lease, OutboxEntry, OutboxId, OutboxStats, Page, PageRequest, StoreError,
     Version, Versioned,
 };
+pub use validate::{StoredKeys, StoredState};
 
 /// Compile-time guard: every port must stay usable as a trait object.
 #[allow(dead_code, reason = "compile-time check only")]
