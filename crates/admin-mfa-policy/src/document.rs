@@ -572,7 +572,7 @@ pub(crate) fn check_role_name(name: &str) -> Result<(), ValidationErrorKind> {
     if !is_kebab_name(name) {
         return Err(ValidationErrorKind::InvalidName);
     }
-    if name.parse::<BuiltinRole>().is_ok() {
+    if BuiltinRole::from_id(name).is_some() {
         return Err(ValidationErrorKind::ShadowsBuiltin);
     }
     Ok(())

@@ -97,6 +97,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Roles from text (a form, a request, a configuration file) parse strictly and
+//! case-sensitively: `"administrator-with-billing".parse::<Role>()` and `"Administrator With
+//! Billing".parse::<Role>()` give the built-in role, [`PolicyEngine::role`] also gives the custom
+//! roles its document declares, and any other name is an [`UnknownRoleError`] listing the valid
+//! ones — never a custom role without rules. [`Role::from_stored`] reads back what a store wrote.
+//!
 //! Documents are validated at load: unknown role or action names, duplicate rule ids or role
 //! names, custom role names that shadow built-ins, template cycles, escalation (granting an
 //! AwB-only action of G6 to another role, or templating a role on Administrator With Billing),
@@ -165,5 +171,5 @@ pub use ids::{AdminId, IdParseError, OrgId, PageId, WidgetId};
 pub use matrix::{DecisionMatrix, MATRIX_CONTEXTS, MatrixChange, MatrixRow, MatrixTarget, Verdict};
 pub use profiles::profile_rules;
 pub use request::{Context, Request, Subject, Target};
-pub use role::{BuiltinRole, Role, RoleName, RoleParseError};
+pub use role::{BuiltinRole, Role, RoleName, RoleParseError, UnknownRoleError};
 pub use uuid::Uuid;

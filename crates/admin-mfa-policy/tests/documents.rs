@@ -39,7 +39,7 @@ const CTX: Context = Context {
 };
 
 fn decide_on(engine: &PolicyEngine, subject: &str, action: &str, target: &str) -> Decision {
-    let (s, t): (Role, Role) = (subject.parse().unwrap(), target.parse().unwrap());
+    let (s, t) = (engine.role(subject).unwrap(), engine.role(target).unwrap());
     let action: Action = action.parse().unwrap();
     engine.decide(&Request {
         subject: Subject {
@@ -523,7 +523,7 @@ fn templates_inherit_rules_and_read_only() {
         Reason::Guardrail(GuardrailId::ProtectAwb)
     );
     // `viewer` inherits read_only from its template: the permit is dead, and says so.
-    assert!(engine.is_read_only(&"viewer".parse().unwrap()));
+    assert!(engine.is_read_only(&engine.role("viewer").unwrap()));
     assert_eq!(
         decide_on(&engine, "viewer", "enable-mfa", "manager").reason,
         Reason::Guardrail(GuardrailId::ReadOnlyIsReadOnly)
@@ -638,8 +638,13 @@ fn extends_none_denies_everything_by_default() {
 
 #[test]
 fn data_types_serialize_as_their_kebab_names_and_uuids() {
-    let role: Role = "mfa-auditor".parse().unwrap();
+    let role = Role::from_stored("mfa-auditor").unwrap();
     assert_eq!(serde_json::to_string(&role).unwrap(), r#""mfa-auditor""#);
+    assert_eq!(
+        serde_json::from_str::<Role>(r#""mfa-auditor""#).unwrap(),
+        role,
+        "a stored custom role reads back without a policy"
+    );
     assert_eq!(
         serde_json::to_string(&Role::Builtin(BuiltinRole::HelpDesk)).unwrap(),
         r#""help-desk""#

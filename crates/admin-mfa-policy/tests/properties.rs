@@ -216,7 +216,7 @@ proptest! {
                 prop_assert!(matches!(d.reason, Reason::Guardrail(_)), "{:?}", d);
             }
         }
-        let reader: Role = "mfa-reader".parse().unwrap();
+        let reader = engine.role("mfa-reader").unwrap();
         prop_assert!(engine.is_read_only(&reader));
     }
 
@@ -575,8 +575,8 @@ proptest! {
         let mut with_probe = doc.clone();
         with_probe.roles.push(RoleDef { name: "probe".into(), template: Some(template.clone()), read_only: false, description: None });
         let engine = engine(&with_probe);
-        let base: Role = template.parse().unwrap();
-        let probe: Role = "probe".parse().unwrap();
+        let base = engine.role(&template).unwrap();
+        let probe = engine.role("probe").unwrap();
         for req in &reqs {
             let mut as_base = req.clone();
             as_base.subject_role = base.clone();

@@ -36,9 +36,9 @@ impl PolicyDocument {
 type CompiledRule = (RuleInfo, Vec<usize>, Vec<usize>, Vec<usize>);
 
 fn resolve_role(name: &str, custom: &[(Box<str>, usize)]) -> Option<usize> {
-    match name.parse::<BuiltinRole>() {
-        Ok(b) => Some(b.index()),
-        Err(_) => custom.iter().find(|(n, _)| &**n == name).map(|(_, i)| *i),
+    match BuiltinRole::from_id(name) {
+        Some(b) => Some(b.index()),
+        None => custom.iter().find(|(n, _)| &**n == name).map(|(_, i)| *i),
     }
 }
 

@@ -39,7 +39,7 @@ use crate::action::{Action, TargetKind};
 use crate::decision::RuleId;
 use crate::document::{Catalog, Effect, Extends, PolicyDocument, TargetSpec, ValidationErrors};
 use crate::names::NameTable;
-use crate::role::{BuiltinRole, Role};
+use crate::role::{BuiltinRole, Role, UnknownRoleError};
 
 const SELF: u64 = 1 << 0;
 const SELF_FLOW: u64 = 1 << 1;
@@ -260,6 +260,42 @@ impl PolicyEngine {
     #[must_use]
     pub fn rule(&self, id: RuleId) -> Option<&RuleInfo> {
         self.rules.get(id.index())
+    }
+
+    /// Parses a role this engine knows: a built-in role by its id or display name, or a custom
+    /// role the loaded document declares by its name. Names compare exactly (case-sensitive).
+    ///
+    /// ```
+    /// # #[cfg(feature = "toml")] {
+    /// use admin_mfa_policy::{BuiltinRole, PolicyEngine, Role};
+    ///
+    /// let engine = PolicyEngine::from_toml_str(r#"
+    ///     version = 1
+    ///     [[roles]]
+    ///     name = "mfa-auditor"
+    ///     template = "read-only"
+    /// "#)?;
+    /// assert_eq!(engine.role("mfa-auditor")?.as_str(), "mfa-auditor");
+    /// assert_eq!(engine.role("Help Desk")?, Role::Builtin(BuiltinRole::HelpDesk));
+    /// let err = engine.role("mfa-audtor").unwrap_err();
+    /// assert!(err.to_string().ends_with("billing-only, mfa-auditor"));
+    /// assert!(PolicyEngine::jumpcloud().role("mfa-auditor").is_err());
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`UnknownRoleError`], listing every role of this engine, when `name` is none of them.
+    pub fn role(&self, name: &str) -> Result<Role, UnknownRoleError> {
+        if let Ok(role) = name.parse::<BuiltinRole>() {
+            return Ok(Role::Builtin(role));
+        }
+        self.custom_roles
+            .get(name)
+            .and_then(|p| self.custom_role_index.get(p))
+            .and_then(|&i| self.roles.get(i))
+            .map(|entry| entry.role.clone())
+            .ok_or_else(|| UnknownRoleError::new(name, self.roles().cloned().collect()))
     }
 
     /// Whether the role is read-only (guardrail G4): built-in Read Only, or a custom role flagged
