@@ -3,27 +3,45 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 
 use admin_mfa_lifecycle::{
     Admin, AdminId, AuditEvent, AuditKind, Email, MfaState, Notification, OrgId, PasswordHash,
-    Role, UnixTime, WidgetPrefs,
+    Role, TokenHash, UnixTime, WidgetPrefs,
 };
 use admin_mfa_ports::{
     AdminSummary, AdminWrite, Change, ConflictKind, Lease, OutboxEntry, OutboxId, OutboxStats,
-    StoreError, Version,
+    Page, StoreError, StoredKeys, StoredState, Version,
 };
 
-/// `SELECT` of the admin columns, in the order [`AdminRow`] holds them, then `$rest`.
+/// The admin columns, in the order [`AdminRow`] holds them.
+macro_rules! admin_columns {
+    () => {
+        "id, org, email, display_name, role, password_hash, created_at, mfa, widget_hidden, version"
+    };
+}
+pub(crate) use admin_columns;
+
+/// `SELECT` of the admin columns from `admins`, then `$rest`.
 macro_rules! admin_select {
     ($rest:literal) => {
         concat!(
-            "SELECT id, org, email, display_name, role, password_hash, created_at, mfa, ",
-            "widget_hidden, version FROM admins ",
+            "SELECT ",
+            $crate::common::admin_columns!(),
+            " FROM admins ",
             $rest
         )
     };
 }
 pub(crate) use admin_select;
+
+/// What a commit reads of the admins it writes, in the order [`ExistingRow`] holds them.
+macro_rules! existing_columns {
+    () => {
+        "id, org, version, email, token_hash, role, mfa_required"
+    };
+}
+pub(crate) use existing_columns;
 
 /// One `admins` row as read: id, org, email, display name, role, password hash, created
 /// at, MFA state (JSON), widget hidden, version.
@@ -103,6 +121,10 @@ pub(crate) fn u32_from_db(n: i64) -> u32 {
 
 fn id16(bytes: &[u8], what: &'static str) -> Result<[u8; 16], StoreError> {
     <[u8; 16]>::try_from(bytes).map_err(|_| corrupt(what))
+}
+
+fn id32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| corrupt("token hash"))
 }
 
 pub(crate) fn admin_id_from_db(bytes: &[u8]) -> Result<AdminId, StoreError> {
@@ -306,33 +328,47 @@ pub(crate) fn encode_outbox(
 
 /// What a commit found of an admin it writes, before writing.
 #[derive(Debug)]
-pub(crate) struct Existing {
-    org: Vec<u8>,
-    version: i64,
+pub(crate) struct StoredAdmin {
+    org: OrgId,
+    version: Version,
     email: String,
-    token_hash: Option<Vec<u8>>,
+    token_hash: Option<TokenHash>,
     role: String,
     mfa_required: bool,
 }
 
-pub(crate) fn existing_from_rows(rows: Vec<ExistingRow>) -> HashMap<Vec<u8>, Existing> {
-    rows.into_iter()
-        .map(
-            |(id, org, version, email, token_hash, role, mfa_required)| {
-                (
-                    id,
-                    Existing {
-                        org,
-                        version,
-                        email,
-                        token_hash,
-                        role,
-                        mfa_required,
-                    },
-                )
+/// The stored rows of the admins a change writes, by id: what [`Change::validate`] checks
+/// the change against. Key holders outside the change are left to the unique constraints.
+#[derive(Debug, Default)]
+pub(crate) struct Existing(HashMap<AdminId, StoredAdmin>);
+
+impl StoredState for Existing {
+    fn stored(&self, id: AdminId) -> Option<StoredKeys<'_>> {
+        self.0
+            .get(&id)
+            .map(|row| StoredKeys::new(row.org, row.version, &row.email, row.token_hash.as_ref()))
+    }
+}
+
+pub(crate) fn existing_from_rows(rows: Vec<ExistingRow>) -> Result<Existing, StoreError> {
+    let mut existing = HashMap::with_capacity(rows.len());
+    for (id, org, version, email, token_hash, role, mfa_required) in rows {
+        let token_hash = token_hash
+            .map(|h| id32(&h).map(TokenHash::from_bytes))
+            .transpose()?;
+        existing.insert(
+            admin_id_from_db(&id)?,
+            StoredAdmin {
+                org: org_from_db(&org)?,
+                version: version_from_db(version)?,
+                email,
+                token_hash,
+                role,
+                mfa_required,
             },
-        )
-        .collect()
+        );
+    }
+    Ok(Existing(existing))
 }
 
 /// An update that passed its checks, ready for the batched `UPDATE`.
@@ -366,64 +402,20 @@ pub(crate) struct Plan {
 }
 
 /// The ids a commit must read (and, on PostgreSQL, lock) before it writes, sorted.
-pub(crate) fn written_ids(change: &Change) -> Vec<Vec<u8>> {
-    let mut ids: Vec<Vec<u8>> = change
-        .writes
-        .iter()
-        .map(|w| id_bytes(w.admin().id))
-        .collect();
+pub(crate) fn written_ids(change: &Change) -> Vec<AdminId> {
+    let mut ids: Vec<AdminId> = change.writes.iter().map(|w| w.admin().id).collect();
     ids.sort_unstable();
     ids.dedup();
     ids
 }
 
-/// Checks a change against what the database holds for the admins it writes, in the order
-/// and with the outcomes of the reference (memory) store; uniqueness against admins
-/// outside the change is left to the database's unique constraints.
-pub(crate) fn plan(
-    change: &Change,
-    existing: &HashMap<Vec<u8>, Existing>,
-) -> Result<Plan, StoreError> {
+/// Checks a change against what the database holds for the admins it writes
+/// ([`Change::validate`], as every store does), then encodes it in the shape the backends
+/// write it. Uniqueness against admins outside the change is left to the database's unique
+/// constraints.
+pub(crate) fn plan(change: &Change, existing: &Existing) -> Result<Plan, StoreError> {
+    change.validate(existing)?;
     let mut plan = Plan::default();
-    let mut written = HashSet::with_capacity(change.writes.len());
-    for write in &change.writes {
-        let admin = write.admin();
-        if !written.insert(admin.id) {
-            return Err(StoreError::InvalidChange("an admin is written twice"));
-        }
-        let key = id_bytes(admin.id);
-        match write {
-            AdminWrite::Insert(_) => {
-                if existing.contains_key(&key) {
-                    return Err(StoreError::Conflict(ConflictKind::DuplicateId));
-                }
-            }
-            AdminWrite::Update { expected, .. } => {
-                let row = existing.get(&key).ok_or(StoreError::NotFound)?;
-                if row.org != org_bytes(admin.org) {
-                    return Err(StoreError::InvalidChange(
-                        "an update cannot move an admin to another organization",
-                    ));
-                }
-                if row.version != version_to_db(*expected)? {
-                    return Err(StoreError::Conflict(ConflictKind::Version));
-                }
-            }
-        }
-    }
-    let mut emails = HashSet::with_capacity(change.writes.len());
-    let mut tokens = HashSet::with_capacity(change.writes.len());
-    for write in &change.writes {
-        let admin = write.admin();
-        if !emails.insert((admin.org, admin.email.as_str())) {
-            return Err(StoreError::Conflict(ConflictKind::Email));
-        }
-        if let Some(hash) = admin.mfa.token_hash()
-            && !tokens.insert(*hash)
-        {
-            return Err(StoreError::Conflict(ConflictKind::TokenHash));
-        }
-    }
     let mut deltas: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
     for write in &change.writes {
         let encoded = EncodedAdmin::new(write.admin())?;
@@ -435,8 +427,9 @@ pub(crate) fn plan(
                 plan.inserts.push(encoded);
             }
             AdminWrite::Update { admin, expected } => {
-                let row = existing.get(&encoded.id).ok_or(StoreError::NotFound)?;
-                let keys_moved = row.email != encoded.email || row.token_hash != encoded.token_hash;
+                let row = existing.0.get(&admin.id).ok_or(StoreError::NotFound)?;
+                let keys_moved =
+                    row.email != encoded.email || row.token_hash.as_ref() != admin.mfa.token_hash();
                 if keys_moved {
                     plan.release.push(encoded.id.clone());
                 }
@@ -462,6 +455,73 @@ pub(crate) fn plan(
     plan.outbox = outbox;
     plan.deduplicated_in_change = dropped;
     Ok(plan)
+}
+
+/// A keyset page from `limit + 1` fetched items: the first `limit`, and the cursor of the
+/// last one kept when more followed.
+pub(crate) fn keyset_page<T, C>(
+    mut items: Vec<T>,
+    limit: usize,
+    cursor: impl FnOnce(&T) -> C,
+) -> Page<T, C> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(cursor)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// A write transaction and the store's turn to write, released after the transaction ends.
+///
+/// PostgreSQL needs no turn (`()`): its row locks order writers. SQLite has one writer at a
+/// time, so its store hands out turns in process, in arrival order, before `BEGIN IMMEDIATE`.
+pub(crate) struct Write<DB: sqlx::Database, T = ()> {
+    tx: sqlx::Transaction<'static, DB>,
+    turn: T,
+}
+
+impl<DB: sqlx::Database, T> Write<DB, T> {
+    pub(crate) fn new(tx: sqlx::Transaction<'static, DB>, turn: T) -> Self {
+        Self { tx, turn }
+    }
+
+    /// Commits, then gives the turn back.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        let Self { tx, turn } = self;
+        let done = tx.commit().await.map_err(db_error);
+        drop(turn);
+        done
+    }
+
+    /// Rolls back, then gives the turn back.
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        let Self { tx, turn } = self;
+        let done = tx.rollback().await.map_err(db_error);
+        drop(turn);
+        done
+    }
+}
+
+impl<DB: sqlx::Database, T> Deref for Write<DB, T> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl<DB: sqlx::Database, T> DerefMut for Write<DB, T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl<DB: sqlx::Database, T> fmt::Debug for Write<DB, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Write").finish_non_exhaustive()
+    }
 }
 
 /// Leased rows (id, generation, attempts, payload) as entries, oldest first.

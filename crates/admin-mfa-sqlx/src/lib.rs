@@ -23,10 +23,15 @@
 //! constructors; applying them again is a no-op.
 //!
 //! A [`Change`](admin_mfa_ports::Change) is applied in one transaction: the admins it writes
-//! are read first (locked with `FOR UPDATE` on PostgreSQL; SQLite holds the write lock from
-//! `BEGIN IMMEDIATE`), checked like the reference memory store checks them, then written in
-//! batched statements: a bulk "require MFA" of 10 000 admins is a handful of statements, not
-//! 10 000 round trips.
+//! are read first, by primary key in one statement (locked with `FOR UPDATE` on PostgreSQL;
+//! SQLite holds the write lock from `BEGIN IMMEDIATE`), checked by
+//! [`Change::validate`](admin_mfa_ports::Change::validate) as every store checks them, then
+//! written in batched statements: a bulk "require MFA" of 10 000 admins is a handful of
+//! statements, not 10 000 round trips.
+//!
+//! Both stores are written from one template: the reads, counts, pages, audit log, outbox
+//! and the shape of a commit are shared; each backend brings only its dialect (how it binds
+//! a list of ids, locks rows, batches writes, and spells the widget's partial index).
 //!
 //! # Getting started
 //!
@@ -89,7 +94,8 @@
 //!   part of the admin row and change only through a compare-and-swap on `version`, so they
 //!   hold across restarts and, on PostgreSQL, across replicas.
 //! - SQLite: WAL, a busy timeout and `BEGIN IMMEDIATE` for every write transaction, so a
-//!   busy database makes writers wait rather than fail (REL-4). `synchronous = FULL`
+//!   busy database makes writers wait rather than fail (REL-4); the writers of one store
+//!   take turns in process before they even ask for the lock. `synchronous = FULL`
 //!   keeps a committed step or token use durable through a power loss.
 //! - Every statement is a fixed text with bound parameters; batch statements only repeat
 //!   placeholders. Errors carry no bound values; a unique violation becomes a typed
@@ -103,6 +109,8 @@ mod common;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod template;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use common::OpenError;

@@ -2,21 +2,16 @@
 
 use std::fmt;
 
-use admin_mfa_lifecycle::{Admin, AdminId, Email, OrgId, Role, TokenHash, UnixTime};
-use admin_mfa_ports::{
-    AdminStore, AdminSummary, AuditCursor, AuditPage, Change, CommitReceipt, ConflictKind, Lease,
-    OutboxEntry, OutboxStats, Page, PageRequest, StoreError, Versioned,
-};
-use async_trait::async_trait;
-use sqlx::PgConnection;
+use admin_mfa_lifecycle::{AdminId, OrgId};
+use admin_mfa_ports::{ConflictKind, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres};
 
 use crate::common::{
-    AdminRow, AuditRow, CorruptRow, ExistingRow, OpenError, Plan, SummaryRow, admin_from_row,
-    admin_select, audit_from_row, db_error, existing_from_rows, id_bytes, in_order_of, org_bytes,
-    outbox_entries, plan, stats_from_rows, summary_from_row, time_to_db_saturating, u64_from_db,
-    written_ids,
+    AdminRow, CorruptRow, ExistingRow, OpenError, Plan, Write, admin_select, db_error,
+    existing_columns, id_bytes, org_bytes,
 };
+use crate::template::sql_admin_store;
 
 /// Admins per `UPDATE … FROM unnest(…)` or `INSERT … SELECT FROM unnest(…)` statement.
 const CHUNK: usize = 5_000;
@@ -31,7 +26,7 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// An [`AdminStore`] in PostgreSQL: the store that several replicas of a service share.
+/// An [`AdminStore`](admin_mfa_ports::AdminStore) in PostgreSQL: the store that several replicas of a service share.
 ///
 /// A commit locks the rows of the admins it writes (`SELECT … FOR UPDATE`, in id order so
 /// two commits never deadlock on each other's admins), checks the change, then writes it
@@ -116,25 +111,60 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
 
-async fn apply_plan(conn: &mut PgConnection, plan: &Plan) -> Result<usize, StoreError> {
-    if !plan.release.is_empty() {
-        // No valid email starts with a space, so a released email collides with nothing.
-        sqlx::query(
-            "UPDATE admins SET email = ' released ' || encode(id, 'hex'), token_hash = NULL \
-             WHERE id = ANY($1)",
-        )
-        .bind(&plan.release)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+    /// A write transaction; row locks order concurrent writers.
+    async fn begin_write(&self) -> Result<Write<Postgres>, StoreError> {
+        let tx = self.pool.begin().await.map_err(db_error)?;
+        Ok(Write::new(tx, ()))
     }
-    for chunk in plan.updates.chunks(CHUNK) {
-        let admins = Columns::new(chunk.iter().map(|u| &u.admin));
-        let expected: Vec<i64> = chunk.iter().map(|u| u.expected).collect();
-        let done = sqlx::query(
-            "UPDATE admins AS a SET email = v.email, display_name = v.display_name, \
+
+    /// The admins `ids` of `org`, in one statement for any number of ids.
+    async fn admin_rows(&self, org: OrgId, ids: &[AdminId]) -> Result<Vec<AdminRow>, StoreError> {
+        let wanted: Vec<Vec<u8>> = ids.iter().map(|id| id_bytes(*id)).collect();
+        sqlx::query_as(admin_select!("WHERE org = $1 AND id = ANY($2)"))
+            .bind(org_bytes(org))
+            .bind(wanted)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    /// The rows of the admins a commit writes, locked in id order so that two commits never
+    /// deadlock on each other's admins.
+    async fn read_existing(
+        conn: &mut PgConnection,
+        ids: &[AdminId],
+    ) -> Result<Vec<ExistingRow>, StoreError> {
+        let wanted: Vec<Vec<u8>> = ids.iter().map(|id| id_bytes(*id)).collect();
+        sqlx::query_as(concat!(
+            "SELECT ",
+            existing_columns!(),
+            " FROM admins WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+        ))
+        .bind(wanted)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)
+    }
+
+    /// Writes a checked change in array-bound statements of up to 5 000 rows.
+    async fn apply_plan(conn: &mut PgConnection, plan: &Plan) -> Result<usize, StoreError> {
+        if !plan.release.is_empty() {
+            // No valid email starts with a space, so a released email collides with nothing.
+            sqlx::query(
+                "UPDATE admins SET email = ' released ' || encode(id, 'hex'), token_hash = NULL \
+             WHERE id = ANY($1)",
+            )
+            .bind(&plan.release)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        }
+        for chunk in plan.updates.chunks(CHUNK) {
+            let admins = Columns::new(chunk.iter().map(|u| &u.admin));
+            let expected: Vec<i64> = chunk.iter().map(|u| u.expected).collect();
+            let done = sqlx::query(
+                "UPDATE admins AS a SET email = v.email, display_name = v.display_name, \
              role = v.role, password_hash = v.password_hash, created_at = v.created_at, \
              mfa_required = v.mfa_required, token_hash = v.token_hash, mfa = v.mfa, \
              widget_hidden = v.widget_hidden, version = a.version + 1 \
@@ -143,32 +173,32 @@ async fn apply_plan(conn: &mut PgConnection, plan: &Plan) -> Result<usize, Store
              AS v(id, expected, email, display_name, role, password_hash, created_at, \
              mfa_required, token_hash, mfa, widget_hidden) \
              WHERE a.id = v.id AND a.version = v.expected",
-        )
-        .bind(admins.id)
-        .bind(expected)
-        .bind(admins.email)
-        .bind(admins.display_name)
-        .bind(admins.role)
-        .bind(admins.password_hash)
-        .bind(admins.created_at)
-        .bind(admins.mfa_required)
-        .bind(admins.token_hash)
-        .bind(admins.mfa)
-        .bind(admins.widget_hidden)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
-        // The rows are locked since they were checked, so this only trips on a bug.
-        if usize::try_from(done).ok() != Some(chunk.len()) {
-            return Err(StoreError::Conflict(ConflictKind::Version));
+            )
+            .bind(admins.id)
+            .bind(expected)
+            .bind(admins.email)
+            .bind(admins.display_name)
+            .bind(admins.role)
+            .bind(admins.password_hash)
+            .bind(admins.created_at)
+            .bind(admins.mfa_required)
+            .bind(admins.token_hash)
+            .bind(admins.mfa)
+            .bind(admins.widget_hidden)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+            // The rows are locked since they were checked, so this only trips on a bug.
+            if usize::try_from(done).ok() != Some(chunk.len()) {
+                return Err(StoreError::Conflict(ConflictKind::Version));
+            }
         }
-    }
-    for chunk in plan.inserts.chunks(CHUNK) {
-        let admins = Columns::new(chunk.iter());
-        let org: Vec<&[u8]> = chunk.iter().map(|a| a.org.as_slice()).collect();
-        sqlx::query(
-            "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
+        for chunk in plan.inserts.chunks(CHUNK) {
+            let admins = Columns::new(chunk.iter());
+            let org: Vec<&[u8]> = chunk.iter().map(|a| a.org.as_slice()).collect();
+            sqlx::query(
+                "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
              created_at, mfa_required, token_hash, mfa, widget_hidden, version) \
              SELECT id, org, email, display_name, role, password_hash, created_at, \
              mfa_required, token_hash, mfa, widget_hidden, 1 \
@@ -176,95 +206,96 @@ async fn apply_plan(conn: &mut PgConnection, plan: &Plan) -> Result<usize, Store
              $6::text[], $7::bigint[], $8::boolean[], $9::bytea[], $10::text[], $11::boolean[]) \
              AS v(id, org, email, display_name, role, password_hash, created_at, \
              mfa_required, token_hash, mfa, widget_hidden)",
-        )
-        .bind(admins.id)
-        .bind(org)
-        .bind(admins.email)
-        .bind(admins.display_name)
-        .bind(admins.role)
-        .bind(admins.password_hash)
-        .bind(admins.created_at)
-        .bind(admins.mfa_required)
-        .bind(admins.token_hash)
-        .bind(admins.mfa)
-        .bind(admins.widget_hidden)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    // One statement per organization, in organization order, so concurrent commits lock
-    // the counters in one order. A row exists once its organization counted an admin; a
-    // negative delta updates it in place (the insert half of an upsert would fail the
-    // non-negative check before the conflict is even considered).
-    for (org, delta) in &plan.widget_deltas {
-        let sql = if *delta > 0 {
-            "INSERT INTO widget_counts AS w (org, without_mfa) VALUES ($1, $2) \
-             ON CONFLICT (org) DO UPDATE SET without_mfa = w.without_mfa + excluded.without_mfa"
-        } else {
-            "UPDATE widget_counts SET without_mfa = without_mfa + $2 WHERE org = $1"
-        };
-        let done = sqlx::query(sql)
-            .bind(org.as_slice())
-            .bind(*delta)
+            )
+            .bind(admins.id)
+            .bind(org)
+            .bind(admins.email)
+            .bind(admins.display_name)
+            .bind(admins.role)
+            .bind(admins.password_hash)
+            .bind(admins.created_at)
+            .bind(admins.mfa_required)
+            .bind(admins.token_hash)
+            .bind(admins.mfa)
+            .bind(admins.widget_hidden)
             .execute(&mut *conn)
             .await
-            .map_err(db_error)?
-            .rows_affected();
-        if done != 1 {
-            return Err(StoreError::backend(CorruptRow("widget count")));
+            .map_err(db_error)?;
         }
-    }
-    for chunk in plan.audit.chunks(CHUNK) {
-        let org: Vec<&[u8]> = chunk.iter().map(|e| e.org.as_slice()).collect();
-        let at: Vec<i64> = chunk.iter().map(|e| e.at).collect();
-        let actor: Vec<Option<&[u8]>> = chunk.iter().map(|e| e.actor.as_deref()).collect();
-        let target: Vec<&[u8]> = chunk.iter().map(|e| e.target.as_slice()).collect();
-        let kind: Vec<&str> = chunk.iter().map(|e| e.kind.as_str()).collect();
-        // WITH ORDINALITY keeps the change's order in the sequence numbers.
-        sqlx::query(
-            "INSERT INTO audit_events (org, at, actor, target, kind) \
+        // One statement per organization, in organization order, so concurrent commits lock
+        // the counters in one order. A row exists once its organization counted an admin; a
+        // negative delta updates it in place (the insert half of an upsert would fail the
+        // non-negative check before the conflict is even considered).
+        for (org, delta) in &plan.widget_deltas {
+            let sql = if *delta > 0 {
+                "INSERT INTO widget_counts AS w (org, without_mfa) VALUES ($1, $2) \
+             ON CONFLICT (org) DO UPDATE SET without_mfa = w.without_mfa + excluded.without_mfa"
+            } else {
+                "UPDATE widget_counts SET without_mfa = without_mfa + $2 WHERE org = $1"
+            };
+            let done = sqlx::query(sql)
+                .bind(org.as_slice())
+                .bind(*delta)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            if done != 1 {
+                return Err(StoreError::backend(CorruptRow("widget count")));
+            }
+        }
+        for chunk in plan.audit.chunks(CHUNK) {
+            let org: Vec<&[u8]> = chunk.iter().map(|e| e.org.as_slice()).collect();
+            let at: Vec<i64> = chunk.iter().map(|e| e.at).collect();
+            let actor: Vec<Option<&[u8]>> = chunk.iter().map(|e| e.actor.as_deref()).collect();
+            let target: Vec<&[u8]> = chunk.iter().map(|e| e.target.as_slice()).collect();
+            let kind: Vec<&str> = chunk.iter().map(|e| e.kind.as_str()).collect();
+            // WITH ORDINALITY keeps the change's order in the sequence numbers.
+            sqlx::query(
+                "INSERT INTO audit_events (org, at, actor, target, kind) \
              SELECT org, at, actor, target, kind \
              FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[]) \
              WITH ORDINALITY AS v(org, at, actor, target, kind, n) ORDER BY n",
-        )
-        .bind(org)
-        .bind(at)
-        .bind(actor)
-        .bind(target)
-        .bind(kind)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    let mut queued = 0_u64;
-    for chunk in plan.outbox.chunks(CHUNK) {
-        let key: Vec<&str> = chunk.iter().map(|n| n.dedupe_key.as_str()).collect();
-        let org: Vec<&[u8]> = chunk.iter().map(|n| n.org.as_slice()).collect();
-        let admin: Vec<&[u8]> = chunk.iter().map(|n| n.admin.as_slice()).collect();
-        let kind: Vec<&str> = chunk.iter().map(|n| n.kind.as_str()).collect();
-        let created_at: Vec<i64> = chunk.iter().map(|n| n.created_at).collect();
-        let payload: Vec<&str> = chunk.iter().map(|n| n.payload.as_str()).collect();
-        queued += sqlx::query(
-            "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, state, \
+            )
+            .bind(org)
+            .bind(at)
+            .bind(actor)
+            .bind(target)
+            .bind(kind)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        }
+        let mut queued = 0_u64;
+        for chunk in plan.outbox.chunks(CHUNK) {
+            let key: Vec<&str> = chunk.iter().map(|n| n.dedupe_key.as_str()).collect();
+            let org: Vec<&[u8]> = chunk.iter().map(|n| n.org.as_slice()).collect();
+            let admin: Vec<&[u8]> = chunk.iter().map(|n| n.admin.as_slice()).collect();
+            let kind: Vec<&str> = chunk.iter().map(|n| n.kind.as_str()).collect();
+            let created_at: Vec<i64> = chunk.iter().map(|n| n.created_at).collect();
+            let payload: Vec<&str> = chunk.iter().map(|n| n.payload.as_str()).collect();
+            queued += sqlx::query(
+                "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, state, \
              next_attempt_at) \
              SELECT dedupe_key, org, admin, kind, created_at, payload, 'pending', created_at \
              FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[], $5::bigint[], \
              $6::text[]) WITH ORDINALITY \
              AS v(dedupe_key, org, admin, kind, created_at, payload, n) ORDER BY n \
              ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(org)
-        .bind(admin)
-        .bind(kind)
-        .bind(created_at)
-        .bind(payload)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
+            )
+            .bind(key)
+            .bind(org)
+            .bind(admin)
+            .bind(kind)
+            .bind(created_at)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        }
+        Ok(usize::try_from(queued).unwrap_or(usize::MAX))
     }
-    Ok(usize::try_from(queued).unwrap_or(usize::MAX))
 }
 
 /// The admin columns of a batch, one array per column, for `unnest`.
@@ -298,275 +329,13 @@ impl<'a> Columns<'a> {
     }
 }
 
-#[async_trait]
-impl AdminStore for PostgresStore {
-    async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
-        sqlx::query_as::<_, AdminRow>(admin_select!("WHERE id = $1 AND org = $2"))
-            .bind(id_bytes(id))
-            .bind(org_bytes(org))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(admin_from_row)
-            .transpose()
-    }
-
-    async fn admins(
-        &self,
-        org: OrgId,
-        ids: &[AdminId],
-    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
-        let wanted: Vec<Vec<u8>> = ids.iter().map(|id| id_bytes(*id)).collect();
-        let rows = sqlx::query_as::<_, AdminRow>(admin_select!("WHERE org = $1 AND id = ANY($2)"))
-            .bind(org_bytes(org))
-            .bind(wanted)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let found = rows
-            .into_iter()
-            .map(admin_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(in_order_of(ids, found))
-    }
-
-    async fn admin_by_email(
-        &self,
-        org: OrgId,
-        email: &Email,
-    ) -> Result<Option<Versioned<Admin>>, StoreError> {
-        sqlx::query_as::<_, AdminRow>(admin_select!("WHERE org = $1 AND email = $2"))
-            .bind(org_bytes(org))
-            .bind(email.as_str().to_owned())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(admin_from_row)
-            .transpose()
-    }
-
-    async fn admin_by_token(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<Versioned<Admin>>, StoreError> {
-        sqlx::query_as::<_, AdminRow>(admin_select!("WHERE token_hash = $1"))
-            .bind(hash.as_bytes().to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(admin_from_row)
-            .transpose()
-    }
-
-    async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
-        let n: Option<i64> =
-            sqlx::query_scalar("SELECT without_mfa FROM widget_counts WHERE org = $1")
-                .bind(org_bytes(org))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
-        u64_from_db(n.unwrap_or(0), "count")
-    }
-
-    async fn list_without_mfa_required(
-        &self,
-        org: OrgId,
-        page: PageRequest<Email>,
-    ) -> Result<Page<AdminSummary, Email>, StoreError> {
-        let limit = page.clamped_limit();
-        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let rows: Vec<SummaryRow> = match &page.after {
-            None => sqlx::query_as(
-                "SELECT id, org, email, display_name, role, created_at FROM admins \
-                 WHERE org = $1 AND NOT mfa_required ORDER BY email LIMIT $2",
-            )
-            .bind(org_bytes(org))
-            .bind(fetch),
-            Some(after) => sqlx::query_as(
-                "SELECT id, org, email, display_name, role, created_at FROM admins \
-                 WHERE org = $1 AND NOT mfa_required AND email > $3 ORDER BY email LIMIT $2",
-            )
-            .bind(org_bytes(org))
-            .bind(fetch)
-            .bind(after.as_str().to_owned()),
-        }
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let mut items = rows
-            .into_iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|s| s.email.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
-    }
-
-    async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE org = $1 AND role = $2")
-            .bind(org_bytes(org))
-            .bind(role.as_str().to_owned())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        u64_from_db(n, "count")
-    }
-
-    async fn commit(&self, change: Change) -> Result<CommitReceipt, StoreError> {
-        if change.is_empty() {
-            return Ok(CommitReceipt::default());
-        }
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let ids = written_ids(&change);
-        let existing: Vec<ExistingRow> = if ids.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(
-                "SELECT id, org, version, email, token_hash, role, mfa_required FROM admins \
-                 WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?
-        };
-        let plan = plan(&change, &existing_from_rows(existing))?;
-        let queued = apply_plan(&mut tx, &plan).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(CommitReceipt {
-            versions: plan.versions,
-            queued,
-            deduplicated: change.outbox.len().saturating_sub(queued),
-        })
-    }
-
-    async fn audit_log(
-        &self,
-        org: OrgId,
-        page: PageRequest<AuditCursor>,
-    ) -> Result<AuditPage, StoreError> {
-        let limit = page.clamped_limit();
-        let after = page
-            .after
-            .map_or(0, |c| i64::try_from(c.0).unwrap_or(i64::MAX));
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, org, at, actor, target, kind FROM audit_events \
-             WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(org_bytes(org))
-        .bind(after)
-        .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let mut events = rows
-            .into_iter()
-            .map(audit_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if events.len() > limit {
-            events.truncate(limit);
-            events.last().map(|(seq, _)| AuditCursor(*seq))
-        } else {
-            None
-        };
-        Ok(Page {
-            items: events.into_iter().map(|(_, e)| e).collect(),
-            next,
-        })
-    }
-
-    async fn lease_outbox(
-        &self,
-        now: UnixTime,
-        lease_secs: u64,
-        max: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let now_db = time_to_db_saturating(now);
-        let until = time_to_db_saturating(now.saturating_add_secs(lease_secs));
-        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-            "UPDATE outbox SET leased_until = $1, generation = generation + 1, \
-             attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
-             WHERE state = 'pending' AND next_attempt_at <= $2 \
-             AND (leased_until IS NULL OR leased_until <= $2) ORDER BY id LIMIT $3 \
-             FOR UPDATE SKIP LOCKED) \
-             RETURNING id, generation, attempts, payload",
-        )
-        .bind(until)
-        .bind(now_db)
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        outbox_entries(rows)
-    }
-
-    async fn mark_sent(&self, lease: Lease) -> Result<(), StoreError> {
-        self.finish(lease, "sent", None).await
-    }
-
-    async fn mark_retry(&self, lease: Lease, retry_at: UnixTime) -> Result<(), StoreError> {
-        self.finish(lease, "pending", Some(retry_at)).await
-    }
-
-    async fn mark_dead(&self, lease: Lease) -> Result<(), StoreError> {
-        self.finish(lease, "dead", None).await
-    }
-
-    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-        stats_from_rows(rows)
-    }
-}
-
-impl PostgresStore {
-    /// Ends or returns a lease: `state` is the new state, `retry_at` the next attempt for a
-    /// returned entry.
-    async fn finish(
-        &self,
-        lease: Lease,
-        state: &'static str,
-        retry_at: Option<UnixTime>,
-    ) -> Result<(), StoreError> {
-        let id = i64::try_from(lease.id.0).map_err(|_| StoreError::NotFound)?;
-        let generation = i64::try_from(lease.generation)
-            .map_err(|_| StoreError::Conflict(ConflictKind::Lease))?;
-        let done = sqlx::query(
-            "UPDATE outbox SET state = $1, leased_until = NULL, \
-             next_attempt_at = COALESCE($2, next_attempt_at) \
-             WHERE id = $3 AND generation = $4 AND state = 'pending' \
-             AND leased_until IS NOT NULL",
-        )
-        .bind(state)
-        .bind(retry_at.map(time_to_db_saturating))
-        .bind(id)
-        .bind(generation)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
-        if done > 0 {
-            return Ok(());
-        }
-        // Entries are never deleted, so a later existence check cannot race a removal.
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Err(match exists {
-            Some(_) => StoreError::Conflict(ConflictKind::Lease),
-            None => StoreError::NotFound,
-        })
-    }
+sql_admin_store! {
+    store: PostgresStore,
+    without_mfa_required: "NOT mfa_required",
+    lease_outbox: "UPDATE outbox SET leased_until = $1, generation = generation + 1, \
+         attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
+         WHERE state = 'pending' AND next_attempt_at <= $2 \
+         AND (leased_until IS NULL OR leased_until <= $2) ORDER BY id LIMIT $3 \
+         FOR UPDATE SKIP LOCKED) \
+         RETURNING id, generation, attempts, payload",
 }

@@ -2,25 +2,22 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use admin_mfa_lifecycle::{Admin, AdminId, Email, OrgId, Role, TokenHash, UnixTime};
-use admin_mfa_ports::{
-    AdminStore, AdminSummary, AuditCursor, AuditPage, Change, CommitReceipt, ConflictKind, Lease,
-    OutboxEntry, OutboxStats, Page, PageRequest, StoreError, Versioned,
-};
-use async_trait::async_trait;
+use admin_mfa_lifecycle::{AdminId, OrgId};
+use admin_mfa_ports::{ConflictKind, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::common::{
-    AdminRow, AuditRow, CorruptRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate,
-    SummaryRow, admin_from_row, admin_select, audit_from_row, db_error, existing_from_rows,
-    id_bytes, in_order_of, org_bytes, outbox_entries, plan, stats_from_rows, summary_from_row,
-    time_to_db_saturating, u64_from_db, written_ids,
+    AdminRow, CorruptRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate, Write,
+    admin_columns, db_error, existing_columns, org_bytes,
 };
+use crate::template::sql_admin_store;
 
 /// Rows per multi-row statement: 11 bound values per admin stays far below SQLite's limit
 /// of 32 766 variables per statement.
@@ -29,25 +26,33 @@ const CHUNK: usize = 500;
 /// The busy timeout [`SqliteStore::open`] sets: how long a writer waits for the write lock.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The pool size [`SqliteStore::open`] uses: WAL readers run in parallel, writers queue
-/// on the database's write lock.
+/// The pool size [`SqliteStore::open`] uses: WAL readers run in parallel, writers take
+/// turns.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// An [`AdminStore`] in a SQLite database file: one process, persistent.
+/// An [`AdminStore`](admin_mfa_ports::AdminStore) in a SQLite database file: one process, persistent.
 ///
 /// The database runs in WAL mode (readers never block the writer) with a busy timeout and
 /// foreign keys on. Every write is a `BEGIN IMMEDIATE` transaction, so two writers queue on
 /// the write lock instead of failing when a read transaction tries to upgrade (REL-4).
-/// A [`Change`] is checked against the rows it touches, then applied in multi-row
+/// A [`Change`](admin_mfa_ports::Change) is checked against the rows it touches, then applied in multi-row
 /// statements of up to 500 admins, all inside that one transaction.
 ///
-/// Several processes may open one file; they then share every guarantee, because each
-/// rests on the database's lock and the `version` column, not on process memory.
+/// SQLite lets one transaction write at a time. Writers of one store (and of its clones)
+/// take turns in process, in arrival order, before `BEGIN IMMEDIATE`, so they wait on a
+/// queue that wakes the next one as soon as a write ends, rather than polling the file lock
+/// with the busy handler's back-off; reads never wait for a turn.
+///
+/// Several processes (or several stores) may open one file; they then share every
+/// guarantee, because each rests on the database's lock and the `version` column, not on
+/// process memory. Between them, writers wait on the file lock with the busy timeout.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The writers' queue: one turn to write at a time.
+    writer: Arc<Mutex<()>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -128,7 +133,10 @@ impl SqliteStore {
     /// [`OpenError::Migrate`] if the schema cannot be brought up to date.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self, OpenError> {
         MIGRATOR.run(&pool).await.map_err(OpenError::migrate)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        })
     }
 
     /// The embedded migrations, for hosts that run them themselves.
@@ -148,37 +156,73 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    async fn begin_immediate(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        self.pool
+    /// A write transaction: the store's next writer turn, then `BEGIN IMMEDIATE` (which
+    /// takes the database's write lock at once, so the transaction never has to upgrade a
+    /// read lock it cannot get).
+    async fn begin_write(&self) -> Result<Write<Sqlite, OwnedMutexGuard<()>>, StoreError> {
+        let turn = Arc::clone(&self.writer).lock_owned().await;
+        let tx = self
+            .pool
             .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
+        Ok(Write::new(tx, turn))
+    }
+
+    /// The admins `ids` of `org`, in one statement for any number of ids.
+    async fn admin_rows(&self, org: OrgId, ids: &[AdminId]) -> Result<Vec<AdminRow>, StoreError> {
+        sqlx::query_as(SELECT_ADMINS)
+            .bind(org_bytes(org))
+            .bind(ids_json(ids))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn read_existing(
+        conn: &mut SqliteConnection,
+        ids: &[AdminId],
+    ) -> Result<Vec<ExistingRow>, StoreError> {
+        sqlx::query_as(SELECT_EXISTING)
+            .bind(ids_json(ids))
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_error)
     }
 }
 
-async fn read_existing(
-    conn: &mut SqliteConnection,
-    ids: &[Vec<u8>],
-) -> Result<Vec<ExistingRow>, StoreError> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, org, version, email, token_hash, role, mfa_required FROM admins WHERE id IN (",
-        );
-        let mut list = qb.separated(", ");
-        for id in chunk {
-            list.push_bind(id.as_slice());
+/// A list of ids as one bound value: a JSON array of their hex forms.
+fn ids_json(ids: &[AdminId]) -> String {
+    let mut json = String::with_capacity(ids.len().saturating_mul(35).saturating_add(2));
+    json.push('[');
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            json.push(',');
         }
-        qb.push(")");
-        let found: Vec<ExistingRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        rows.extend(found);
+        json.push('"');
+        json.push_str(id.as_uuid().simple().encode_lower(&mut [0; 32]));
+        json.push('"');
     }
-    Ok(rows)
+    json.push(']');
+    json
 }
+
+/// The batched reads walk the list of ids and look each one up by the primary key:
+/// `CROSS JOIN` fixes that join order in SQLite. A `WHERE org = ? AND id IN (…)` lets the
+/// planner pick the `(org, role)` index instead once the list is long, and then every chunk
+/// walks the whole organization: quadratic bulk work. A test pins the plan.
+const SELECT_ADMINS: &str = concat!(
+    "WITH wanted (key) AS (SELECT unhex(value) FROM json_each($2)) SELECT ",
+    admin_columns!(),
+    " FROM wanted CROSS JOIN admins ON admins.id = wanted.key WHERE org = $1"
+);
+
+/// What a commit reads of the admins it writes, by primary key as [`SELECT_ADMINS`].
+const SELECT_EXISTING: &str = concat!(
+    "WITH wanted (key) AS (SELECT unhex(value) FROM json_each($1)) SELECT ",
+    existing_columns!(),
+    " FROM wanted CROSS JOIN admins ON admins.id = wanted.key"
+);
 
 async fn release_keys(conn: &mut SqliteConnection, ids: &[Vec<u8>]) -> Result<(), StoreError> {
     for chunk in ids.chunks(CHUNK) {
@@ -228,382 +272,209 @@ const WIDE_SET: &str = " ON CONFLICT (id) DO UPDATE SET email = excluded.email, 
     version = admins.version + 1 \
     WHERE admins.version = excluded.version AND admins.org = excluded.org";
 
-async fn apply_plan(conn: &mut SqliteConnection, plan: &Plan) -> Result<usize, StoreError> {
-    release_keys(conn, &plan.release).await?;
-    let (narrow, wide): (Vec<&PlannedUpdate>, Vec<&PlannedUpdate>) =
-        plan.updates.iter().partition(|u| u.keys_unchanged);
-    for (updates, set) in [(narrow, NARROW_SET), (wide, WIDE_SET)] {
-        for chunk in updates.chunks(CHUNK) {
-            // An upsert whose rows all exist (checked under the write lock): each row is
-            // found through the primary key, whatever the planner thinks of a join, and
-            // updated only while its version is still the expected one (carried in the
-            // `version` value). Rows whose keys stay put leave the key indexes alone.
+impl SqliteStore {
+    /// Writes a checked change: released keys, updates, inserts, the widget counters, the
+    /// audit events and the outbox, in multi-row statements of up to 500 rows.
+    async fn apply_plan(conn: &mut SqliteConnection, plan: &Plan) -> Result<usize, StoreError> {
+        release_keys(conn, &plan.release).await?;
+        let (narrow, wide): (Vec<&PlannedUpdate>, Vec<&PlannedUpdate>) =
+            plan.updates.iter().partition(|u| u.keys_unchanged);
+        for (updates, set) in [(narrow, NARROW_SET), (wide, WIDE_SET)] {
+            for chunk in updates.chunks(CHUNK) {
+                // An upsert whose rows all exist (checked under the write lock): each row is
+                // found through the primary key, whatever the planner thinks of a join, and
+                // updated only while its version is still the expected one (carried in the
+                // `version` value). Rows whose keys stay put leave the key indexes alone.
+                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
+                 created_at, mfa_required, token_hash, mfa, widget_hidden, version) ",
+                );
+                qb.push_values(chunk, |mut b, u| {
+                    b.push_bind(u.admin.id.as_slice())
+                        .push_bind(u.admin.org.as_slice());
+                    push_admin_values(&mut b, &u.admin);
+                    b.push_bind(u.expected);
+                });
+                qb.push(set);
+                let done = qb
+                    .build()
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected();
+                // The rows were checked under the write lock, so this only trips on a bug.
+                if usize::try_from(done).ok() != Some(chunk.len()) {
+                    return Err(StoreError::Conflict(ConflictKind::Version));
+                }
+            }
+        }
+        for chunk in plan.inserts.chunks(CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
-                 created_at, mfa_required, token_hash, mfa, widget_hidden, version) ",
+             created_at, mfa_required, token_hash, mfa, widget_hidden, version) ",
             );
-            qb.push_values(chunk, |mut b, u| {
-                b.push_bind(u.admin.id.as_slice())
-                    .push_bind(u.admin.org.as_slice());
-                push_admin_values(&mut b, &u.admin);
-                b.push_bind(u.expected);
+            qb.push_values(chunk, |mut b, a| {
+                b.push_bind(a.id.as_slice()).push_bind(a.org.as_slice());
+                push_admin_values(&mut b, a);
+                b.push_bind(1_i64);
             });
-            qb.push(set);
-            let done = qb
+            qb.build().execute(&mut *conn).await.map_err(db_error)?;
+        }
+        // A row exists once its organization counted an admin; a negative delta updates it in
+        // place (the insert half of an upsert would fail the non-negative check first).
+        for (org, delta) in &plan.widget_deltas {
+            let sql = if *delta > 0 {
+                "INSERT INTO widget_counts (org, without_mfa) VALUES (?1, ?2) \
+             ON CONFLICT (org) DO UPDATE SET without_mfa = without_mfa + excluded.without_mfa"
+            } else {
+                "UPDATE widget_counts SET without_mfa = without_mfa + ?2 WHERE org = ?1"
+            };
+            let done = sqlx::query(sql)
+                .bind(org.as_slice())
+                .bind(*delta)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            if done != 1 {
+                return Err(StoreError::backend(CorruptRow("widget count")));
+            }
+        }
+        for chunk in plan.audit.chunks(CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO audit_events (org, at, actor, target, kind) ");
+            qb.push_values(chunk, |mut b, e| {
+                b.push_bind(e.org.as_slice())
+                    .push_bind(e.at)
+                    .push_bind(e.actor.as_deref())
+                    .push_bind(e.target.as_slice())
+                    .push_bind(e.kind.as_str());
+            });
+            qb.build().execute(&mut *conn).await.map_err(db_error)?;
+        }
+        let mut queued = 0_u64;
+        for chunk in plan.outbox.chunks(CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, state, \
+             next_attempt_at) ",
+            );
+            qb.push_values(chunk, |mut b, n| {
+                b.push_bind(n.dedupe_key.as_str())
+                    .push_bind(n.org.as_slice())
+                    .push_bind(n.admin.as_slice())
+                    .push_bind(n.kind.as_str())
+                    .push_bind(n.created_at)
+                    .push_bind(n.payload.as_str())
+                    .push_bind("pending")
+                    .push_bind(n.created_at);
+            });
+            qb.push(" ON CONFLICT (dedupe_key) DO NOTHING");
+            queued += qb
                 .build()
                 .execute(&mut *conn)
                 .await
                 .map_err(db_error)?
                 .rows_affected();
-            // The rows were checked under the write lock, so this only trips on a bug.
-            if usize::try_from(done).ok() != Some(chunk.len()) {
-                return Err(StoreError::Conflict(ConflictKind::Version));
-            }
         }
-    }
-    for chunk in plan.inserts.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
-             created_at, mfa_required, token_hash, mfa, widget_hidden, version) ",
-        );
-        qb.push_values(chunk, |mut b, a| {
-            b.push_bind(a.id.as_slice()).push_bind(a.org.as_slice());
-            push_admin_values(&mut b, a);
-            b.push_bind(1_i64);
-        });
-        qb.build().execute(&mut *conn).await.map_err(db_error)?;
-    }
-    // A row exists once its organization counted an admin; a negative delta updates it in
-    // place (the insert half of an upsert would fail the non-negative check first).
-    for (org, delta) in &plan.widget_deltas {
-        let sql = if *delta > 0 {
-            "INSERT INTO widget_counts (org, without_mfa) VALUES (?1, ?2) \
-             ON CONFLICT (org) DO UPDATE SET without_mfa = without_mfa + excluded.without_mfa"
-        } else {
-            "UPDATE widget_counts SET without_mfa = without_mfa + ?2 WHERE org = ?1"
-        };
-        let done = sqlx::query(sql)
-            .bind(org.as_slice())
-            .bind(*delta)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-        if done != 1 {
-            return Err(StoreError::backend(CorruptRow("widget count")));
-        }
-    }
-    for chunk in plan.audit.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO audit_events (org, at, actor, target, kind) ");
-        qb.push_values(chunk, |mut b, e| {
-            b.push_bind(e.org.as_slice())
-                .push_bind(e.at)
-                .push_bind(e.actor.as_deref())
-                .push_bind(e.target.as_slice())
-                .push_bind(e.kind.as_str());
-        });
-        qb.build().execute(&mut *conn).await.map_err(db_error)?;
-    }
-    let mut queued = 0_u64;
-    for chunk in plan.outbox.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, state, \
-             next_attempt_at) ",
-        );
-        qb.push_values(chunk, |mut b, n| {
-            b.push_bind(n.dedupe_key.as_str())
-                .push_bind(n.org.as_slice())
-                .push_bind(n.admin.as_slice())
-                .push_bind(n.kind.as_str())
-                .push_bind(n.created_at)
-                .push_bind(n.payload.as_str())
-                .push_bind("pending")
-                .push_bind(n.created_at);
-        });
-        qb.push(" ON CONFLICT (dedupe_key) DO NOTHING");
-        queued += qb
-            .build()
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-    }
-    Ok(usize::try_from(queued).unwrap_or(usize::MAX))
-}
-
-const SELECT_BY_ID: &str = admin_select!("WHERE id = ? AND org = ?");
-const SELECT_BY_EMAIL: &str = admin_select!("WHERE org = ? AND email = ?");
-const SELECT_BY_TOKEN: &str = admin_select!("WHERE token_hash = ?");
-
-#[async_trait]
-impl AdminStore for SqliteStore {
-    async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
-        sqlx::query_as::<_, AdminRow>(SELECT_BY_ID)
-            .bind(id_bytes(id))
-            .bind(org_bytes(org))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(admin_from_row)
-            .transpose()
-    }
-
-    async fn admins(
-        &self,
-        org: OrgId,
-        ids: &[AdminId],
-    ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(admin_select!("WHERE org = "));
-            qb.push_bind(org_bytes(org));
-            qb.push(" AND id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(id_bytes(*id));
-            }
-            qb.push(")");
-            let rows: Vec<AdminRow> = qb
-                .build_query_as()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-            for row in rows {
-                found.push(admin_from_row(row)?);
-            }
-        }
-        Ok(in_order_of(ids, found))
-    }
-
-    async fn admin_by_email(
-        &self,
-        org: OrgId,
-        email: &Email,
-    ) -> Result<Option<Versioned<Admin>>, StoreError> {
-        sqlx::query_as::<_, AdminRow>(SELECT_BY_EMAIL)
-            .bind(org_bytes(org))
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(admin_from_row)
-            .transpose()
-    }
-
-    async fn admin_by_token(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<Versioned<Admin>>, StoreError> {
-        sqlx::query_as::<_, AdminRow>(SELECT_BY_TOKEN)
-            .bind(hash.as_bytes().as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(admin_from_row)
-            .transpose()
-    }
-
-    async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
-        let n: Option<i64> =
-            sqlx::query_scalar("SELECT without_mfa FROM widget_counts WHERE org = ?")
-                .bind(org_bytes(org))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
-        u64_from_db(n.unwrap_or(0), "count")
-    }
-
-    async fn list_without_mfa_required(
-        &self,
-        org: OrgId,
-        page: PageRequest<Email>,
-    ) -> Result<Page<AdminSummary, Email>, StoreError> {
-        let limit = page.clamped_limit();
-        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let rows: Vec<SummaryRow> = match &page.after {
-            None => sqlx::query_as(
-                "SELECT id, org, email, display_name, role, created_at FROM admins \
-                 WHERE org = ? AND mfa_required = 0 ORDER BY email LIMIT ?",
-            )
-            .bind(org_bytes(org))
-            .bind(fetch),
-            Some(after) => sqlx::query_as(
-                "SELECT id, org, email, display_name, role, created_at FROM admins \
-                 WHERE org = ? AND mfa_required = 0 AND email > ? ORDER BY email LIMIT ?",
-            )
-            .bind(org_bytes(org))
-            .bind(after.as_str().to_owned())
-            .bind(fetch),
-        }
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let mut items = rows
-            .into_iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|s| s.email.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
-    }
-
-    async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE org = ? AND role = ?")
-            .bind(org_bytes(org))
-            .bind(role.as_str().to_owned())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        u64_from_db(n, "count")
-    }
-
-    async fn commit(&self, change: Change) -> Result<CommitReceipt, StoreError> {
-        if change.is_empty() {
-            return Ok(CommitReceipt::default());
-        }
-        let mut tx = self.begin_immediate().await?;
-        let ids = written_ids(&change);
-        let existing = existing_from_rows(read_existing(&mut tx, &ids).await?);
-        let plan = plan(&change, &existing)?;
-        let queued = apply_plan(&mut tx, &plan).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(CommitReceipt {
-            versions: plan.versions,
-            queued,
-            deduplicated: change.outbox.len().saturating_sub(queued),
-        })
-    }
-
-    async fn audit_log(
-        &self,
-        org: OrgId,
-        page: PageRequest<AuditCursor>,
-    ) -> Result<AuditPage, StoreError> {
-        let limit = page.clamped_limit();
-        let after = page
-            .after
-            .map_or(0, |c| i64::try_from(c.0).unwrap_or(i64::MAX));
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, org, at, actor, target, kind FROM audit_events \
-             WHERE org = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(org_bytes(org))
-        .bind(after)
-        .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let mut events = rows
-            .into_iter()
-            .map(audit_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if events.len() > limit {
-            events.truncate(limit);
-            events.last().map(|(seq, _)| AuditCursor(*seq))
-        } else {
-            None
-        };
-        Ok(Page {
-            items: events.into_iter().map(|(_, e)| e).collect(),
-            next,
-        })
-    }
-
-    async fn lease_outbox(
-        &self,
-        now: UnixTime,
-        lease_secs: u64,
-        max: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let now_db = time_to_db_saturating(now);
-        let until = time_to_db_saturating(now.saturating_add_secs(lease_secs));
-        let mut tx = self.begin_immediate().await?;
-        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-            "UPDATE outbox SET leased_until = ?, generation = generation + 1, \
-             attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
-             WHERE state = 'pending' AND next_attempt_at <= ? \
-             AND (leased_until IS NULL OR leased_until <= ?) ORDER BY id LIMIT ?) \
-             RETURNING id, generation, attempts, payload",
-        )
-        .bind(until)
-        .bind(now_db)
-        .bind(now_db)
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        outbox_entries(rows)
-    }
-
-    async fn mark_sent(&self, lease: Lease) -> Result<(), StoreError> {
-        self.finish(lease, "sent", None).await
-    }
-
-    async fn mark_retry(&self, lease: Lease, retry_at: UnixTime) -> Result<(), StoreError> {
-        self.finish(lease, "pending", Some(retry_at)).await
-    }
-
-    async fn mark_dead(&self, lease: Lease) -> Result<(), StoreError> {
-        self.finish(lease, "dead", None).await
-    }
-
-    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-        stats_from_rows(rows)
+        Ok(usize::try_from(queued).unwrap_or(usize::MAX))
     }
 }
 
-impl SqliteStore {
-    /// Ends or returns a lease: `state` is the new state, `retry_at` the next attempt for a
-    /// returned entry.
-    async fn finish(
-        &self,
-        lease: Lease,
-        state: &'static str,
-        retry_at: Option<UnixTime>,
-    ) -> Result<(), StoreError> {
-        let id = i64::try_from(lease.id.0).map_err(|_| StoreError::NotFound)?;
-        let generation = i64::try_from(lease.generation)
-            .map_err(|_| StoreError::Conflict(ConflictKind::Lease))?;
-        let mut tx = self.begin_immediate().await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET state = ?, leased_until = NULL, \
-             next_attempt_at = COALESCE(?, next_attempt_at) \
-             WHERE id = ? AND generation = ? AND state = 'pending' AND leased_until IS NOT NULL",
-        )
-        .bind(state)
-        .bind(retry_at.map(time_to_db_saturating))
-        .bind(id)
-        .bind(generation)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
-        if done == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            tx.rollback().await.map_err(db_error)?;
-            return Err(match exists {
-                Some(_) => StoreError::Conflict(ConflictKind::Lease),
-                None => StoreError::NotFound,
-            });
+sql_admin_store! {
+    store: SqliteStore,
+    without_mfa_required: "mfa_required = 0",
+    lease_outbox: "UPDATE outbox SET leased_until = $1, generation = generation + 1, \
+         attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
+         WHERE state = 'pending' AND next_attempt_at <= $2 \
+         AND (leased_until IS NULL OR leased_until <= $2) ORDER BY id LIMIT $3) \
+         RETURNING id, generation, attempts, payload",
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        reason = "tests"
+    )]
+
+    use admin_mfa_ports::{AdminStore, Change};
+    use admin_mfa_testkit::fixtures::{admin, org};
+
+    use super::*;
+
+    /// The `EXPLAIN QUERY PLAN` lines of `sql` with `binds` (text or blob) bound.
+    async fn plan(store: &SqliteStore, sql: &str, org: Option<OrgId>, ids: &str) -> Vec<String> {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(explain));
+        if let Some(org) = org {
+            query = query.bind(org_bytes(org));
         }
-        tx.commit().await.map_err(db_error)
+        query
+            .bind(ids.to_owned())
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect()
+    }
+
+    /// Every line of the plan that touches `admins` is a lookup by its primary key.
+    fn assert_primary_key_only(lines: &[String], pk: &str, what: &str) {
+        let on_admins: Vec<&String> = lines.iter().filter(|l| l.contains("admins")).collect();
+        assert!(
+            !on_admins.is_empty(),
+            "{what}: no access to admins in {lines:?}"
+        );
+        for line in on_admins {
+            assert_eq!(
+                line,
+                &format!("SEARCH admins USING INDEX {pk} (id=?)"),
+                "{what}: {lines:?}"
+            );
+        }
+    }
+
+    /// Issue 14: with `WHERE org = ? AND id IN (<500 ids>)` the planner walked the whole
+    /// organization through `admins_org_role_idx` for every chunk. The batched reads must look
+    /// ids up by the primary key whatever the number of ids, before and after `ANALYZE`, on
+    /// the SQLite library this crate links.
+    #[tokio::test]
+    async fn batched_reads_use_the_primary_key_for_any_list_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("plan.db")).await.unwrap();
+        let (mine, other) = (org(1), org(2));
+        let mut change = Change::new();
+        for n in 0..2_000 {
+            change = change.insert(admin(if n % 10 == 0 { other } else { mine }, n));
+        }
+        store.commit(change).await.unwrap();
+        let pk: String =
+            sqlx::query_scalar("SELECT name FROM pragma_index_list('admins') WHERE origin = 'pk'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        let ids: Vec<AdminId> = (0..2_000)
+            .map(admin_mfa_testkit::fixtures::admin_id)
+            .collect();
+        for analyzed in [false, true] {
+            if analyzed {
+                sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+            }
+            for n in [1, 3, 500, 501, 2_000] {
+                let list = ids_json(ids.get(..n).unwrap());
+                let what = format!("{n} ids, analyzed: {analyzed}");
+                let lines = plan(&store, SELECT_ADMINS, Some(mine), &list).await;
+                assert_primary_key_only(&lines, &pk, &format!("admins(): {what}"));
+                let lines = plan(&store, SELECT_EXISTING, None, &list).await;
+                assert_primary_key_only(&lines, &pk, &format!("commit read: {what}"));
+            }
+        }
+        // And the statement finds what it should: the ids of `mine`, none of `other`.
+        let found = store.admins(mine, &ids).await.unwrap();
+        let hits = found.iter().filter(|a| a.is_some()).count();
+        assert_eq!(hits, 1_800);
     }
 }

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use admin_mfa_lifecycle::{BuiltinRole, Email, Role, UnixTime};
+use admin_mfa_lifecycle::{AdminId, BuiltinRole, Email, Role, UnixTime};
 use admin_mfa_ports::{
     AdminStore, AuditCursor, Change, ConflictKind, OutboxStats, PageRequest, StoreError, Version,
 };
@@ -101,6 +101,40 @@ pub async fn batched_read_keeps_order_and_isolation(store: Arc<dyn AdminStore>) 
     assert_eq!(got, vec![Some(2), None, None, Some(1), Some(2)]);
     assert!(found.iter().flatten().all(|v| v.version == Version::FIRST));
     assert!(store.admins(o1, &[]).await.unwrap().is_empty());
+}
+
+/// Batched reads and commits of thousands of admins (beyond any statement's chunk): every
+/// admin found in the order asked, none of another organization, and one commit updating
+/// them all.
+pub async fn thousands_of_admins_in_one_read_and_one_commit(store: Arc<dyn AdminStore>) {
+    const N: u32 = 3_000;
+    let (o1, o2) = (org(1), org(2));
+    let mut change = Change::new();
+    for n in 0..N {
+        change = change.insert(admin(if n % 3 == 0 { o2 } else { o1 }, n));
+    }
+    store.commit(change).await.unwrap();
+    // Every id, in a scrambled order, and one that does not exist.
+    let mut ids: Vec<AdminId> = (0..N).map(|n| admin_id((n * 7) % N)).collect();
+    ids.push(admin_id(N + 1));
+    let found = store.admins(o1, &ids).await.unwrap();
+    assert_eq!(found.len(), ids.len());
+    for (id, got) in ids.iter().zip(&found) {
+        let mine = store.admin(o1, *id).await.unwrap();
+        assert_eq!(got.as_ref().map(|v| v.value.id), mine.map(|v| v.value.id));
+    }
+    let mut change = Change::new();
+    for current in found.into_iter().flatten() {
+        let mut next = current.value;
+        require(&mut next, T0);
+        change = change.update(next, current.version);
+    }
+    assert_eq!(change.writes.len(), 2_000);
+    let receipt = store.commit(change).await.unwrap();
+    assert_eq!(receipt.versions.len(), 2_000);
+    assert!(receipt.versions.iter().all(|(_, v)| *v == Version::new(2)));
+    assert_eq!(store.count_without_mfa_required(o1).await.unwrap(), 0);
+    assert_eq!(store.count_without_mfa_required(o2).await.unwrap(), 1_000);
 }
 
 /// Inserting an id that exists is a `DuplicateId` conflict and changes nothing.

@@ -98,6 +98,7 @@ macro_rules! store_conformance {
         $crate::store_conformance!(@cases [$make] [
             reads_by_id_email_and_token,
             batched_read_keeps_order_and_isolation,
+            thousands_of_admins_in_one_read_and_one_commit,
             insert_of_existing_id_conflicts,
             email_is_unique_per_org,
             token_hash_is_unique_across_admins,

@@ -192,6 +192,7 @@ pub mod secrets {
                     .unwrap(),
                 params: TotpParams::default(),
                 created_at: T0,
+                proof_hash: None,
             });
         }
         Sample {
