@@ -45,7 +45,19 @@ pub enum TerminalStyle {
     /// Blocks are light modules and the quiet zone: for terminals with a dark background, so
     /// the code still reads dark-on-light.
     DarkBackground,
+    /// Black modules on white, quiet zone included, painted with ANSI 256-colour escapes, so
+    /// the code scans on dark and light terminals alike. The colours are entries 16 (black)
+    /// and 231 (white) of the fixed 6×6×6 colour cube, which terminal colour themes do not
+    /// remap (the 16 basic colours they do). Every line starts with the colour escape and
+    /// ends with a reset (`ESC[0m`). Print it only to a terminal that understands 256-colour
+    /// escapes (nearly all do); elsewhere the escapes show up as text.
+    AnyBackground,
 }
+
+/// Foreground colour 16 (black) on background colour 231 (white) of the 256-colour cube.
+const PAINT_BLACK_ON_WHITE: &str = "\x1b[38;5;16;48;5;231m";
+/// Back to the terminal's own colours.
+const RESET_COLOURS: &str = "\x1b[0m";
 
 impl OtpauthUri {
     fn qr_code(&self) -> Result<QrCode, QrError> {
@@ -71,6 +83,19 @@ impl OtpauthUri {
     /// The QR code as lines of Unicode half blocks (`▀ ▄ █`), two modules per character
     /// cell, with a 4-module quiet zone, for printing to a terminal.
     ///
+    /// [`TerminalStyle::LightBackground`] and [`TerminalStyle::DarkBackground`] use the
+    /// terminal's own colours, so each scans only on the background it names;
+    /// [`TerminalStyle::AnyBackground`] paints black on white and scans on either.
+    ///
+    /// ```
+    /// use admin_mfa_totp::{OtpauthUri, TerminalStyle, TotpParams, TotpSecret};
+    ///
+    /// let uri = OtpauthUri::new("ACME", "alice", TotpSecret::generate(), TotpParams::default())?;
+    /// let text = uri.to_qr_terminal(TerminalStyle::AnyBackground)?;
+    /// assert!(text.lines().all(|l| l.starts_with("\x1b[38;5;16;48;5;231m") && l.ends_with("\x1b[0m")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`QrError::DataTooLong`] if the URI does not fit a QR code.
@@ -83,7 +108,24 @@ impl OtpauthUri {
                 .dark_color(Dense1x2::Light)
                 .light_color(Dense1x2::Dark);
         }
-        Ok(Zeroizing::new(renderer.build()))
+        let blocks = Zeroizing::new(renderer.build());
+        if style != TerminalStyle::AnyBackground {
+            return Ok(blocks);
+        }
+        // Sized once, so no reallocation leaves a copy of the code behind.
+        let lines = blocks.lines().count();
+        let mut painted = Zeroizing::new(String::with_capacity(
+            blocks.len() + lines * (PAINT_BLACK_ON_WHITE.len() + RESET_COLOURS.len()),
+        ));
+        for (i, line) in blocks.lines().enumerate() {
+            if i > 0 {
+                painted.push('\n');
+            }
+            painted.push_str(PAINT_BLACK_ON_WHITE);
+            painted.push_str(line);
+            painted.push_str(RESET_COLOURS);
+        }
+        Ok(painted)
     }
 
     /// The QR code as a grayscale PNG: `module_px` pixels per module (4 to 16) and a quiet

@@ -243,6 +243,34 @@ impl TotpSecret {
         Zeroizing::new(BASE32_NOPAD.encode(&self.bytes))
     }
 
+    /// The secret as [`TotpSecret::to_base32`] in groups of four characters separated by
+    /// spaces (`"GEZD GNBV GY3T …"`), the easiest form to read off a screen and type into an
+    /// app by hand. [`TotpSecret::from_typed_base32`] reads it back.
+    ///
+    /// ```
+    /// use admin_mfa_totp::TotpSecret;
+    ///
+    /// let secret = TotpSecret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
+    /// let grouped = secret.to_base32_grouped();
+    /// assert_eq!(grouped.as_str(), "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ");
+    /// assert_eq!(TotpSecret::from_typed_base32(&grouped)?, secret);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn to_base32_grouped(&self) -> Zeroizing<String> {
+        let plain = self.to_base32();
+        // Sized once (one space per four characters at most), so no reallocation leaves a
+        // copy of the secret behind.
+        let mut grouped = Zeroizing::new(String::with_capacity(plain.len() + plain.len() / 4));
+        for (i, c) in plain.chars().enumerate() {
+            if i > 0 && i.is_multiple_of(4) {
+                grouped.push(' ');
+            }
+            grouped.push(c);
+        }
+        grouped
+    }
+
     /// The raw key bytes. This is the only accessor to them: keep the result short-lived
     /// and never log it.
     #[must_use]

@@ -153,7 +153,11 @@ proptest! {
             .map(|c| std::str::from_utf8(c).unwrap())
             .collect::<Vec<_>>()
             .join(" ");
-        prop_assert_eq!(TotpSecret::from_typed_base32(&typed).unwrap(), s);
+        prop_assert_eq!(TotpSecret::from_typed_base32(&typed).unwrap(), s.clone());
+        // The grouped form the library shows for manual entry is exactly that, upper case.
+        let grouped = s.to_base32_grouped();
+        prop_assert_eq!(grouped.as_str(), typed.to_uppercase());
+        prop_assert_eq!(TotpSecret::from_typed_base32(&grouped).unwrap(), s);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! T-URI-5 and T-URI-6: QR codes decode back to the exact URI.
 #![cfg(feature = "qr-png")]
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use admin_mfa_totp::{
     Algorithm, MIN_PNG_MODULE_PX, OtpauthUri, PNG_QUIET_ZONE_MODULES, QrError, TerminalStyle,
@@ -171,6 +176,92 @@ fn terminal_half_blocks() {
         uri.to_qr_terminal(TerminalStyle::LightBackground).unwrap(),
         uri.to_qr_terminal(TerminalStyle::DarkBackground).unwrap()
     );
+}
+
+/// What a terminal shows for `text` (as printed by `to_qr_terminal`), as a grayscale image at
+/// `px` pixels per module: each character cell is two modules, top and bottom. `fg_dark` says
+/// whether the block glyphs come out dark (the terminal's foreground is dark, or the text
+/// paints it dark) or light.
+fn screen(text: &str, fg_dark: bool, px: u32) -> image::GrayImage {
+    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let width = u32::try_from(rows[0].len()).unwrap();
+    let height = u32::try_from(rows.len() * 2).unwrap();
+    let (fg, bg) = if fg_dark { (0, 255) } else { (255, 0) };
+    image::GrayImage::from_fn(width * px, height * px, |x, y| {
+        let cell = rows[(y / px / 2) as usize][(x / px) as usize];
+        let top = (y / px).is_multiple_of(2);
+        let inked = match cell {
+            '█' => true,
+            '▀' => top,
+            '▄' => !top,
+            ' ' => false,
+            other => panic!("unexpected {other:?}"),
+        };
+        image::Luma([if inked { fg } else { bg }])
+    })
+}
+
+fn decode_screen(img: image::GrayImage) -> Option<String> {
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    let grid = grids.first()?;
+    grid.decode().ok().map(|(_, content)| content)
+}
+
+const PAINT: &str = "\x1b[38;5;16;48;5;231m";
+const RESET: &str = "\x1b[0m";
+
+#[test]
+fn terminal_renderings_decode_on_the_background_they_are_for() {
+    for uri in [sample(), longest()] {
+        let want = uri.to_uri();
+        // Light terminal: dark glyphs on a light background.
+        let light = uri.to_qr_terminal(TerminalStyle::LightBackground).unwrap();
+        assert_eq!(
+            decode_screen(screen(&light, true, 4)).as_deref(),
+            Some(want.as_str())
+        );
+        // Dark terminal: light glyphs on a dark background.
+        let dark = uri.to_qr_terminal(TerminalStyle::DarkBackground).unwrap();
+        assert_eq!(
+            decode_screen(screen(&dark, false, 4)).as_deref(),
+            Some(want.as_str())
+        );
+    }
+}
+
+#[test]
+fn terminal_any_background_paints_every_cell_black_on_white() {
+    for uri in [sample(), longest()] {
+        let want = uri.to_uri();
+        let painted = uri.to_qr_terminal(TerminalStyle::AnyBackground).unwrap();
+        let light = uri.to_qr_terminal(TerminalStyle::LightBackground).unwrap();
+        assert_eq!(painted.lines().count(), light.lines().count());
+        let mut glyphs = Vec::new();
+        for line in painted.lines() {
+            // The colours hold for the whole line, quiet zone included, and are reset after
+            // it, so the terminal's own colours play no part.
+            let inner = line
+                .strip_prefix(PAINT)
+                .and_then(|l| l.strip_suffix(RESET))
+                .unwrap_or_else(|| panic!("unpainted line {line:?}"));
+            assert!(!inner.contains('\x1b'));
+            glyphs.push(inner);
+        }
+        let glyphs = glyphs.join("\n");
+        assert_eq!(glyphs, light.as_str(), "the same cells as the light style");
+        // Painted black on white: it decodes as the light style does on a light terminal...
+        assert_eq!(
+            decode_screen(screen(&glyphs, true, 4)).as_deref(),
+            Some(want.as_str())
+        );
+    }
+    // ...whereas the unpainted light style on a dark terminal (light glyphs on dark, no light
+    // quiet zone) is what this style exists to avoid.
+    let light = sample()
+        .to_qr_terminal(TerminalStyle::LightBackground)
+        .unwrap();
+    assert_eq!(decode_screen(screen(&light, false, 4)), None);
 }
 
 #[test]
