@@ -5,7 +5,14 @@
 //! - never two active factors: only the secret sealed in the single active factor verifies;
 //! - a locked factor never verifies;
 //! - during a self-service reset the old factor works until the new one is verified;
-//! - after an admin reset the old factor never works again;
+//! - after an admin reset the old factor never works again, and MFA is required (RST-8);
+//! - codes on a link's last step never touch the login failure counter, the factor or the
+//!   lock; they count on the link, which is voided at `setup_attempts` (SETUP-2);
+//! - a missing, forged, replaced or expired identity proof changes nothing (SETUP-1);
+//! - a password attempt is counted when reserved, before its check; from
+//!   `password_delay_after` attempts the next one is refused unchecked (RL-8);
+//! - every notification's dedupe key is new: no e-mail is taken for a copy of another
+//!   (NOT-3), and removing the requirement is notified (NOT-2);
 //! - `apply` (and `decide`) never panic, on any state and any event or command.
 
 #![allow(
@@ -22,10 +29,10 @@ use std::collections::HashSet;
 
 use admin_mfa_lifecycle::{
     ActiveFactor, Admin, AdminId, BuiltinRole, Candidate, Code, CodeCheck, Command, Email,
-    EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, MfaState, Nonce, OrgId,
-    PasswordCheck, PasswordFailures, PasswordHash, PendingLink, Requirement, RequirementSource,
-    Role, Sealed, TimeStep, TokenHash, TotpParams, TotpSecret, UnixTime, apply, audit_events,
-    notifications,
+    EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, LoginStep, MfaState, Nonce,
+    NotificationKind, OrgId, PasswordCheck, PasswordFailures, PasswordHash, PendingLink,
+    Requirement, RequirementSource, Role, Sealed, TimeStep, TokenHash, TotpParams, TotpSecret,
+    TransitionError, UnixTime, apply, audit_events, notifications,
 };
 use common::World;
 use proptest::prelude::*;
@@ -46,6 +53,17 @@ enum CodeKind {
     Other,
 }
 
+/// Which identity-step proof a `CompleteSetup` presents (SETUP-1).
+#[derive(Debug, Clone, Copy)]
+enum ProofKind {
+    /// The one the current candidate's identity step handed out.
+    Held,
+    /// One an earlier identity step handed out (its candidate was replaced).
+    Earlier,
+    /// One no identity step handed out: the holder of the token alone.
+    Forged,
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Advance(u64),
@@ -62,8 +80,14 @@ enum Op {
     Confirm {
         stale_token: bool,
     },
-    Complete(CodeKind),
+    Complete(CodeKind, ProofKind),
     Verify(CodeKind),
+    /// A password attempt (login, or the link's identity step) reserved before its check.
+    ReservePassword {
+        login: bool,
+    },
+    /// The checked password was right.
+    PasswordAccepted,
 }
 
 fn code_kind() -> impl Strategy<Value = CodeKind> {
@@ -74,6 +98,14 @@ fn code_kind() -> impl Strategy<Value = CodeKind> {
         1 => Just(CodeKind::Malformed),
         2 => Just(CodeKind::Replay),
         2 => Just(CodeKind::Other),
+    ]
+}
+
+fn proof_kind() -> impl Strategy<Value = ProofKind> {
+    prop_oneof![
+        6 => Just(ProofKind::Held),
+        1 => Just(ProofKind::Earlier),
+        1 => Just(ProofKind::Forged),
     ]
 }
 
@@ -89,23 +121,28 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Unlock),
         1 => Just(Op::Expire),
         3 => any::<bool>().prop_map(|stale_token| Op::Confirm { stale_token }),
-        4 => code_kind().prop_map(Op::Complete),
+        4 => (code_kind(), proof_kind()).prop_map(|(c, p)| Op::Complete(c, p)),
         6 => code_kind().prop_map(Op::Verify),
+        2 => any::<bool>().prop_map(|login| Op::ReservePassword { login }),
+        1 => Just(Op::PasswordAccepted),
     ]
 }
 
 /// Sequences of single operations, mixed with bursts of wrong codes (waiting out each
-/// delay) so that lockouts are reached.
+/// delay) so that lockouts and voided links are reached, and bursts of password attempts
+/// in one instant so that password delays are.
 fn ops() -> impl Strategy<Value = Vec<(Op, usize)>> {
     let single = (op(), any::<usize>()).prop_map(|x| vec![x]);
-    let burst = (1..12_usize, any::<bool>(), any::<usize>()).prop_map(|(n, login, pick)| {
-        let wrong = if login {
-            Op::Verify(CodeKind::Wrong)
-        } else {
-            Op::Complete(CodeKind::Wrong)
+    let burst = (1..16_usize, 0..3_u8, any::<usize>()).prop_map(|(n, kind, pick)| {
+        let one = match kind {
+            0 => Op::Verify(CodeKind::Wrong),
+            1 => Op::Complete(CodeKind::Wrong, ProofKind::Held),
+            _ => Op::ReservePassword {
+                login: pick.is_multiple_of(2),
+            },
         };
         (0..n)
-            .flat_map(|_| [(Op::WaitOutDelay, pick), (wrong.clone(), pick)])
+            .flat_map(|_| [(Op::WaitOutDelay, pick), (one.clone(), pick)])
             .collect()
     });
     prop::collection::vec(prop_oneof![10 => single, 1 => burst], 1..50)
@@ -230,7 +267,7 @@ fn run_sequence(
     {
         m.accepted.insert((a, step.get()));
     }
-    let admin = Admin::new(
+    let mut admin = Admin::new(
         m.w.admin,
         OrgId::from_bytes([0x0F; 16]),
         Email::parse("target@example.com").unwrap(),
@@ -239,6 +276,7 @@ fn run_sequence(
         PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         UnixTime::from_secs(1),
     );
+    let mut dedupe_keys = HashSet::new();
 
     for (op, pick) in ops {
         let pick = *pick;
@@ -249,8 +287,14 @@ fn run_sequence(
             .failures
             .delayed_until(m.w.now, &m.w.config)
             .is_some();
+        let password_delay = before.password_failures.delayed_until(m.w.now, &m.w.config);
         let mut code_source: Option<usize> = None;
         let mut code_text: Option<String> = None;
+        // For `CompleteSetup`: whether the link and its candidate are there and live, and
+        // whether they accept the presented proof.
+        let mut complete_reaches_candidate = false;
+        let mut proof_accepted = false;
+        let mut proof_expired = false;
 
         let cmd = match op {
             Op::Advance(secs) => {
@@ -282,25 +326,59 @@ fn run_sequence(
                 } else {
                     m.w.link_hash()
                 };
+                let proof = m.w.forged_proof();
+                m.w.proofs.push(proof);
                 Command::ConfirmIdentity {
                     purpose: m.w.link_purpose(),
                     token_hash,
                     secret,
                     nonce: Nonce::generate(&mut m.w.rng),
+                    proof,
                 }
             }
-            Op::Complete(kind) => {
+            Op::Complete(kind, proof_kind) => {
                 let Some((code, source)) = m.make_code(candidate_before, *kind, pick) else {
                     continue;
                 };
                 code_source = source;
                 code_text = Some(code.expose().to_owned());
+                let held = m.w.held_proof();
+                let proof = match proof_kind {
+                    ProofKind::Held => held,
+                    ProofKind::Earlier => {
+                        let earlier: Vec<TokenHash> =
+                            m.w.proofs.iter().copied().filter(|p| *p != held).collect();
+                        if earlier.is_empty() {
+                            continue;
+                        }
+                        earlier[pick % earlier.len()]
+                    }
+                    ProofKind::Forged => m.w.forged_proof(),
+                };
+                let (purpose, token_hash) = (m.w.link_purpose(), m.w.link_hash());
+                if let Ok(link) = before.check_link(purpose, &token_hash, m.w.now)
+                    && let Some(c) = &link.candidate
+                {
+                    let ttl = m.w.config.setup_proof_ttl_secs();
+                    complete_reaches_candidate = true;
+                    proof_accepted = c.accepts_proof(&proof, m.w.now, ttl);
+                    proof_expired = c.proof_hash == Some(proof) && !proof_accepted;
+                }
                 Command::CompleteSetup {
-                    purpose: m.w.link_purpose(),
-                    token_hash: m.w.link_hash(),
+                    purpose,
+                    token_hash,
+                    proof,
                     code,
                 }
             }
+            Op::ReservePassword { login } => Command::ReservePassword {
+                check: if *login {
+                    PasswordCheck::Login
+                } else {
+                    PasswordCheck::Link(m.w.link_purpose())
+                },
+            },
+            Op::PasswordAccepted => Command::PasswordAccepted,
             Op::Verify(kind) => {
                 let Some((code, source)) = m.make_code(active_before, *kind, pick) else {
                     continue;
@@ -312,16 +390,56 @@ fn run_sequence(
         };
         let is_require = matches!(op, Op::Require);
         let is_admin_reset = matches!(op, Op::AdminReset);
-        let Ok(events) = m.w.run(cmd) else {
-            prop_assert_eq!(&m.w.state, &before, "an error must leave the state alone");
-            continue;
+        let is_complete = matches!(op, Op::Complete(..));
+        let version = m.w.version;
+        let result = m.w.run(cmd);
+        // SETUP-1: a reachable candidate refuses exactly the proofs it does not accept.
+        if complete_reaches_candidate {
+            prop_assert_eq!(
+                matches!(result, Err(TransitionError::ProofMismatch)),
+                !proof_accepted,
+                "proof accepted: {}, got {:?}",
+                proof_accepted,
+                result
+            );
+        }
+        let events = match result {
+            Ok(events) => events,
+            Err(error) => {
+                prop_assert_eq!(&m.w.state, &before, "an error must leave the state alone");
+                if error == TransitionError::ProofMismatch {
+                    seen.insert(if proof_expired {
+                        "expired proof refused"
+                    } else {
+                        "wrong proof refused"
+                    });
+                }
+                continue;
+            }
         };
 
         // Every event is a valid input for the notification and audit builders.
+        admin.mfa = before.clone();
         let audit = audit_events(&admin, &events, Some(m.w.boss), m.w.now);
         prop_assert_eq!(audit.len(), events.len());
-        let mails = notifications(&admin, &events, m.w.now);
+        let mails = notifications(&admin, &events, m.w.now, version);
         prop_assert!(mails.len() <= events.len());
+        // NOT-3: every notification's dedupe key is new, so none is dropped as a copy.
+        for mail in &mails {
+            prop_assert!(
+                dedupe_keys.insert(mail.dedupe_key.clone()),
+                "dedupe key {} reused",
+                mail.dedupe_key
+            );
+        }
+        // NOT-2: a removed requirement is always notified.
+        let removed = events
+            .iter()
+            .any(|e| matches!(e, Event::RequirementRemoved { .. }));
+        let notified = mails
+            .iter()
+            .any(|n| n.kind == NotificationKind::MfaNotRequired);
+        prop_assert_eq!(removed, notified);
 
         for event in &events {
             seen.insert(match event {
@@ -333,11 +451,12 @@ fn run_sequence(
                 {
                     "verified while a reset is pending"
                 }
+                // Before the purpose: since SETUP-2 only a reset completes out of a lock.
+                Event::Enrolled { .. } if before.failures.locked => "enrolled out of a lock",
                 Event::Enrolled {
                     purpose: LinkPurpose::Reset,
                     ..
                 } => "reset completed",
-                Event::Enrolled { .. } if before.failures.locked => "enrolled out of a lock",
                 Event::Enrolled { .. } => "enrolled",
                 Event::Verified { .. } => "verified",
                 Event::Replayed { .. } => "replayed",
@@ -349,6 +468,16 @@ fn run_sequence(
                 Event::CandidateStored { .. } if candidate_before.is_some() => "candidate replaced",
                 Event::LinkExpired { .. } => "link expired",
                 Event::Unlocked { .. } => "unlocked",
+                Event::SetupFailed { .. } => "setup code failed",
+                Event::LinkVoided { .. } => "link voided",
+                Event::RequirementSet {
+                    source: RequirementSource::AdminReset,
+                    ..
+                } => "admin reset required MFA",
+                Event::RequirementRemoved { .. } => "requirement removed",
+                Event::PasswordAttempted { .. } => "password attempted",
+                Event::PasswordDelayed { .. } => "password delayed",
+                Event::PasswordFailuresCleared { .. } => "password count cleared",
                 _ => "other",
             });
             if matches!(event, Event::VerifyFailed { .. })
@@ -356,14 +485,7 @@ fn run_sequence(
             {
                 seen.insert("admin-reset factor refused");
             }
-            if matches!(
-                event,
-                Event::VerifyFailed {
-                    check: CodeCheck::Setup | CodeCheck::Reset,
-                    ..
-                }
-            ) && code_source.is_some()
-            {
+            if matches!(event, Event::SetupFailed { .. }) && code_source.is_some() {
                 seen.insert("stale candidate refused");
             }
             match event {
@@ -405,8 +527,110 @@ fn run_sequence(
                         m.removed_by_admin.insert(a);
                     }
                 }
+                Event::SetupFailed {
+                    token_hash,
+                    failures,
+                    ..
+                } => {
+                    // SETUP-2: counted on the link, voided at `setup_attempts`.
+                    let link = before.link.as_ref().expect("setup failure without a link");
+                    prop_assert_eq!(token_hash, &link.token_hash);
+                    prop_assert_eq!(*failures, link.setup_failures + 1);
+                    let voided = events.iter().any(|e| matches!(e, Event::LinkVoided { .. }));
+                    prop_assert_eq!(voided, *failures >= m.w.config.setup_attempts());
+                    if voided {
+                        prop_assert!(m.w.state.link.is_none(), "voided link still pending");
+                    } else {
+                        let after = m.w.state.link.as_ref().expect("link lost");
+                        prop_assert_eq!(after.setup_failures, *failures);
+                        prop_assert_eq!(&after.candidate, &link.candidate);
+                    }
+                }
                 _ => {}
             }
+        }
+
+        // SETUP-2: codes on a link's last step never touch the login counter, the lock,
+        // the factor or the epoch, unless they enrol.
+        if is_complete {
+            prop_assert!(
+                !events.iter().any(|e| matches!(
+                    e,
+                    Event::VerifyFailed { .. }
+                        | Event::Replayed { .. }
+                        | Event::Delayed { .. }
+                        | Event::RefusedLocked { .. }
+                        | Event::LockedOut { .. }
+                )),
+                "a setup code counted as a login code: {:?}",
+                events
+            );
+            if !events.iter().any(|e| matches!(e, Event::Enrolled { .. })) {
+                prop_assert_eq!(m.w.state.failures, before.failures);
+                prop_assert_eq!(&m.w.state.factor, &before.factor);
+                prop_assert_eq!(m.w.state.credential_epoch, before.credential_epoch);
+            }
+        }
+        // A right code with the held, fresh proof on a live candidate enrols.
+        if let Op::Complete(CodeKind::Right | CodeKind::Previous, ProofKind::Held) = op
+            && proof_accepted
+            && code_source.is_some()
+        {
+            prop_assert!(
+                matches!(events.as_slice(), [Event::Enrolled { .. }]),
+                "right setup code refused: {:?}",
+                events
+            );
+        }
+
+        // RL-8: the attempt is counted when reserved (before any check); inside the delay
+        // it is refused, unchecked and uncounted; nothing else moves.
+        if let Op::ReservePassword { .. } = op {
+            let mut expected = before.clone();
+            match password_delay {
+                Some(until) => {
+                    let refused = [Event::PasswordDelayed {
+                        check: PasswordCheck::Login,
+                        until,
+                        at: m.w.now,
+                    }];
+                    let refused_link = [Event::PasswordDelayed {
+                        check: PasswordCheck::Link(m.w.link_purpose()),
+                        until,
+                        at: m.w.now,
+                    }];
+                    prop_assert!(events == refused || events == refused_link, "{:?}", events);
+                }
+                None => {
+                    let attempts = before.password_failures.consecutive.saturating_add(1);
+                    let counted = matches!(
+                        events.as_slice(),
+                        [Event::PasswordAttempted { attempts: a, at, .. }]
+                            if *a == attempts && *at == m.w.now
+                    );
+                    prop_assert!(counted, "{:?}", events);
+                    expected.password_failures = PasswordFailures {
+                        consecutive: attempts,
+                        last_failure_at: Some(m.w.now),
+                    };
+                    if attempts >= m.w.config.password_delay_after() {
+                        prop_assert!(
+                            m.w.state
+                                .password_failures
+                                .delayed_until(m.w.now, &m.w.config)
+                                .is_some(),
+                            "attempt {} does not delay the next",
+                            attempts
+                        );
+                    }
+                }
+            }
+            prop_assert_eq!(&m.w.state, &expected);
+        }
+        if let Op::PasswordAccepted = op {
+            let mut expected = before.clone();
+            expected.password_failures = PasswordFailures::default();
+            prop_assert_eq!(&m.w.state, &expected);
         }
 
         // A correct, fresh code on an unlocked, undelayed factor is accepted — in particular
@@ -430,6 +654,12 @@ fn run_sequence(
         }
         if is_admin_reset {
             prop_assert!(m.w.state.active_factor().is_none());
+            // RST-8: the target must set MFA up before signing in again.
+            prop_assert!(m.w.state.requirement.is_required());
+            prop_assert_eq!(m.w.state.login_step(), LoginStep::SetupRequired);
+            if before.requirement.is_required() {
+                prop_assert_eq!(m.w.state.requirement, before.requirement);
+            }
         }
         if is_require {
             prop_assert_eq!(&m.w.state.factor, &before.factor);
@@ -443,6 +673,7 @@ fn run_sequence(
         prop_assert!(s.credential_epoch >= before.credential_epoch);
         if let Some(link) = &s.link {
             prop_assert_eq!(link.epoch_at_issue, s.credential_epoch);
+            prop_assert!(link.setup_failures < m.w.config.setup_attempts());
             match link.purpose {
                 LinkPurpose::Setup => prop_assert!(!s.is_enrolled()),
                 LinkPurpose::Reset => prop_assert!(s.is_enrolled()),
@@ -514,6 +745,15 @@ fn the_generator_reaches_every_situation() {
         "rate limited",
         "link expired",
         "unlocked",
+        "setup code failed",
+        "link voided",
+        "wrong proof refused",
+        "expired proof refused",
+        "admin reset required MFA",
+        "requirement removed",
+        "password attempted",
+        "password delayed",
+        "password count cleared",
     ] {
         assert!(
             seen.contains(wanted),
@@ -577,11 +817,19 @@ fn admin_id() -> impl Strategy<Value = AdminId> {
 }
 
 fn candidate() -> impl Strategy<Value = Candidate> {
-    (sealed(), params(), time()).prop_map(|(sealed, params, created_at)| Candidate {
-        sealed,
-        params,
-        created_at,
-    })
+    (sealed(), params(), time(), prop::option::of(hash())).prop_map(
+        |(sealed, params, created_at, proof_hash)| Candidate {
+            sealed,
+            params,
+            created_at,
+            proof_hash,
+        },
+    )
+}
+
+/// Small counts (around the default `setup_attempts`) and arbitrary ones.
+fn count() -> impl Strategy<Value = u32> {
+    prop_oneof![0..8_u32, any::<u32>()]
 }
 
 fn active() -> impl Strategy<Value = ActiveFactor> {
@@ -610,9 +858,18 @@ fn state() -> impl Strategy<Value = MfaState> {
             time(),
             any::<u64>(),
             prop::option::of(candidate()),
+            count(),
         )
             .prop_map(
-                |(purpose, token_hash, issued_at, expires_at, epoch_at_issue, candidate)| {
+                |(
+                    purpose,
+                    token_hash,
+                    issued_at,
+                    expires_at,
+                    epoch_at_issue,
+                    candidate,
+                    setup_failures,
+                )| {
                     PendingLink {
                         purpose,
                         token_hash,
@@ -620,6 +877,7 @@ fn state() -> impl Strategy<Value = MfaState> {
                         expires_at,
                         epoch_at_issue,
                         candidate,
+                        setup_failures,
                     }
                 },
             ),
@@ -639,7 +897,7 @@ fn state() -> impl Strategy<Value = MfaState> {
         log
     });
     let password_failures =
-        (any::<u32>(), prop::option::of(time())).prop_map(|(consecutive, last_failure_at)| {
+        (count(), prop::option::of(time())).prop_map(|(consecutive, last_failure_at)| {
             PasswordFailures {
                 consecutive,
                 last_failure_at,
@@ -678,23 +936,19 @@ fn state() -> impl Strategy<Value = MfaState> {
 }
 
 fn check() -> impl Strategy<Value = CodeCheck> {
-    prop_oneof![
-        Just(CodeCheck::Login),
-        Just(CodeCheck::Setup),
-        Just(CodeCheck::Reset)
-    ]
+    Just(CodeCheck::Login)
 }
 
 fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
-        (prop::option::of(admin_id()), time(), any::<bool>()).prop_map(|(by, at, e)| {
+        (prop::option::of(admin_id()), time(), 0..3_u8).prop_map(|(by, at, e)| {
             Event::RequirementSet {
                 by,
                 at,
-                source: if e {
-                    RequirementSource::Enable
-                } else {
-                    RequirementSource::Require
+                source: match e {
+                    0 => RequirementSource::Enable,
+                    1 => RequirementSource::Require,
+                    _ => RequirementSource::AdminReset,
                 },
             }
         }),
@@ -785,12 +1039,25 @@ fn event() -> impl Strategy<Value = Event> {
             token_hash,
             at
         }),
-        (password_check(), any::<u32>(), time()).prop_map(|(check, failures, at)| {
-            Event::PasswordFailed {
+        (password_check(), any::<u32>(), time()).prop_map(|(check, attempts, at)| {
+            Event::PasswordAttempted {
                 check,
+                attempts,
+                at,
+            }
+        }),
+        (purpose(), hash(), count(), time()).prop_map(|(purpose, token_hash, failures, at)| {
+            Event::SetupFailed {
+                purpose,
+                token_hash,
                 failures,
                 at,
             }
+        }),
+        (purpose(), hash(), time()).prop_map(|(purpose, token_hash, at)| Event::LinkVoided {
+            purpose,
+            token_hash,
+            at
         }),
         (password_check(), time(), time())
             .prop_map(|(check, until, at)| { Event::PasswordDelayed { check, until, at } }),
@@ -830,7 +1097,7 @@ proptest! {
             // The password counter and the code counter never mix (RL-3, RL-4).
             let password_event = matches!(
                 e,
-                Event::PasswordFailed { .. }
+                Event::PasswordAttempted { .. }
                     | Event::PasswordDelayed { .. }
                     | Event::PasswordFailuresCleared { .. }
             );
@@ -838,6 +1105,17 @@ proptest! {
                 prop_assert_eq!(s.failures, before.failures);
             } else {
                 prop_assert_eq!(s.password_failures, before.password_failures);
+            }
+            // Link-code events touch the link only (SETUP-2): never the login counter, the
+            // factor, the requirement or the epoch.
+            if let Event::SetupFailed { .. } | Event::LinkVoided { .. } = e {
+                let mut rest = s.clone();
+                rest.link.clone_from(&before.link);
+                prop_assert_eq!(&rest, &before);
+                if let (Some(a), Some(b)) = (&before.link, &s.link) {
+                    prop_assert_eq!(&a.candidate, &b.candidate);
+                    prop_assert_eq!(a.token_hash, b.token_hash);
+                }
             }
         }
     }
@@ -848,7 +1126,7 @@ proptest! {
     fn decide_is_total(
         start in state(),
         now in time(),
-        which in 0_usize..12,
+        which in 0_usize..14,
         code in "[0-9a-z ]{0,10}",
         h in hash(),
         p in purpose(),
@@ -868,16 +1146,101 @@ proptest! {
                 token_hash: h,
                 secret: TotpSecret::from_bytes(&[7; 20]).unwrap(),
                 nonce: Nonce::from_bytes([0; 12]),
+                proof: h,
             },
-            6 => Command::CompleteSetup { purpose: p, token_hash: w.link_hash(), code: Code::new(code) },
+            6 => Command::CompleteSetup {
+                purpose: p,
+                token_hash: w.link_hash(),
+                proof: w.held_proof(),
+                code: Code::new(code),
+            },
             7 => Command::Verify { code: Code::new(code) },
             8 => w.admin_reset(),
             9 => Command::Unlock { by: w.boss },
-            10 => Command::CompleteSetup { purpose: p, token_hash: h, code: Code::new(code) },
+            10 => Command::CompleteSetup {
+                purpose: p,
+                token_hash: h,
+                proof: h,
+                code: Code::new(code),
+            },
+            11 => Command::ReservePassword { check: PasswordCheck::Link(p) },
+            12 => Command::PasswordAccepted,
             _ => Command::Expire,
         };
         if let Ok(events) = w.decide(cmd) {
             let _ = admin_mfa_lifecycle::apply_all(w.state.clone(), &events);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The issue-10 rules of `decide` hold on arbitrary (even inconsistent) states:
+    /// - SETUP-1: `CompleteSetup` gets past the proof check only with the candidate's own,
+    ///   fresh proof; a refused proof is `ProofMismatch` (or an earlier link rejection);
+    /// - SETUP-2: whatever it decides never counts on the login counter;
+    /// - RST-8: an admin reset always leaves MFA required;
+    /// - RL-8: a reservation is counted exactly when no password delay is running.
+    #[test]
+    fn issue_10_rules_hold_on_any_state(
+        start in state(),
+        now in time(),
+        code in prop_oneof!["[0-9]{6}", "[0-9a-z ]{0,10}"],
+        forged in hash(),
+        use_held in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let mut w = World::new(seed);
+        w.now = now;
+        w.state = start;
+        let before = w.state.clone();
+
+        let proof = if use_held { w.held_proof() } else { forged };
+        let cmd = Command::CompleteSetup {
+            purpose: w.link_purpose(),
+            token_hash: w.link_hash(),
+            proof,
+            code: Code::new(code),
+        };
+        let candidate = before
+            .check_link(w.link_purpose(), &w.link_hash(), now)
+            .ok()
+            .and_then(|l| l.candidate.clone());
+        let accepted = candidate
+            .as_ref()
+            .is_some_and(|c| c.accepts_proof(&proof, now, w.config.setup_proof_ttl_secs()));
+        match w.decide(cmd) {
+            Err(TransitionError::ProofMismatch) => prop_assert!(candidate.is_some() && !accepted),
+            Err(_) => prop_assert!(!accepted),
+            Ok(events) => {
+                prop_assert!(accepted, "a refused proof reached the code check");
+                let after = admin_mfa_lifecycle::apply_all(before.clone(), &events);
+                if !events.iter().any(|e| matches!(e, Event::Enrolled { .. })) {
+                    prop_assert_eq!(after.failures, before.failures);
+                    prop_assert_eq!(&after.factor, &before.factor);
+                }
+            }
+        }
+
+        let cmd = w.admin_reset();
+        if let Ok(events) = w.decide(cmd) {
+            let after = admin_mfa_lifecycle::apply_all(before.clone(), &events);
+            prop_assert!(after.requirement.is_required());
+            prop_assert_eq!(after.login_step(), LoginStep::SetupRequired);
+        }
+
+        let check = PasswordCheck::Login;
+        let events = w.decide(Command::ReservePassword { check }).unwrap();
+        let delayed = before.password_failures.delayed_until(now, &w.config).is_some();
+        prop_assert_eq!(events.len(), 1);
+        prop_assert_eq!(
+            matches!(events[0], Event::PasswordDelayed { .. }),
+            delayed
+        );
+        prop_assert_eq!(
+            matches!(events[0], Event::PasswordAttempted { .. }),
+            !delayed
+        );
     }
 }

@@ -4,6 +4,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::indexing_slicing,
     reason = "tests"
 )]
 
@@ -35,11 +36,12 @@ fn kinds(n: &[Notification]) -> Vec<NotificationKind> {
     n.iter().map(|n| n.kind).collect()
 }
 
-/// Runs `cmd`, returning the notifications it queues.
+/// Runs `cmd`, returning the notifications it queues (decided on the stored version).
 fn mails(w: &mut World, cmd: Command) -> (Vec<Event>, Vec<Notification>) {
     let admin = admin_of(w);
+    let version = w.version;
     let events = w.run(cmd).unwrap();
-    let n = notifications(&admin, &events, w.now);
+    let n = notifications(&admin, &events, w.now, version);
     (events, n)
 }
 
@@ -107,13 +109,22 @@ fn one_message_per_event() {
     }
     assert_eq!(kinds(&all), [NotificationKind::LockedOut]);
 
+    // NOT-2: removing the requirement tells the admin; a repeat (a no-op) sends nothing.
     // Bulk require of an unrequired admin: one MfaRequired; a repeat sends nothing.
     let by = w.boss;
-    w.run(Command::RemoveRequirement {
-        by,
-        global_required: false,
-    })
-    .unwrap();
+    assert_eq!(
+        kinds(
+            &mails(
+                &mut w,
+                Command::RemoveRequirement {
+                    by,
+                    global_required: false
+                }
+            )
+            .1
+        ),
+        [NotificationKind::MfaNotRequired]
+    );
     assert!(
         mails(
             &mut w,
@@ -139,9 +150,10 @@ fn dedupe_keys() {
     let mut keys = HashSet::new();
     let mut journey = |w: &mut World, cmd: Command| {
         let admin = admin_of(w);
+        let version = w.version;
         let events = w.run(cmd).unwrap();
-        let first = notifications(&admin, &events, w.now);
-        let again = notifications(&admin, &events, w.now);
+        let first = notifications(&admin, &events, w.now, version);
+        let again = notifications(&admin, &events, w.now, version);
         assert_eq!(first, again, "deterministic");
         for n in first {
             assert!(
@@ -168,6 +180,174 @@ fn dedupe_keys() {
     let cmd = w.complete(true);
     journey(&mut w, cmd);
     assert_eq!(keys.len(), 5);
+}
+
+/// NOT-3 (issue 10, item 7): requirement notices are keyed by the stored version the
+/// events were decided on, not by the second: removing and re-requiring within one second
+/// queues two "MFA required" e-mails with distinct keys (the second-based key dropped the
+/// second one), while a retry of the same decision on the same version keeps its key.
+#[test]
+fn not_3_requirement_notices_are_unique_per_version() {
+    let mut w = World::enrolled(37);
+    let by = w.boss;
+    let remove = || Command::RemoveRequirement {
+        by,
+        global_required: false,
+    };
+    let mut required = Vec::new();
+    let mut keys = HashSet::new();
+    for _ in 0..2 {
+        for cmd in [remove(), Command::Require { by }] {
+            let admin = admin_of(&w);
+            let version = w.version;
+            let events = w.run(cmd).unwrap();
+            let n = notifications(&admin, &events, w.now, version);
+            assert_eq!(n.len(), 1, "{events:?}");
+            // The same batch retried on the same version dedupes to the same key.
+            assert_eq!(notifications(&admin, &events, w.now, version), n);
+            assert!(keys.insert(n[0].dedupe_key.clone()), "{}", n[0].dedupe_key);
+            let suffix = format!(":{}:v{version}", n[0].kind.as_str());
+            assert!(
+                n[0].dedupe_key.as_str().ends_with(&suffix),
+                "{}",
+                n[0].dedupe_key
+            );
+            if n[0].kind == NotificationKind::MfaRequired {
+                required.push(n[0].dedupe_key.clone());
+            }
+        }
+    }
+    assert_eq!(required.len(), 2, "both MfaRequired e-mails queued");
+    assert_ne!(required[0], required[1]);
+}
+
+/// NOT-2 (issue 10, item 4): removing the requirement e-mails the admin ("MFA is no longer
+/// required"), keyed by version, for an enrolled admin as for one without a factor; the
+/// removal is audited.
+#[test]
+fn not_2_removing_the_requirement_notifies_the_admin() {
+    for mut w in [World::enrolled(38), World::enabled(39)] {
+        let admin = admin_of(&w);
+        let by = w.boss;
+        let version = w.version;
+        let events = w
+            .run(Command::RemoveRequirement {
+                by,
+                global_required: false,
+            })
+            .unwrap();
+        let n = notifications(&admin, &events, w.now, version);
+        assert_eq!(kinds(&n), [NotificationKind::MfaNotRequired]);
+        assert_eq!(n[0].to, admin.email);
+        assert_eq!(n[0].link, None);
+        assert_eq!(
+            n[0].dedupe_key.as_str(),
+            format!("{}:mfa_not_required:v{version}", w.admin)
+        );
+        let audit = audit_events(&admin, &events, Some(by), w.now);
+        assert_eq!(audit[0].kind, AuditKind::RequirementRemoved);
+        assert_eq!(audit[0].actor, Some(by));
+    }
+    // Refused for a global requirement: no event, no e-mail.
+    let mut w = World::enrolled(39);
+    let by = w.boss;
+    assert!(
+        w.run(Command::RemoveRequirement {
+            by,
+            global_required: true
+        })
+        .is_err()
+    );
+}
+
+/// RST-8: the requirement an admin reset sets is audited as "MFA required"; its e-mail is
+/// the setup invitation, or the "MFA required" notice when the invitation is rate-limited.
+#[test]
+fn rst_8_admin_reset_requirement_is_audited_and_notified() {
+    let mut w = World::enrolled(50);
+    let by = w.boss;
+    w.run(Command::RemoveRequirement {
+        by,
+        global_required: false,
+    })
+    .unwrap();
+    let admin = admin_of(&w);
+    let cmd = w.admin_reset();
+    let (events, n) = mails(&mut w, cmd);
+    let audit: Vec<AuditKind> = audit_events(&admin, &events, Some(by), w.now)
+        .iter()
+        .map(|a| a.kind)
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            AuditKind::AdminReset,
+            AuditKind::MfaRequired,
+            AuditKind::SetupLinkIssued
+        ]
+    );
+    assert_eq!(kinds(&n), [NotificationKind::SetupInvitation]);
+
+    let mut w = World::new(51);
+    for _ in 0..w.config.emails_per_window() {
+        let cmd = w.enable();
+        w.run(cmd).unwrap();
+    }
+    w.run(Command::RemoveRequirement {
+        by,
+        global_required: false,
+    })
+    .unwrap();
+    let cmd = w.admin_reset();
+    let (events, n) = mails(&mut w, cmd);
+    assert!(matches!(events.last(), Some(Event::LinkRateLimited { .. })));
+    assert_eq!(kinds(&n), [NotificationKind::MfaRequired]);
+}
+
+/// SETUP-2: wrong codes on a link and its voiding are audited (purpose and count, no code)
+/// and send no e-mail.
+#[test]
+fn setup_2_failures_and_voiding_are_audited() {
+    let mut w = World::resetting(52);
+    let admin = admin_of(&w);
+    let mut events = Vec::new();
+    for _ in 0..w.config.setup_attempts() {
+        let cmd = w.complete(false);
+        let (e, n) = mails(&mut w, cmd);
+        assert!(n.is_empty());
+        events.extend(e);
+    }
+    let audit: Vec<AuditKind> = audit_events(&admin, &events, Some(w.admin), w.now)
+        .iter()
+        .map(|a| a.kind)
+        .collect();
+    let purpose = LinkPurpose::Reset;
+    assert_eq!(
+        audit,
+        [
+            AuditKind::SetupFailed {
+                purpose,
+                failures: 1
+            },
+            AuditKind::SetupFailed {
+                purpose,
+                failures: 2
+            },
+            AuditKind::SetupFailed {
+                purpose,
+                failures: 3
+            },
+            AuditKind::SetupFailed {
+                purpose,
+                failures: 4
+            },
+            AuditKind::SetupFailed {
+                purpose,
+                failures: 5
+            },
+            AuditKind::LinkVoided { purpose },
+        ]
+    );
 }
 
 /// LOG-1, T-RPL-2: one audit record per event, with the actor, replay distinct.
@@ -234,7 +414,10 @@ fn debug_output_is_redacted() {
     let events = w.run(code).unwrap();
     texts.push(format!("{events:?}"));
     texts.push(format!("{admin:?}"));
-    texts.push(format!("{:?}", notifications(&admin, &events, w.now)));
+    texts.push(format!(
+        "{:?}",
+        notifications(&admin, &events, w.now, w.version)
+    ));
     for text in &texts {
         assert!(!text.contains(&base32), "secret in {text}");
         assert!(!text.contains(&token), "token in {text}");
@@ -263,7 +446,7 @@ mod serde_tests {
 
         let cmd = w.request_reset();
         let events = w.run(cmd).unwrap();
-        let outbox = notifications(&admin_of(&w), &events, w.now);
+        let outbox = notifications(&admin_of(&w), &events, w.now, w.version);
         let out_json = serde_json::to_string(&outbox).unwrap();
         let back: Vec<Notification> = serde_json::from_str(&out_json).unwrap();
         assert_eq!(back, outbox);
@@ -287,6 +470,24 @@ mod serde_tests {
                 assert!(!text.contains(t.encode().as_str()));
             }
         }
+    }
+
+    /// State stored before SETUP-1/SETUP-2 (no `proof_hash` on the candidate, no
+    /// `setup_failures` on the link) still loads: no proof (the identity step must be
+    /// repeated) and no failures.
+    #[test]
+    fn stored_state_without_proof_or_setup_failures_loads() {
+        let w = World::confirming(53);
+        let mut json = serde_json::to_value(&w.state).unwrap();
+        let link = json.get_mut("link").unwrap().as_object_mut().unwrap();
+        assert!(link.remove("setup_failures").is_some());
+        let candidate = link.get_mut("candidate").unwrap().as_object_mut().unwrap();
+        assert!(candidate.remove("proof_hash").is_some());
+        let old: MfaState = serde_json::from_value(json).unwrap();
+        let link = old.link.as_ref().unwrap();
+        assert_eq!(link.setup_failures, 0);
+        assert_eq!(link.candidate.as_ref().unwrap().proof_hash, None);
+        assert_ne!(old, w.state, "the proof did not survive");
     }
 
     #[test]

@@ -1,7 +1,15 @@
-//! The wrong-password limiter (RL-4, RST-1, T-RST-2, T-RL-4, T-RL-5): its own counter,
-//! delays without a lock, cleared by a correct password, never mixed with the code counter.
+//! The wrong-password limiter (RL-4, RST-1, T-RST-2, T-RL-4, T-RL-5, RL-8): its own
+//! counter, counted when an attempt is reserved (before the hash is checked), delays without
+//! a lock, cleared by a correct password, never mixed with the code counter.
 
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use proptest::prelude::*;
 
 use admin_mfa_lifecycle::{
     AdminId, AuditKind, Command, Context, Event, Failures, KeyId, KeyRing, LifecycleConfig,
@@ -21,8 +29,15 @@ fn run(
     execute(state, command, now, &ctx).unwrap()
 }
 
+const RESERVE_LOGIN: Command = Command::ReservePassword {
+    check: PasswordCheck::Login,
+};
+
+/// RL-8: every attempt outside a delay is counted when it is reserved, before any hash is
+/// checked; from `password_delay_after` attempts the next one inside the delay is refused
+/// unchecked and not counted; the delay doubles, never locks, and leaves the code counter.
 #[test]
-fn failures_count_delay_from_the_threshold_and_never_lock() {
+fn attempts_count_when_reserved_delay_from_the_threshold_and_never_lock() {
     let config = LifecycleConfig::default();
     let mut state = MfaState::new();
     // A code-counter run that must survive every password event untouched.
@@ -39,36 +54,35 @@ fn failures_count_delay_from_the_threshold_and_never_lock() {
         } else {
             PasswordCheck::Link(LinkPurpose::Reset)
         };
-        let (next, events) = run(&state, Command::PasswordFailed { check }, now, &config);
+        let (next, events) = run(&state, Command::ReservePassword { check }, now, &config);
         assert_eq!(
             events,
-            [Event::PasswordFailed {
+            [Event::PasswordAttempted {
                 check,
-                failures: n,
+                attempts: n,
                 at: now
             }]
         );
+        assert!(events[0].changes_state(), "the reservation is written");
         state = next;
         assert_eq!(state.password_failures.consecutive, n);
+        assert_eq!(state.password_failures.last_failure_at, Some(now));
         assert_eq!(state.failures, code_counter, "the code counter never moves");
-        assert!(!state.is_locked(), "wrong passwords never lock");
-        let delay = config.password_delay_secs(n);
-        if n < 10 {
+        assert!(!state.is_locked(), "password attempts never lock");
+        if n < config.password_delay_after() {
             assert_eq!(state.password_failures.delayed_until(now, &config), None);
-        } else {
-            let until = now.saturating_add_secs(delay);
-            assert_eq!(
-                state.password_failures.delayed_until(now, &config),
-                Some(until)
-            );
-            // Inside the delay: refused unchecked, audited, not counted.
-            let inside = until.saturating_sub_secs(1);
-            let (same, events) = run(
-                &state,
-                Command::PasswordThrottled { check },
-                inside,
-                &config,
-            );
+            now = now.saturating_add_secs(1);
+            continue;
+        }
+        let until = now.saturating_add_secs(config.password_delay_secs(n));
+        assert_eq!(
+            state.password_failures.delayed_until(now, &config),
+            Some(until)
+        );
+        // Inside the delay (at once, and one second before its end): refused unchecked,
+        // audited, not counted.
+        for inside in [now, until.saturating_sub_secs(1)] {
+            let (same, events) = run(&state, Command::ReservePassword { check }, inside, &config);
             assert_eq!(
                 events,
                 [Event::PasswordDelayed {
@@ -79,15 +93,102 @@ fn failures_count_delay_from_the_threshold_and_never_lock() {
             );
             assert!(!events[0].changes_state());
             assert_eq!(same, state);
-            // At the end of the delay the attempt is no longer throttled.
-            let (_, events) = run(&state, Command::PasswordThrottled { check }, until, &config);
-            assert!(events.is_empty());
-            now = until;
-            continue;
         }
-        now = now.saturating_add_secs(1);
+        // At the end of the delay the next attempt is reserved (the loop's next round).
+        now = until;
     }
     assert_eq!(config.password_delay_secs(30), 3_600, "capped at one hour");
+}
+
+/// RL-8 at the threshold: the tenth reservation is still checked, the eleventh in the same
+/// instant is not, and a correct password among the first ten clears the count.
+#[test]
+fn rl_8_the_threshold_attempt_is_checked_the_next_is_refused() {
+    let config = LifecycleConfig::default();
+    let after = config.password_delay_after();
+    let mut state = MfaState::new();
+    for n in 1..=after {
+        let (next, events) = run(&state, RESERVE_LOGIN, T0, &config);
+        assert_eq!(
+            events,
+            [Event::PasswordAttempted {
+                check: PasswordCheck::Login,
+                attempts: n,
+                at: T0
+            }]
+        );
+        state = next;
+    }
+    let (same, events) = run(&state, RESERVE_LOGIN, T0, &config);
+    assert!(matches!(events.as_slice(), [Event::PasswordDelayed { .. }]));
+    assert_eq!(same, state);
+    // The checked password of one of those attempts was right: the count clears.
+    let (cleared, events) = run(&state, Command::PasswordAccepted, T0, &config);
+    assert_eq!(
+        events,
+        [Event::PasswordFailuresCleared {
+            failures: after,
+            at: T0
+        }]
+    );
+    let (_, events) = run(&cleared, RESERVE_LOGIN, T0, &config);
+    assert!(matches!(
+        events.as_slice(),
+        [Event::PasswordAttempted { attempts: 1, .. }]
+    ));
+}
+
+/// The service's burst, sequentially as the store's compare-and-swap orders it: every
+/// attempt is reserved before any hash is checked, at one instant.
+fn burst(start: &MfaState, size: usize, config: &LifecycleConfig) -> (MfaState, usize) {
+    let mut state = start.clone();
+    let mut checked = 0;
+    for _ in 0..size {
+        let (next, events) = run(&state, RESERVE_LOGIN, T0, config);
+        match events.as_slice() {
+            [Event::PasswordAttempted { .. }] => checked += 1,
+            [Event::PasswordDelayed { .. }] => assert_eq!(next, state),
+            other => panic!("unexpected {other:?}"),
+        }
+        state = next;
+    }
+    (state, checked)
+}
+
+/// RL-8 (issue 10, item 1): forty-one passwords released at once against a counter at zero
+/// get exactly ten real checks; the rest are refused unchecked.
+#[test]
+fn rl_8_a_burst_of_41_gets_ten_checks() {
+    let config = LifecycleConfig::default();
+    let (state, checked) = burst(&MfaState::new(), 41, &config);
+    assert_eq!(checked, 10);
+    assert_eq!(state.password_failures.consecutive, 10);
+}
+
+proptest! {
+    /// RL-8: a burst of any size at one instant, from any count below the threshold, gets
+    /// exactly the attempts left before the threshold (or the whole burst, if smaller).
+    #[test]
+    fn rl_8_a_burst_never_gets_more_checks_than_the_threshold(
+        after in 1_u32..=100,
+        already in 0_u32..100,
+        size in 0_usize..300,
+    ) {
+        let config = LifecycleConfig::builder().password_delay_after(after).build().unwrap();
+        let already = already % after;
+        let mut start = MfaState::new();
+        if already > 0 {
+            start.password_failures = PasswordFailures {
+                consecutive: already,
+                last_failure_at: Some(T0.saturating_sub_secs(1)),
+            };
+        }
+        let (state, checked) = burst(&start, size, &config);
+        let left = usize::try_from(after - already).unwrap();
+        prop_assert_eq!(checked, size.min(left));
+        prop_assert!(state.password_failures.consecutive <= after);
+        prop_assert_eq!(state.failures, Failures::default());
+    }
 }
 
 #[test]
@@ -166,7 +267,7 @@ fn audit_names_the_check_and_count_but_no_secret() {
     let config = LifecycleConfig::default();
     let state = MfaState::new();
     let check = PasswordCheck::Link(LinkPurpose::Setup);
-    let (_, events) = run(&state, Command::PasswordFailed { check }, T0, &config);
+    let (_, events) = run(&state, Command::ReservePassword { check }, T0, &config);
     let admin = admin_mfa_lifecycle::Admin::new(
         AdminId::from_bytes([1; 16]),
         admin_mfa_lifecycle::OrgId::from_bytes([9; 16]),
@@ -179,9 +280,9 @@ fn audit_names_the_check_and_count_but_no_secret() {
     let audit = admin_mfa_lifecycle::audit_events(&admin, &events, None, T0);
     assert_eq!(
         audit[0].kind,
-        AuditKind::PasswordFailed { check, failures: 1 }
+        AuditKind::PasswordAttempted { check, attempts: 1 }
     );
-    assert!(admin_mfa_lifecycle::notifications(&admin, &events, T0).is_empty());
+    assert!(admin_mfa_lifecycle::notifications(&admin, &events, T0, 0).is_empty());
 }
 
 #[test]

@@ -5,14 +5,16 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::indexing_slicing,
     reason = "tests"
 )]
 
 mod common;
 
 use admin_mfa_lifecycle::{
-    AdminId, Code, CodeCheck, Command, Event, KeyId, KeyRing, LifecycleConfig, LinkPurpose,
-    LinkRejection, Nonce, SealError, SealingKey, TransitionError, UnixTime,
+    AdminId, Code, CodeCheck, Command, Event, Failures, KeyId, KeyRing, LifecycleConfig,
+    LinkPurpose, LinkRejection, LoginStep, Nonce, Requirement, RequirementSource, SealError,
+    SealingKey, TokenHash, TransitionError, UnixTime,
 };
 use common::World;
 
@@ -76,7 +78,7 @@ fn lockout_delays_and_lock() {
     // An authorised unlock clears lock and counter; the right code works again.
     let by = w.boss;
     w.run(Command::Unlock { by }).unwrap();
-    assert_eq!(w.state.failures, admin_mfa_lifecycle::Failures::default());
+    assert_eq!(w.state.failures, Failures::default());
     let cmd = w.verify(true);
     assert!(matches!(only(&w.run(cmd).unwrap()), Event::Verified { .. }));
 }
@@ -106,62 +108,271 @@ fn right_code_resets_the_counter() {
     assert!(w.state.is_locked());
 }
 
-/// RL-2, T-RL-3: enrolment, reset and login failures share one counter.
+/// SETUP-2: wrong codes on a link's last step count on that link only; login codes keep
+/// their own counter (which the setup step neither reads nor writes). A malformed or empty
+/// code is a wrong code (D4).
 #[test]
-fn one_counter_for_every_code_check() {
+fn setup_2_link_codes_count_on_the_link_not_the_login_counter() {
     let mut w = World::resetting(13);
+    let (purpose, token_hash) = (w.link_purpose(), w.link_hash());
     let cmd = w.complete(false); // reset-confirm
-    assert!(matches!(
-        only(&w.run(cmd).unwrap()),
-        Event::VerifyFailed {
-            check: CodeCheck::Reset,
+    assert_eq!(
+        w.run(cmd).unwrap(),
+        [Event::SetupFailed {
+            purpose: LinkPurpose::Reset,
+            token_hash,
             failures: 1,
-            ..
-        }
-    ));
+            at: w.now
+        }]
+    );
+    assert_eq!(w.state.link.as_ref().unwrap().setup_failures, 1);
+    assert_eq!(w.state.failures, Failures::default());
     let cmd = w.verify(false); // login
     assert!(matches!(
         only(&w.run(cmd).unwrap()),
         Event::VerifyFailed {
             check: CodeCheck::Login,
-            failures: 2,
-            ..
-        }
-    ));
-    let mut w = World::confirming(14);
-    let cmd = w.complete(false); // enrol-confirm
-    assert!(matches!(
-        only(&w.run(cmd).unwrap()),
-        Event::VerifyFailed {
-            check: CodeCheck::Setup,
             failures: 1,
             ..
         }
     ));
-    // D4: an empty code is a wrong code and counts.
-    let (purpose, token_hash) = (w.link_purpose(), w.link_hash());
+    assert_eq!(w.state.link.as_ref().unwrap().setup_failures, 1);
+    // D4: an empty code is a wrong code and counts, on the link.
+    let proof = w.held_proof();
     let ev = w
         .run(Command::CompleteSetup {
             purpose,
             token_hash,
+            proof,
             code: Code::new(""),
         })
         .unwrap();
-    assert!(matches!(only(&ev), Event::VerifyFailed { failures: 2, .. }));
+    assert!(matches!(only(&ev), Event::SetupFailed { failures: 2, .. }));
+    assert_eq!(w.state.failures.consecutive, 1, "login count unchanged");
+
+    let mut w = World::confirming(14);
+    let cmd = w.complete(false); // enrol-confirm
+    assert!(matches!(
+        only(&w.run(cmd).unwrap()),
+        Event::SetupFailed {
+            purpose: LinkPurpose::Setup,
+            failures: 1,
+            ..
+        }
+    ));
+    assert_eq!(w.state.failures, Failures::default());
 }
 
-/// T-RST-7: wrong reset codes reaching the lock invalidate the reset link; a locked admin
-/// completes a reset with a new link, which clears the lock.
+/// SETUP-2 (issue 10, item 2): whoever holds a reset link and the identity proof can send
+/// wrong codes as fast as they like: no delay, and at `setup_attempts` the link and its
+/// candidate are voided. The active factor, its counter and its lock state never move, and
+/// the victim's old code still works.
+#[test]
+fn setup_2_wrong_codes_void_the_link_and_never_touch_the_factor() {
+    let mut w = World::resetting(40);
+    // A login-code run already near the lock: setup codes must not push it over.
+    w.fail_logins(w.config.lock_after() - 1);
+    let login_run = w.state.failures;
+    let factor = w.state.factor.clone();
+    let epoch = w.state.credential_epoch;
+    let old = w.active_secret().unwrap();
+    let token_hash = w.link_hash();
+    let attempts = w.config.setup_attempts();
+    for n in 1..attempts {
+        let cmd = w.complete(false);
+        assert_eq!(
+            w.run(cmd).unwrap(),
+            [Event::SetupFailed {
+                purpose: LinkPurpose::Reset,
+                token_hash,
+                failures: n,
+                at: w.now
+            }],
+            "no delay between setup attempts, no lock"
+        );
+        assert!(w.state.link.as_ref().unwrap().candidate.is_some());
+    }
+    let cmd = w.complete(false);
+    assert_eq!(
+        w.run(cmd).unwrap(),
+        [
+            Event::SetupFailed {
+                purpose: LinkPurpose::Reset,
+                token_hash,
+                failures: attempts,
+                at: w.now
+            },
+            Event::LinkVoided {
+                purpose: LinkPurpose::Reset,
+                token_hash,
+                at: w.now
+            }
+        ]
+    );
+    assert!(w.state.link.is_none(), "link and candidate voided");
+    assert_eq!(w.state.failures, login_run);
+    assert_eq!(w.state.factor, factor);
+    assert_eq!(w.state.credential_epoch, epoch);
+    assert!(!w.state.is_locked());
+    // The voided token is dead, even with the right code and proof.
+    let cmd = w.complete(true);
+    assert_eq!(
+        w.run(cmd),
+        Err(TransitionError::InvalidLink(LinkRejection::Missing))
+    );
+    // The old authenticator still signs in (once the login delay is over).
+    if let Some(until) = w.state.failures.delayed_until(w.now, &w.config) {
+        w.now = until;
+    }
+    let code = w.code_for(&w.secrets[old].clone());
+    assert!(matches!(
+        only(&w.run(Command::Verify { code }).unwrap()),
+        Event::Verified { .. }
+    ));
+    // A new link starts with a fresh budget.
+    w.advance(3_600);
+    let cmd = w.request_reset();
+    w.run(cmd).unwrap();
+    assert_eq!(w.state.link.as_ref().unwrap().setup_failures, 0);
+}
+
+/// SETUP-2: the budget follows the configuration and belongs to the link (a newer identity
+/// step does not refill it); a right code before it runs out enrols.
+#[test]
+fn setup_2_the_budget_is_per_link_and_configurable() {
+    let two = || {
+        LifecycleConfig::builder()
+            .setup_attempts(2)
+            .build()
+            .unwrap()
+    };
+    let mut w = World::with_config(41, two());
+    let cmd = w.enable();
+    w.run(cmd).unwrap();
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    w.fail_setup(1);
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    assert_eq!(w.state.link.as_ref().unwrap().setup_failures, 1);
+    let cmd = w.complete(true);
+    assert!(matches!(only(&w.run(cmd).unwrap()), Event::Enrolled { .. }));
+
+    let mut w = World::with_config(42, two());
+    let cmd = w.enable();
+    w.run(cmd).unwrap();
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    w.fail_setup(1);
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    let cmd = w.complete(false);
+    assert!(matches!(
+        w.run(cmd).unwrap().as_slice(),
+        [
+            Event::SetupFailed { failures: 2, .. },
+            Event::LinkVoided { .. }
+        ]
+    ));
+    assert!(w.state.link.is_none() && !w.state.is_enrolled());
+    assert!(w.state.requirement.is_required(), "still must set up");
+}
+
+/// SETUP-1 (issue 10, item 2): the link token alone cannot drive the code step. Without the
+/// identity step's proof, with a forged one, with the proof of a replaced candidate, or
+/// with an expired one, `CompleteSetup` is refused with `ProofMismatch` and nothing is
+/// counted, even for the right code.
+#[test]
+fn setup_1_the_token_alone_cannot_complete_a_setup() {
+    let mut w = World::resetting(43);
+    let first_proof = w.held_proof();
+    // A newer identity step replaces the candidate and its proof.
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    let held = w.held_proof();
+    assert_ne!(held, first_proof);
+    let forged = w.forged_proof();
+    let before = w.state.clone();
+    for proof in [first_proof, forged, TokenHash::from_bytes([0; 32])] {
+        for right in [true, false] {
+            let cmd = w.complete_with(right, proof);
+            assert_eq!(w.run(cmd), Err(TransitionError::ProofMismatch));
+            assert_eq!(w.state, before, "nothing counted, nothing changed");
+        }
+    }
+    // The proof lives `setup_proof_ttl_secs` after the identity step, no longer.
+    let created = w
+        .state
+        .link
+        .as_ref()
+        .and_then(|l| l.candidate.as_ref())
+        .unwrap()
+        .created_at;
+    w.now = created.saturating_add_secs(w.config.setup_proof_ttl_secs());
+    for right in [true, false] {
+        let cmd = w.complete_with(right, held);
+        assert_eq!(w.run(cmd), Err(TransitionError::ProofMismatch));
+    }
+    assert_eq!(w.state, before);
+    w.now = created.saturating_add_secs(w.config.setup_proof_ttl_secs() - 1);
+    let cmd = w.complete_with(true, held);
+    assert!(matches!(
+        only(&w.run(cmd).unwrap()),
+        Event::Enrolled {
+            purpose: LinkPurpose::Reset,
+            ..
+        }
+    ));
+}
+
+/// SETUP-1: a candidate stored before proofs existed has none; it cannot be completed
+/// until the identity step is repeated.
+#[test]
+fn setup_1_a_candidate_without_a_proof_needs_a_new_identity_step() {
+    let mut w = World::confirming(44);
+    if let Some(c) = w.state.link.as_mut().and_then(|l| l.candidate.as_mut()) {
+        c.proof_hash = None;
+    }
+    let before = w.state.clone();
+    let proof = w.proofs[0];
+    let cmd = w.complete_with(true, proof);
+    assert_eq!(w.run(cmd), Err(TransitionError::ProofMismatch));
+    assert_eq!(w.state, before);
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    let cmd = w.complete(true);
+    assert!(matches!(only(&w.run(cmd).unwrap()), Event::Enrolled { .. }));
+}
+
+/// SETUP-1: the proof lifetime follows the configuration.
+#[test]
+fn setup_1_the_proof_lifetime_is_configurable() {
+    let cfg = LifecycleConfig::builder()
+        .setup_proof_ttl_secs(60)
+        .build()
+        .unwrap();
+    let mut w = World::with_config(45, cfg);
+    let cmd = w.enable();
+    w.run(cmd).unwrap();
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    w.advance(60);
+    let cmd = w.complete(true);
+    assert_eq!(w.run(cmd), Err(TransitionError::ProofMismatch));
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    w.advance(59);
+    let cmd = w.complete(true);
+    assert!(matches!(only(&w.run(cmd).unwrap()), Event::Enrolled { .. }));
+}
+
+/// T-RST-7: the lock (reached by login codes) invalidates the pending reset link; a locked
+/// admin completes a reset with a new link, which clears the lock. A wrong code on that new
+/// link counts on the link, never towards the lock (SETUP-2).
 #[test]
 fn reset_out_of_a_lock() {
     let mut w = World::resetting(15);
-    for _ in 0..10 {
-        if let Some(until) = w.state.failures.delayed_until(w.now, &w.config) {
-            w.now = until;
-        }
-        let cmd = w.complete(false);
-        w.run(cmd).unwrap();
-    }
+    w.fail_logins(w.config.lock_after());
     assert!(w.state.is_locked());
     assert!(
         w.state.link.is_none(),
@@ -173,6 +384,12 @@ fn reset_out_of_a_lock() {
     assert!(matches!(only(&w.run(cmd).unwrap()), Event::LinkIssued(_)));
     let cmd = w.confirm();
     w.run(cmd).unwrap();
+    let cmd = w.complete(false);
+    assert!(matches!(
+        only(&w.run(cmd).unwrap()),
+        Event::SetupFailed { failures: 1, .. }
+    ));
+    assert!(w.state.is_locked() && w.state.link.is_some());
     let cmd = w.complete(true);
     assert!(matches!(
         only(&w.run(cmd).unwrap()),
@@ -246,6 +463,87 @@ fn admin_reset_removes_the_factor_at_once() {
     );
 }
 
+/// RST-8 (issue 10, item 3): an admin reset of an admin for whom MFA was optional makes it
+/// required, so the password alone never signs the target in afterwards, also when the
+/// setup e-mail is rate-limited. An existing requirement is left as it was.
+#[test]
+fn rst_8_admin_reset_makes_mfa_required() {
+    let mut w = World::enrolled(46);
+    let by = w.boss;
+    w.run(Command::RemoveRequirement {
+        by,
+        global_required: false,
+    })
+    .unwrap();
+    assert_eq!(w.state.login_step(), LoginStep::MfaChallenge);
+    let cmd = w.admin_reset();
+    let ev = w.run(cmd).unwrap();
+    assert!(
+        matches!(
+            ev.as_slice(),
+            [
+                Event::FactorRemoved { by: b1, .. },
+                Event::RequirementSet {
+                    by: Some(b2),
+                    source: RequirementSource::AdminReset,
+                    ..
+                },
+                Event::LinkIssued(l),
+            ] if *b1 == by && *b2 == by && l.purpose == LinkPurpose::Setup
+        ),
+        "{ev:?}"
+    );
+    assert!(!w.state.is_enrolled());
+    assert_eq!(
+        w.state.requirement,
+        Requirement::Required {
+            since: w.now,
+            by: Some(by)
+        }
+    );
+    assert_eq!(w.state.login_step(), LoginStep::SetupRequired);
+
+    // The setup e-mail is rate-limited: the requirement is set all the same.
+    let mut w = World::new(47);
+    for _ in 0..w.config.emails_per_window() {
+        let cmd = w.enable();
+        w.run(cmd).unwrap();
+        w.advance(1);
+    }
+    w.run(Command::RemoveRequirement {
+        by,
+        global_required: false,
+    })
+    .unwrap();
+    assert_eq!(w.state.login_step(), LoginStep::Complete);
+    let cmd = w.admin_reset();
+    let ev = w.run(cmd).unwrap();
+    assert!(
+        matches!(
+            ev.as_slice(),
+            [
+                Event::FactorRemoved { .. },
+                Event::RequirementSet {
+                    source: RequirementSource::AdminReset,
+                    ..
+                },
+                Event::LinkRateLimited { .. },
+            ]
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(w.state.login_step(), LoginStep::SetupRequired);
+
+    // Already required: the requirement (and its `since`) is left as it was.
+    let mut w = World::enrolled(48);
+    let requirement = w.state.requirement;
+    w.advance(100);
+    let cmd = w.admin_reset();
+    let ev = w.run(cmd).unwrap();
+    assert!(!ev.iter().any(|e| matches!(e, Event::RequirementSet { .. })));
+    assert_eq!(w.state.requirement, requirement);
+}
+
 /// D5, T-CONC-3 (sequential form): the newest candidate replaces the older one; a code for
 /// the stale candidate fails.
 #[test]
@@ -258,14 +556,23 @@ fn newest_candidate_wins() {
     assert_ne!(first, second);
     let (purpose, token_hash) = (w.link_purpose(), w.link_hash());
     let stale = w.code_for(&w.secrets[first].clone());
+    // The first candidate's proof went with it (SETUP-1).
+    let ev = w.run(Command::CompleteSetup {
+        purpose,
+        token_hash,
+        proof: w.proofs[0],
+        code: stale.clone(),
+    });
+    assert_eq!(ev, Err(TransitionError::ProofMismatch));
     let ev = w
         .run(Command::CompleteSetup {
             purpose,
             token_hash,
+            proof: w.held_proof(),
             code: stale,
         })
         .unwrap();
-    assert!(matches!(only(&ev), Event::VerifyFailed { .. }));
+    assert!(matches!(only(&ev), Event::SetupFailed { .. }));
     let cmd = w.complete(true);
     assert!(matches!(only(&w.run(cmd).unwrap()), Event::Enrolled { .. }));
     assert_eq!(w.active_secret(), Some(second));
@@ -276,6 +583,7 @@ fn newest_candidate_wins() {
 fn link_rules() {
     let mut w = World::confirming(19);
     let hash = w.link_hash();
+    let proof = w.held_proof();
     let code = w.complete(true);
     let Command::CompleteSetup { code, .. } = code else {
         panic!()
@@ -285,6 +593,7 @@ fn link_rules() {
         .decide(Command::CompleteSetup {
             purpose: LinkPurpose::Reset,
             token_hash: hash,
+            proof,
             code: code.clone(),
         })
         .unwrap_err();
@@ -301,6 +610,7 @@ fn link_rules() {
         token_hash: hash,
         secret: w.secrets[0].clone(),
         nonce: Nonce::from_bytes([9; 12]),
+        proof,
     });
     assert!(ok.is_ok());
     w.now = expires;
@@ -308,6 +618,7 @@ fn link_rules() {
         .decide(Command::CompleteSetup {
             purpose: LinkPurpose::Setup,
             token_hash: hash,
+            proof,
             code: code.clone(),
         })
         .unwrap_err();
@@ -320,6 +631,7 @@ fn link_rules() {
         .decide(Command::CompleteSetup {
             purpose: LinkPurpose::Setup,
             token_hash: hash,
+            proof,
             code: code.clone(),
         })
         .unwrap_err();
@@ -334,6 +646,7 @@ fn link_rules() {
         .decide(Command::CompleteSetup {
             purpose: LinkPurpose::Setup,
             token_hash: hash2,
+            proof: w.proofs[w.proofs.len() - 1],
             code,
         })
         .unwrap_err();
@@ -539,7 +852,6 @@ fn opening_a_link_never_consumes_it() {
 /// REQ-2, T-ENR-5: what a correct password leads to.
 #[test]
 fn login_steps() {
-    use admin_mfa_lifecycle::LoginStep;
     let mut w = World::new(30);
     assert_eq!(w.state.login_step(), LoginStep::Complete);
     let by = w.boss;
@@ -563,7 +875,8 @@ fn login_steps() {
         LoginStep::MfaChallenge,
         "the lock is not revealed"
     );
+    // RST-8: an admin reset leaves the target needing a setup, never the password alone.
     let cmd = w.admin_reset();
     w.run(cmd).unwrap();
-    assert_eq!(w.state.login_step(), LoginStep::Complete);
+    assert_eq!(w.state.login_step(), LoginStep::SetupRequired);
 }

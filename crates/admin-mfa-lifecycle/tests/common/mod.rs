@@ -26,6 +26,11 @@ pub(crate) struct World {
     pub(crate) tokens: Vec<LinkToken>,
     /// Every secret handed to `ConfirmIdentity`, in order.
     pub(crate) secrets: Vec<TotpSecret>,
+    /// Every identity-step proof hash handed to `ConfirmIdentity`, in order (SETUP-1).
+    pub(crate) proofs: Vec<TokenHash>,
+    /// The stored record's version, as a compare-and-swap store keeps it: [`World::run`]
+    /// bumps it for every batch that changes the state (what NOT-3 keys notices by).
+    pub(crate) version: u64,
 }
 
 impl World {
@@ -46,6 +51,8 @@ impl World {
             state: MfaState::new(),
             tokens: Vec::new(),
             secrets: Vec::new(),
+            proofs: Vec::new(),
+            version: 0,
         }
     }
 
@@ -68,10 +75,13 @@ impl World {
         decide(&self.state, cmd, self.now, &self.ctx())
     }
 
-    /// Decides and applies.
+    /// Decides and applies; bumps [`World::version`] when the state changes.
     pub(crate) fn run(&mut self, cmd: Command) -> Result<Vec<Event>, TransitionError> {
         let events = self.decide(cmd)?;
         self.state = apply_all(self.state.clone(), &events);
+        if events.iter().any(Event::changes_state) {
+            self.version += 1;
+        }
         Ok(events)
     }
 
@@ -124,6 +134,22 @@ impl World {
         self.secrets.iter().position(|s| *s == opened)
     }
 
+    /// The proof the identity step handed to whoever holds the pending candidate (the hash
+    /// the candidate stores), or a hash no identity step produced.
+    pub(crate) fn held_proof(&self) -> TokenHash {
+        self.state
+            .link
+            .as_ref()
+            .and_then(|l| l.candidate.as_ref())
+            .and_then(|c| c.proof_hash)
+            .unwrap_or_else(|| TokenHash::from_bytes([0xEE; 32]))
+    }
+
+    /// A fresh random proof hash, never handed to an identity step.
+    pub(crate) fn forged_proof(&mut self) -> TokenHash {
+        LinkToken::generate(&mut self.rng).hash()
+    }
+
     /// Index into `secrets` of the pending candidate.
     pub(crate) fn candidate_secret(&self) -> Option<usize> {
         let c = self.state.link.as_ref()?.candidate.as_ref()?;
@@ -159,28 +185,43 @@ impl World {
         }
     }
 
-    /// Confirms identity on the pending link with a new secret.
+    /// Confirms identity on the pending link with a new secret and a new proof.
     pub(crate) fn confirm(&mut self) -> Command {
         let secret = self.new_secret();
+        let proof = self.forged_proof();
+        self.proofs.push(proof);
         Command::ConfirmIdentity {
             purpose: self.link_purpose(),
             token_hash: self.link_hash(),
             secret,
             nonce: Nonce::generate(&mut self.rng),
+            proof,
         }
     }
 
-    /// Completes the pending link with the candidate's current code (or a wrong one).
-    pub(crate) fn complete(&mut self, right: bool) -> Command {
-        let code = match self.candidate_secret().and_then(|i| self.secrets.get(i)) {
+    /// The candidate's current code (or a wrong one); `000000` without a candidate.
+    pub(crate) fn candidate_code(&self, right: bool) -> Code {
+        match self.candidate_secret().and_then(|i| self.secrets.get(i)) {
             Some(s) if right => self.code_for(s),
             Some(s) => self.wrong_code_for(s),
             None => Code::new("000000"),
-        };
+        }
+    }
+
+    /// Completes the pending link with the candidate's current code (or a wrong one) and
+    /// the proof its identity step handed out.
+    pub(crate) fn complete(&mut self, right: bool) -> Command {
+        let proof = self.held_proof();
+        self.complete_with(right, proof)
+    }
+
+    /// Completes the pending link presenting `proof`.
+    pub(crate) fn complete_with(&mut self, right: bool, proof: TokenHash) -> Command {
         Command::CompleteSetup {
             purpose: self.link_purpose(),
             token_hash: self.link_hash(),
-            code,
+            proof,
+            code: self.candidate_code(right),
         }
     }
 
@@ -230,6 +271,14 @@ impl World {
         let cmd = w.confirm();
         w.run(cmd).unwrap();
         w
+    }
+
+    /// Sends `n` wrong codes on the pending link's last step (no delay applies there).
+    pub(crate) fn fail_setup(&mut self, n: u32) {
+        for _ in 0..n {
+            let cmd = self.complete(false);
+            self.run(cmd).unwrap();
+        }
     }
 
     /// Sends `n` wrong login codes, waiting out each delay.
