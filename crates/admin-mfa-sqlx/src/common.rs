@@ -198,7 +198,9 @@ impl EncodedAdmin {
 }
 
 fn role_from_db(role: &str) -> Result<Role, StoreError> {
-    role.parse().map_err(|_| corrupt("role"))
+    // What the store wrote: a built-in id or a custom role's name (the strict `FromStr`
+    // accepts built-in roles only).
+    Role::from_stored(role).map_err(|_| corrupt("role"))
 }
 
 fn email_from_db(email: &str) -> Result<Email, StoreError> {

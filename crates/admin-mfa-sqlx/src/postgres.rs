@@ -3,7 +3,7 @@
 use std::fmt;
 
 use admin_mfa_lifecycle::{AdminId, OrgId};
-use admin_mfa_ports::{ConflictKind, StoreError};
+use admin_mfa_ports::{Change, CommitReceipt, ConflictKind, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
@@ -116,6 +116,14 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<Write<Postgres>, StoreError> {
         let tx = self.pool.begin().await.map_err(db_error)?;
         Ok(Write::new(tx, ()))
+    }
+
+    /// Commits one change in its own transaction.
+    async fn commit_change(&self, change: Change) -> Result<CommitReceipt, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let receipt = Self::write_change(&mut tx, &change).await?;
+        tx.commit().await?;
+        Ok(receipt)
     }
 
     /// The admins `ids` of `org`, in one statement for any number of ids.
@@ -331,6 +339,7 @@ impl<'a> Columns<'a> {
 
 sql_admin_store! {
     store: PostgresStore,
+    connection: PgConnection,
     without_mfa_required: "NOT mfa_required",
     lease_outbox: "UPDATE outbox SET leased_until = $1, generation = generation + 1, \
          attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \

@@ -2,16 +2,16 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use admin_mfa_lifecycle::{AdminId, OrgId};
-use admin_mfa_ports::{ConflictKind, StoreError};
+use admin_mfa_ports::{Change, CommitReceipt, ConflictKind, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::common::{
     AdminRow, CorruptRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate, Write,
@@ -40,10 +40,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// A [`Change`](admin_mfa_ports::Change) is checked against the rows it touches, then applied in multi-row
 /// statements of up to 500 admins, all inside that one transaction.
 ///
-/// SQLite lets one transaction write at a time. Writers of one store (and of its clones)
-/// take turns in process, in arrival order, before `BEGIN IMMEDIATE`, so they wait on a
-/// queue that wakes the next one as soon as a write ends, rather than polling the file lock
-/// with the busy handler's back-off; reads never wait for a turn.
+/// SQLite lets one transaction write at a time, and each commit waits for its own `fsync`.
+/// Writers of one store (and of its clones) therefore queue in process: a commit joins the
+/// queue and waits for the writer's turn (woken as soon as the previous write ends, not by
+/// polling the file lock with the busy handler's back-off); the commit holding the turn
+/// writes every change queued by then in one `BEGIN IMMEDIATE` transaction, each change in
+/// a savepoint of its own, checked against the writes before it. A change that fails rolls
+/// back to its savepoint alone; the others commit together, and every caller learns its own
+/// outcome once the transaction is durable. So concurrent writers share one `fsync` instead
+/// of waiting for each other's. Reads never wait for a turn.
 ///
 /// Several processes (or several stores) may open one file; they then share every
 /// guarantee, because each rests on the database's lock and the `version` column, not on
@@ -51,9 +56,60 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// The writers' queue: one turn to write at a time.
-    writer: Arc<Mutex<()>>,
+    writer: Arc<Writer>,
 }
+
+/// The writers' queue of one store.
+#[derive(Default)]
+struct Writer {
+    /// Changes waiting for the next write transaction, each with its caller's answer.
+    queued: std::sync::Mutex<Vec<Queued>>,
+    /// One turn to write at a time, handed out in arrival order.
+    turn: Arc<Mutex<()>>,
+}
+
+/// A change waiting in the queue.
+struct Queued {
+    change: Change,
+    done: oneshot::Sender<Result<CommitReceipt, StoreError>>,
+}
+
+impl Writer {
+    fn push(&self, queued: Queued) {
+        // Nothing panics while the queue is locked, so a poisoned lock still guards a list.
+        self.queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(queued);
+    }
+
+    fn take(&self) -> Vec<Queued> {
+        std::mem::take(&mut *self.queued.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    #[cfg(test)]
+    fn take_len(&self) -> usize {
+        self.queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    async fn turn(&self) -> OwnedMutexGuard<()> {
+        Arc::clone(&self.turn).lock_owned().await
+    }
+}
+
+/// A write transaction of several changes that failed as a whole: nothing of it was written.
+#[derive(Debug, thiserror::Error)]
+#[error("the write transaction failed")]
+struct WriteFailed(#[source] Arc<sqlx::Error>);
+
+/// A queued change whose writer went away without an answer (it panicked, or the runtime
+/// shut down): its transaction did not commit.
+#[derive(Debug, thiserror::Error)]
+#[error("the write was abandoned")]
+struct WriteAbandoned;
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -135,7 +191,7 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await.map_err(OpenError::migrate)?;
         Ok(Self {
             pool,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::default(),
         })
     }
 
@@ -160,13 +216,36 @@ impl SqliteStore {
     /// takes the database's write lock at once, so the transaction never has to upgrade a
     /// read lock it cannot get).
     async fn begin_write(&self) -> Result<Write<Sqlite, OwnedMutexGuard<()>>, StoreError> {
-        let turn = Arc::clone(&self.writer).lock_owned().await;
+        let turn = self.writer.turn().await;
         let tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_error)?;
         Ok(Write::new(tx, turn))
+    }
+
+    /// Queues a change and waits for its outcome. Whoever gets the writer's turn writes the
+    /// whole queue; a caller whose change an earlier turn wrote finds its answer waiting.
+    /// The batch runs in a task of its own, so a caller that goes away mid-write cannot
+    /// cut short the other callers' transaction.
+    async fn commit_change(&self, change: Change) -> Result<CommitReceipt, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        self.writer.push(Queued { change, done });
+        let turn = self.writer.turn().await;
+        let batch = self.writer.take();
+        if batch.is_empty() {
+            drop(turn);
+        } else {
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                write_batch(&pool, batch).await;
+                drop(turn);
+            });
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(StoreError::backend(WriteAbandoned)))
     }
 
     /// The admins `ids` of `org`, in one statement for any number of ids.
@@ -189,6 +268,47 @@ impl SqliteStore {
             .await
             .map_err(db_error)
     }
+}
+
+/// Writes a batch of queued changes in one transaction and answers every caller.
+async fn write_batch(pool: &SqlitePool, batch: Vec<Queued>) {
+    let (changes, dones): (Vec<Change>, Vec<_>) =
+        batch.into_iter().map(|q| (q.change, q.done)).unzip();
+    let outcomes = match run_batch(pool, &changes).await {
+        Ok(outcomes) => outcomes,
+        Err(failed) => {
+            let failed = Arc::new(failed);
+            changes
+                .iter()
+                .map(|_| Err(StoreError::backend(WriteFailed(Arc::clone(&failed)))))
+                .collect()
+        }
+    };
+    for (done, outcome) in dones.into_iter().zip(outcomes) {
+        // A caller that went away no longer needs its answer.
+        let _ = done.send(outcome);
+    }
+}
+
+/// Each change in a savepoint of its own, then one commit: the outcome of every change, or
+/// the error that undid the whole transaction.
+async fn run_batch(
+    pool: &SqlitePool,
+    changes: &[Change],
+) -> Result<Vec<Result<CommitReceipt, StoreError>>, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut outcomes = Vec::with_capacity(changes.len());
+    for change in changes {
+        sqlx::query("SAVEPOINT change").execute(&mut *tx).await?;
+        let outcome = SqliteStore::write_change(&mut tx, change).await;
+        if outcome.is_err() {
+            sqlx::query("ROLLBACK TO change").execute(&mut *tx).await?;
+        }
+        sqlx::query("RELEASE change").execute(&mut *tx).await?;
+        outcomes.push(outcome);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
 /// A list of ids as one bound value: a JSON array of their hex forms.
@@ -382,6 +502,7 @@ impl SqliteStore {
 
 sql_admin_store! {
     store: SqliteStore,
+    connection: SqliteConnection,
     without_mfa_required: "mfa_required = 0",
     lease_outbox: "UPDATE outbox SET leased_until = $1, generation = generation + 1, \
          attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
@@ -399,8 +520,9 @@ mod tests {
         reason = "tests"
     )]
 
-    use admin_mfa_ports::{AdminStore, Change};
-    use admin_mfa_testkit::fixtures::{admin, org};
+    use admin_mfa_ports::{AdminStore, Change, Version};
+    use admin_mfa_testkit::fixtures::{T0, admin, org, require};
+    use sqlx::Connection as _;
 
     use super::*;
 
@@ -476,5 +598,113 @@ mod tests {
         let found = store.admins(mine, &ids).await.unwrap();
         let hits = found.iter().filter(|a| a.is_some()).count();
         assert_eq!(hits, 1_800);
+    }
+
+    /// Yields until `done` holds (the other tasks get to run in between).
+    async fn until(mut done: impl FnMut() -> bool) {
+        while !done() {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Changes queued while another write holds the turn are written together, in one
+    /// transaction; each keeps its own outcome: a stale version or a key clash found by the
+    /// database undoes that change alone (its earlier statements included), and the others
+    /// are written, each checked against the ones before it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_transaction_for_the_queue_each_change_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("batch.db"))
+            .await
+            .unwrap();
+        let o = org(1);
+        let (a, b, c) = (admin(o, 1), admin(o, 2), admin(o, 3));
+        store
+            .commit(
+                Change::new()
+                    .insert(a.clone())
+                    .insert(b.clone())
+                    .insert(c.clone()),
+            )
+            .await
+            .unwrap();
+        // Another connection holds the database's write lock: the first commit gets the turn
+        // and waits in `BEGIN IMMEDIATE`, and everything after it queues.
+        let mut blocker = SqliteConnection::connect_with(
+            &SqliteConnectOptions::new().filename(dir.path().join("batch.db")),
+        )
+        .await
+        .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut blocker)
+            .await
+            .unwrap();
+        let commit = |change: Change| {
+            let store = store.clone();
+            tokio::spawn(async move { store.commit(change).await })
+        };
+        let first = commit(Change::new().insert(admin(o, 10)));
+        until(|| store.writer.turn.try_lock().is_err() && store.writer.take_len() == 0).await;
+
+        let mut a2 = a.clone();
+        require(&mut a2, T0);
+        let mut a3 = a.clone();
+        a3.display_name = "second writer of a".to_owned();
+        let mut c2 = c.clone();
+        c2.display_name = "undone".to_owned();
+        let mut clash = admin(o, 11);
+        clash.email = b.email.clone();
+        let changes = [
+            Change::new().insert(admin(o, 12)),
+            Change::new().update(a2.clone(), Version::FIRST),
+            // Checked after the previous change of the same batch: stale.
+            Change::new().update(a3, Version::FIRST),
+            // The update of c is written, then the insert clashes in the database.
+            Change::new().update(c2, Version::FIRST).insert(clash),
+            Change::new().insert(admin(o, 13)),
+        ];
+        // Queued one after the other, so the batch holds them in this order.
+        let mut queued = Vec::new();
+        for change in changes {
+            queued.push(commit(change));
+            until(|| store.writer.take_len() == queued.len()).await;
+        }
+        sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+
+        assert!(first.await.unwrap().is_ok());
+        let mut outcomes = Vec::new();
+        for task in queued {
+            outcomes.push(task.await.unwrap());
+        }
+        assert!(outcomes[0].is_ok());
+        assert_eq!(
+            outcomes[1].as_ref().unwrap().versions,
+            vec![(a.id, Version::new(2))]
+        );
+        assert!(matches!(
+            outcomes[2],
+            Err(StoreError::Conflict(ConflictKind::Version))
+        ));
+        assert!(matches!(
+            outcomes[3],
+            Err(StoreError::Conflict(ConflictKind::Email))
+        ));
+        assert!(outcomes[4].is_ok());
+        let stored = |n| {
+            let store = store.clone();
+            async move {
+                store
+                    .admin(o, admin_mfa_testkit::fixtures::admin_id(n))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(stored(1).await.unwrap().value, a2);
+        assert_eq!(stored(3).await.unwrap().value, c);
+        assert!(stored(11).await.is_none());
+        for n in [10, 12, 13] {
+            assert!(stored(n).await.is_some(), "admin {n}");
+        }
+        assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 5);
     }
 }

@@ -15,7 +15,10 @@
 /// - `async fn read_existing(conn, ids: &[AdminId]) -> Result<Vec<ExistingRow>, StoreError>`:
 ///   the rows a commit checks, read inside its transaction (and locked, on PostgreSQL);
 /// - `async fn apply_plan(conn, plan: &Plan) -> Result<usize, StoreError>`: the batched writes
-///   of a checked change, returning how many outbox rows were added.
+///   of a checked change, returning how many outbox rows were added;
+/// - `async fn commit_change(&self, change: Change) -> Result<CommitReceipt, StoreError>`:
+///   a non-empty change committed in a write transaction through the generated
+///   `write_change` (SQLite groups concurrent changes into one transaction).
 ///
 /// The macro takes the two statements whose text differs: the widget's predicate, spelt as
 /// the backend's partial index spells it (a planner uses a partial index only for a query
@@ -23,6 +26,7 @@
 macro_rules! sql_admin_store {
     (
         store: $store:ty,
+        connection: $conn:ty,
         without_mfa_required: $not_required:literal,
         lease_outbox: $lease:expr $(,)?
     ) => {
@@ -185,25 +189,10 @@ macro_rules! sql_admin_store {
                 &self,
                 change: admin_mfa_ports::Change,
             ) -> Result<admin_mfa_ports::CommitReceipt, admin_mfa_ports::StoreError> {
-                use $crate::common::{existing_from_rows, plan, written_ids};
                 if change.is_empty() {
                     return Ok(admin_mfa_ports::CommitReceipt::default());
                 }
-                let ids = written_ids(&change);
-                let mut tx = self.begin_write().await?;
-                let existing = if ids.is_empty() {
-                    Vec::new()
-                } else {
-                    Self::read_existing(&mut tx, &ids).await?
-                };
-                let plan = plan(&change, &existing_from_rows(existing)?)?;
-                let queued = Self::apply_plan(&mut tx, &plan).await?;
-                tx.commit().await?;
-                Ok(admin_mfa_ports::CommitReceipt {
-                    versions: plan.versions,
-                    queued,
-                    deduplicated: change.outbox.len().saturating_sub(queued),
-                })
+                self.commit_change(change).await
             }
 
             async fn audit_log(
@@ -299,6 +288,28 @@ macro_rules! sql_admin_store {
         }
 
         impl $store {
+            /// Checks and writes one change inside an open write transaction: reads the
+            /// admins it writes by primary key, validates, writes in batches.
+            async fn write_change(
+                conn: &mut $conn,
+                change: &admin_mfa_ports::Change,
+            ) -> Result<admin_mfa_ports::CommitReceipt, admin_mfa_ports::StoreError> {
+                use $crate::common::{existing_from_rows, plan, written_ids};
+                let ids = written_ids(change);
+                let existing = if ids.is_empty() {
+                    Vec::new()
+                } else {
+                    Self::read_existing(&mut *conn, &ids).await?
+                };
+                let plan = plan(change, &existing_from_rows(existing)?)?;
+                let queued = Self::apply_plan(conn, &plan).await?;
+                Ok(admin_mfa_ports::CommitReceipt {
+                    versions: plan.versions,
+                    queued,
+                    deduplicated: change.outbox.len().saturating_sub(queued),
+                })
+            }
+
             /// Ends or returns a lease: `state` is the new state, `retry_at` the next attempt
             /// for a returned entry.
             async fn finish(
