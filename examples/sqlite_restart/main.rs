@@ -3,8 +3,8 @@
 //! Run it twice:
 //!
 //! ```text
-//! cargo run -p admin-mfa-examples --example sqlite_restart            # first run
-//! cargo run -p admin-mfa-examples --example sqlite_restart            # second run
+//! cargo run --example sqlite_restart            # first run
+//! cargo run --example sqlite_restart            # second run
 //! ```
 //!
 //! The first run creates the database, bootstraps the organization's first admin (Ada,
@@ -350,7 +350,10 @@ impl App {
         println!("followed the setup link: email + password accepted, secret shown as QR/key");
         // The authenticator app scans the URI; this file plays the app.
         write_private(&self.authenticator, provisioning.otpauth_uri().as_bytes())?;
-        let done = self.svc.complete_setup(token, &self.app_code()?).await?;
+        let done = self
+            .svc
+            .complete_setup(token, provisioning.proof(), &self.app_code()?)
+            .await?;
         println!("{} complete: TOTP factor active", done.purpose);
         self.deliver().await?;
 

@@ -80,7 +80,7 @@
 //! ```
 //! use admin_mfa_lifecycle::{
 //!     AdminId, Code, Command, Context, Event, Fresh, KeyId, KeyRing, LifecycleConfig,
-//!     LinkPurpose, MfaState, Nonce, SealingKey, TotpSecret, UnixTime, execute,
+//!     LinkPurpose, LinkToken, MfaState, Nonce, SealingKey, TotpSecret, UnixTime, execute,
 //! };
 //! use rand::{SeedableRng, rngs::ChaCha20Rng};
 //!
@@ -102,13 +102,16 @@
 //! assert!(matches!(events.as_slice(), [Event::RequirementSet { .. }, Event::LinkIssued(_)]));
 //!
 //! // 2. The target opens the link and re-enters email and password (checked by the service);
-//! //    a new secret is drawn and shown once as a QR code.
+//! //    a new secret is drawn and shown once as a QR code, with a proof of this step that
+//! //    stays in the target's browser session (only its hash is stored).
 //! let secret = TotpSecret::generate_with(&mut rng);
+//! let proof = LinkToken::generate(&mut rng);
 //! let confirm = Command::ConfirmIdentity {
 //!     purpose: LinkPurpose::Setup,
 //!     token_hash: link.hash(),
 //!     secret: secret.clone(),
 //!     nonce: Nonce::generate(&mut rng),
+//!     proof: proof.hash(),
 //! };
 //! let (state, _) = execute(&state, confirm, now, &ctx)?;
 //!
@@ -117,6 +120,7 @@
 //! let complete = Command::CompleteSetup {
 //!     purpose: LinkPurpose::Setup,
 //!     token_hash: link.hash(),
+//!     proof: proof.hash(),
 //!     code: Code::new(code.as_str()),
 //! };
 //! let (state, events) = execute(&state, complete, now, &ctx)?;
@@ -135,13 +139,22 @@
 //!
 //! # Rules worth knowing
 //!
-//! - **Wrong codes are events.** [`Event::VerifyFailed`] and [`Event::Replayed`] count on one
-//!   shared counter for login, setup and reset codes (RL-2). From `delay_after` failures an
-//!   attempt inside the delay gives [`Event::Delayed`] and is neither checked nor counted; at
-//!   `lock_after` an [`Event::LockedOut`] follows, the factor locks (every login code gives
-//!   [`Event::RefusedLocked`]) and the pending link is revoked. A self-service reset link
-//!   requested after the lock is the way out (T-RST-7), as are [`Command::Unlock`] and
-//!   [`Command::AdminReset`].
+//! - **Wrong codes are events.** [`Event::VerifyFailed`] and [`Event::Replayed`] count on the
+//!   active factor's counter, which every login and re-authentication code shares (RL-2).
+//!   From `delay_after` failures an attempt inside the delay gives [`Event::Delayed`] and is
+//!   neither checked nor counted; at `lock_after` an [`Event::LockedOut`] follows, the factor
+//!   locks (every login code gives [`Event::RefusedLocked`]) and the pending link is revoked.
+//!   A self-service reset link requested after the lock is the way out (T-RST-7), as are
+//!   [`Command::Unlock`] and [`Command::AdminReset`].
+//! - **A link's last step is bound to its identity step.** [`Command::CompleteSetup`] needs
+//!   the hash of the proof [`Command::ConfirmIdentity`] stored with the candidate, fresh
+//!   (SETUP-1); without it nothing happens. Its wrong codes give [`Event::SetupFailed`] and
+//!   count on the link alone; at `setup_attempts` an [`Event::LinkVoided`] removes the link
+//!   and its candidate (SETUP-2). The active factor's counter and lock are never touched
+//!   there, so a reset in progress cannot be used to lock the factor that still works.
+//! - **Passwords are counted before they are checked.** [`Command::ReservePassword`] counts
+//!   an attempt ([`Event::PasswordAttempted`]) before the service runs argon2, so a burst of
+//!   concurrent guesses gets at most `password_delay_after` checks (RL-8).
 //! - **Links** are single-slot: issuing one revokes the previous one (TOK-4); a link is bound
 //!   to its purpose and to the credential epoch at issue (TOK-2); only its SHA-256 is in the
 //!   state; it is consumed by the successful [`Command::CompleteSetup`] only (never by

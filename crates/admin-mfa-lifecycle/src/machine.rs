@@ -169,7 +169,7 @@ pub enum Command {
     /// Collects an expired link (and its candidate).
     Expire,
     /// A password is about to be checked against this admin's hash (a login, or a link's
-    /// email-and-password step): reserve the attempt *before* the check (PWD-1). Outside a
+    /// email-and-password step): reserve the attempt *before* the check (RL-8). Outside a
     /// delay the attempt is counted at once, as if it failed
     /// ([`Event::PasswordAttempted`]), and the service may check the hash; a correct
     /// password then clears the count with [`Command::PasswordAccepted`]. Inside a delay it
@@ -371,7 +371,7 @@ pub enum Event {
         /// When.
         at: UnixTime,
     },
-    /// A password attempt was reserved (counted) before its check (PWD-1).
+    /// A password attempt was reserved (counted) before its check (RL-8).
     PasswordAttempted {
         /// Which check.
         check: PasswordCheck,
@@ -392,7 +392,8 @@ pub enum Event {
     },
     /// A correct password cleared the password failure count.
     PasswordFailuresCleared {
-        /// The count cleared.
+        /// The count cleared: the attempts since the last correct password, this correct
+        /// one included (it was reserved like any other, RL-8).
         failures: u32,
         /// When.
         at: UnixTime,

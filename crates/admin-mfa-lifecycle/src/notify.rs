@@ -214,7 +214,7 @@ pub enum AuditKind {
         /// The link's purpose.
         purpose: LinkPurpose,
     },
-    /// A password attempt was counted on the password limiter before its check (PWD-1);
+    /// A password attempt was counted on the password limiter before its check (RL-8);
     /// a following [`AuditKind::PasswordFailuresCleared`] means it was right. Never holds the
     /// password.
     PasswordAttempted {
@@ -247,7 +247,8 @@ pub enum AuditKind {
     },
     /// A correct password cleared the password failure count.
     PasswordFailuresCleared {
-        /// The count it cleared.
+        /// The count it cleared: attempts since the last correct password, this correct one
+        /// included (RL-8).
         failures: u32,
     },
 }
@@ -449,6 +450,21 @@ mod tests {
         assert_eq!(
             key.as_str(),
             "67e55044-10b1-426f-9247-bb680e5fe0c8:mfa_required:since-1700000000"
+        );
+        // NOT-2, NOT-3: requirement notices are keyed by the record's version.
+        let key = DedupeKey::new(admin, NotificationKind::MfaRequired, format_args!("v{}", 7));
+        assert_eq!(
+            key.as_str(),
+            "67e55044-10b1-426f-9247-bb680e5fe0c8:mfa_required:v7"
+        );
+        let key = DedupeKey::new(
+            admin,
+            NotificationKind::MfaNotRequired,
+            format_args!("v{}", 8),
+        );
+        assert_eq!(
+            key.as_str(),
+            "67e55044-10b1-426f-9247-bb680e5fe0c8:mfa_not_required:v8"
         );
         let key = DedupeKey::new(
             admin,

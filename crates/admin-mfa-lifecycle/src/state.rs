@@ -154,16 +154,17 @@ impl Failures {
     }
 }
 
-/// The per-admin wrong-password counter (RL-4, RST-1, T-RST-2), apart from the code counter
-/// ([`Failures`]): login and a link's email-and-password step share it. It only delays, never
-/// locks, so spraying passwords cannot lock an account (RL-7); a correct password clears it
-/// and never touches the code counter (RL-3).
+/// The per-admin password limiter (RL-4, RST-1, T-RST-2), apart from the code counter
+/// ([`Failures`]): login and a link's email-and-password step share it. It counts password
+/// attempts since the last correct password, each reserved before its hash is checked
+/// (RL-8). It only delays, never locks, so spraying passwords cannot lock an account (RL-7);
+/// a correct password clears it and never touches the code counter (RL-3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PasswordFailures {
-    /// Consecutive wrong passwords since the last correct one.
+    /// Password attempts since the last correct one (reserved before their check, RL-8).
     pub consecutive: u32,
-    /// When the last wrong password was counted.
+    /// When the last attempt was counted.
     pub last_failure_at: Option<UnixTime>,
 }
 

@@ -338,7 +338,8 @@ pub const fn link_purpose_of(kind: NotificationKind) -> Option<LinkPurpose> {
         NotificationKind::SetupCompleted
         | NotificationKind::ResetCompleted
         | NotificationKind::LockedOut
-        | NotificationKind::MfaRequired => None,
+        | NotificationKind::MfaRequired
+        | NotificationKind::MfaNotRequired => None,
     }
 }
 
@@ -538,6 +539,19 @@ impl EmailRenderer {
                 )],
                 None,
                 format!("If this wasn't you or you did not expect this change, tell {support}."),
+            ),
+            NotificationKind::MfaNotRequired => (
+                format!("Multi-factor authentication is no longer required for {product}"),
+                vec![format!(
+                    "An administrator removed the multi-factor authentication (MFA) requirement \
+                     of your {product} admin account ({email}) at {when}. If you have an \
+                     authenticator app set up, signing in still asks for its code."
+                )],
+                None,
+                format!(
+                    "If you did not expect this change, tell {support} at once: someone may be \
+                     weakening your account."
+                ),
             ),
         };
         Content {

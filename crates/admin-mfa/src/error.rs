@@ -33,6 +33,29 @@ impl fmt::Display for Denied {
     }
 }
 
+/// Which field of a request was refused, and why ([`Error::InvalidInput`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidField {
+    /// The field's name, as in the request type (`email`, `display_name`, `role`, …).
+    pub field: &'static str,
+    /// What is wrong with it, in lowercase words; never the value itself.
+    pub problem: &'static str,
+}
+
+impl InvalidField {
+    /// `field` is refused because of `problem`.
+    #[must_use]
+    pub const fn new(field: &'static str, problem: &'static str) -> Self {
+        Self { field, problem }
+    }
+}
+
+impl fmt::Display for InvalidField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {}", self.field, self.problem)
+    }
+}
+
 /// Everything an [`MfaService`](crate::MfaService) call can fail with.
 ///
 /// The public, unauthenticated entry points (`login`, `verify`, `open_link`,
@@ -82,10 +105,12 @@ pub enum Error {
     /// The email address is already taken in this organization.
     #[error("email address already in use")]
     EmailTaken,
-    /// Input that can never be valid (a malformed email address for a new admin, an empty
-    /// display name, an over-long password).
+    /// Input that can never be valid: a malformed email address for a new admin, an empty
+    /// display name or one with control characters, a role the policy does not define. The
+    /// service checks every text field at its boundary, before any store sees it, so every
+    /// store gives the same answer (INP-1).
     #[error("invalid input: {0}")]
-    InvalidInput(&'static str),
+    InvalidInput(InvalidField),
     /// The store failed; nothing was written.
     #[error("store failure")]
     Store(#[source] StoreError),
@@ -118,5 +143,13 @@ impl From<TransitionError> for Error {
             TransitionError::Seal(s) => Self::Seal(s),
             other => Self::NotApplicable(other),
         }
+    }
+}
+
+impl Error {
+    /// [`Error::InvalidInput`] naming `field` and its `problem`.
+    #[must_use]
+    pub const fn invalid(field: &'static str, problem: &'static str) -> Self {
+        Self::InvalidInput(InvalidField::new(field, problem))
     }
 }

@@ -76,8 +76,9 @@
 //! let provisioning = service.confirm_identity(token, "ada@example.com", &password).await?;
 //! let app = OtpauthUri::parse(&provisioning.otpauth_uri())?; // the authenticator app
 //! let now = SystemClock.now().as_secs();
+//! let proof = provisioning.proof(); // keep it with the QR page, in the same browser session
 //! service
-//!     .complete_setup(token, &generate(app.secret(), app.params(), now))
+//!     .complete_setup(token, proof, &generate(app.secret(), app.params(), now))
 //!     .await?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # })?;
@@ -109,15 +110,30 @@
 //! - **Replay and races.** Every change is one compare-and-swap store write: a code is
 //!   accepted once, a link completes once, and concurrent failures are all counted. A store
 //!   failure is [`Error::Store`], never "wrong code", and counts nothing.
-//! - **Lockout.** One counter per admin for every code check (login, setup, reset); delays
-//!   from the fifth failure, a lock at the tenth. A lock also moves the credential epoch on,
-//!   so a pending [`MfaChallenge`] from before it stays dead after an unlock.
-//! - **Password limiter.** Wrong passwords (login and the link's email-and-password step)
-//!   count on a separate per-admin counter: from the tenth in a row, password attempts are
-//!   refused unchecked for a delay doubling from one minute (capped at an hour). It never
-//!   locks, so spraying passwords cannot lock an account or its MFA, and a correct password
-//!   clears it without touching the code counter. A counted failure is one store write on
-//!   the known-account path only, a small timing difference next to the argon2 verification.
+//! - **Lockout.** One counter per admin for the login and re-authentication codes of the
+//!   active factor; delays from the fifth failure, a lock at the tenth. A lock also moves the
+//!   credential epoch on, so a pending [`MfaChallenge`] from before it stays dead after an
+//!   unlock.
+//! - **The link's code step.** [`MfaService::complete_setup`] needs the [`SetupProof`] that
+//!   [`MfaService::confirm_identity`] returned, so a leaked link token alone can submit no
+//!   code (SETUP-1). Wrong codes there count on the link only, which is voided after five; the
+//!   factor that still works is never counted against or locked from there (SETUP-2).
+//! - **Password limiter.** Password attempts (login and the link's email-and-password step)
+//!   count on a separate per-admin counter, each reserved by a compare-and-swap write before
+//!   argon2 runs (RL-8): however many guesses race, at most ten are checked from a zero count,
+//!   then attempts are refused unchecked for a delay doubling from one minute (capped at an
+//!   hour). It never locks, so spraying passwords cannot lock an account or its MFA, and a
+//!   correct password clears it without touching the code counter. An unknown address writes
+//!   one audit record in place of the reservation, so both paths do the same store work
+//!   (ENU-4).
+//! - **Nothing weaker than the actor could do directly.** An admin reset leaves MFA required
+//!   (RST-8), so only `remove_mfa_requirement`, where the policy allows it, lets an admin in
+//!   with the password alone; that removal e-mails the admin (NOT-2). No session may remove
+//!   its own requirement or reset or unlock its own factor (guardrail G8): an admin resets
+//!   its own factor only through the e-mailed link and its password.
+//! - **Input.** Every text field is checked before a store sees it (control characters,
+//!   bidirectional overrides, lengths, e-mail syntax, roles the policy defines), and refused
+//!   with [`Error::InvalidInput`] naming the field, the same on every store (INP-1).
 //! - **Sessions.** Only [`Authenticated`] passes the service's guards; [`MfaChallenge`] and
 //!   [`SetupRequired`] grant nothing and convert into nothing. Each management call re-reads
 //!   the actor (a revoked session or a changed role takes effect at once) and demands a
@@ -167,12 +183,14 @@ pub use config::{
     BULK_CHUNK_RANGE, CHALLENGE_TTL_RANGE, ConfigError, MAX_AUTH_AGE_RANGE, MfaConfig,
     MfaConfigBuilder,
 };
-pub use error::{Denied, Error, Result};
+pub use error::{Denied, Error, InvalidField, Result};
 pub use service::{
     BulkItem, BulkReport, CreatedAdmin, LinkInfo, MfaService, MfaServiceBuilder, NewAdmin, Outcome,
     Provisioning, SetupComplete, WidgetView,
 };
-pub use session::{Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupRequired};
+pub use session::{
+    Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupProof, SetupRequired,
+};
 
 /// The lifecycle crate (state, commands, events), for what the facade does not re-export.
 pub use admin_mfa_lifecycle as lifecycle;

@@ -28,7 +28,7 @@
 
 use core::fmt;
 
-use admin_mfa_lifecycle::{AdminId, OrgId, UnixTime};
+use admin_mfa_lifecycle::{AdminId, LinkToken, OrgId, TokenHash, UnixTime};
 
 /// An authentication factor that took part in a login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,4 +172,34 @@ pub enum LoginOutcome {
     MfaChallenge(MfaChallenge),
     /// MFA is required but not set up: tell the admin to check their e-mail.
     SetupRequired(SetupRequired),
+}
+
+/// Proof that its holder passed a link's e-mail-and-password step (SETUP-1): returned with
+/// the [`Provisioning`](crate::Provisioning) by
+/// [`MfaService::confirm_identity`](crate::MfaService::confirm_identity) and required, beside
+/// the link token, by [`MfaService::complete_setup`](crate::MfaService::complete_setup).
+///
+/// Someone who has only the link token (a mail scanner, a proxy log, a forwarded e-mail)
+/// therefore cannot submit codes on the link, let alone lock anything. It is 256 random bits
+/// of which the store keeps only a hash in the pending candidate; it is single-use (the
+/// candidate goes with a completed set-up, and a newer identity step replaces it) and
+/// short-lived ([`LifecycleConfig::setup_proof_ttl_secs`](admin_mfa_lifecycle::LifecycleConfig::setup_proof_ttl_secs)).
+/// Keep it in the same browser session as the QR page, server-side; it has no public
+/// constructor, and `Debug` shows nothing of it.
+#[derive(Clone)]
+pub struct SetupProof {
+    pub(crate) secret: LinkToken,
+}
+
+impl SetupProof {
+    /// The hash the candidate stores.
+    pub(crate) fn hash(&self) -> TokenHash {
+        self.secret.hash()
+    }
+}
+
+impl fmt::Debug for SetupProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SetupProof(<redacted>)")
+    }
 }

@@ -476,7 +476,7 @@ async fn e2e_committed_invitation_is_delivered_with_its_link() {
     )
     .unwrap();
     admin.mfa = state;
-    let outbox = notifications(&admin, &events, now);
+    let outbox = notifications(&admin, &events, now, 1);
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].kind, NotificationKind::SetupInvitation);
     w.store

@@ -115,7 +115,10 @@ async fn lifecycle(h: &H, secrets: &mut Vec<String>) {
     remember(&secret, secrets);
     let code = h.code(&secret);
     secrets.push(code.clone());
-    h.svc.complete_setup(&token, &code).await.unwrap();
+    h.svc
+        .complete_setup(&token, p.proof(), &code)
+        .await
+        .unwrap();
     // login: right, wrong, replay
     h.advance(30);
     let challenge = h.challenge(target).await;
@@ -154,7 +157,10 @@ async fn lifecycle(h: &H, secrets: &mut Vec<String>) {
     remember(&new, secrets);
     let code = h.code(&new);
     secrets.push(code.clone());
-    h.svc.complete_setup(&token, &code).await.unwrap();
+    h.svc
+        .complete_setup(&token, p.proof(), &code)
+        .await
+        .unwrap();
     // bulk require, admin reset, a SetupRequired login, delivery of everything
     let boss = h.session(awb).await;
     assert!(h.svc.require_mfa(&boss, &ids).await.unwrap().all_required());

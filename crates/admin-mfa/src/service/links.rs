@@ -1,8 +1,8 @@
 //! The emailed link: open (GET), confirm email and password (new QR), complete with a code.
 
 use admin_mfa_lifecycle::{
-    Admin, Code, Command, Email, Event, LinkPurpose, LinkToken, Nonce, PasswordCheck,
-    PasswordFailures, TokenHash, TotpSecret, TransitionError,
+    Admin, Code, Command, Email, Event, LinkPurpose, LinkToken, Nonce, OrgId, PasswordCheck,
+    TokenHash, TotpSecret, TransitionError,
 };
 use admin_mfa_policy::Action;
 use admin_mfa_ports::Versioned;
@@ -12,7 +12,8 @@ use super::login::apply_rehash;
 use super::types::{LinkInfo, Provisioning, SetupComplete};
 use super::{MfaService, random};
 use crate::error::{Error, Result};
-use crate::password::{Password, PasswordError};
+use crate::password::Password;
+use crate::session::SetupProof;
 
 const fn self_service_action(purpose: LinkPurpose) -> Action {
     match purpose {
@@ -67,11 +68,15 @@ impl MfaService {
     /// pending until [`MfaService::complete_setup`]; a self-service reset keeps the old
     /// factor working meanwhile (RST-3).
     ///
+    /// The returned [`Provisioning`] carries a [`SetupProof`]: [`MfaService::complete_setup`]
+    /// needs it beside the token, so the token alone cannot drive the code step (SETUP-1).
+    ///
     /// The password is verified against the link holder only when the link is valid and
-    /// the email is theirs; otherwise against a dummy hash, so the answer and its timing
-    /// are the same for every refusal (ENU-1, ENU-2). A wrong password for the link's holder
-    /// counts on the holder's password limiter, shared with [`MfaService::login`] (RST-1,
-    /// T-RST-2); inside its delay the step is refused unchecked with the same error.
+    /// the email is theirs; otherwise against a dummy hash, after the same one store write,
+    /// so the answer and its timing are the same for every refusal (ENU-1, ENU-2, ENU-4). An
+    /// attempt for the link's holder is counted on the holder's password limiter before the
+    /// hash is checked (RL-8), shared with [`MfaService::login`] (RST-1, T-RST-2); inside
+    /// its delay the step is refused unchecked with the same error.
     ///
     /// # Errors
     ///
@@ -85,69 +90,48 @@ impl MfaService {
     ) -> Result<Provisioning> {
         let now = self.clock.now();
         let email = Email::parse(email).ok();
-        let holder = self
-            .link_holder(token)
-            .await?
-            .filter(|(admin, hash, purpose)| {
-                admin.value.mfa.check_link(*purpose, hash, now).is_ok()
-                    && email.as_ref() == Some(&admin.value.email)
-            });
-        let throttled = holder
+        let holder = self.link_holder(token).await?;
+        // The org the refused attempt is audited in: the token's holder's, or none at all
+        // (the nil id) for a token nobody holds.
+        let org = holder
             .as_ref()
-            .is_some_and(|(a, _, _)| self.password_throttled(&a.value));
-        // Inside a password delay the holder's hash is not checked (a dummy verification
-        // keeps the timing); the delay is shared with login (RST-1).
-        let stored = holder
-            .as_ref()
-            .filter(|_| !throttled)
-            .map(|(a, _, _)| &a.value.password_hash);
-        let verification = match self.passwords.verify(stored, password).await {
-            Ok(v) => v,
-            Err(PasswordError::MalformedHash) => return Err(Error::InvalidCredentials),
-            Err(e) => return Err(Error::Password(Box::new(e))),
+            .map_or(OrgId::from_bytes([0; 16]), |(admin, _, _)| admin.value.org);
+        let holder = holder.filter(|(admin, hash, purpose)| {
+            admin.value.mfa.check_link(*purpose, hash, now).is_ok()
+                && email.as_ref() == Some(&admin.value.email)
+        });
+        let link = holder.as_ref().map(|(_, hash, purpose)| (*hash, *purpose));
+        let holder = holder.map(|(admin, _, purpose)| (admin, PasswordCheck::Link(purpose)));
+        let checked = self.check_password(org, holder, password).await?;
+        let (Some(ok), Some((hash, purpose))) = (checked, link) else {
+            tracing::info!("link identity step refused");
+            return Err(Error::InvalidCredentials);
         };
-        let (admin, hash, purpose) = match holder {
-            Some((admin, _, purpose)) if throttled || !verification.is_match() => {
-                let check = PasswordCheck::Link(purpose);
-                let command = if throttled {
-                    Command::PasswordThrottled { check }
-                } else {
-                    Command::PasswordFailed { check }
-                };
-                self.record_password(&admin.value, command).await?;
-                tracing::info!("link identity step refused");
-                return Err(Error::InvalidCredentials);
-            }
-            Some(holder) => holder,
-            None => {
-                tracing::info!("link identity step refused");
-                return Err(Error::InvalidCredentials);
-            }
-        };
-        if admin.value.mfa.password_failures != PasswordFailures::default() {
-            self.record_password(&admin.value, Command::PasswordAccepted)
-                .await?;
-        }
-        let admin = admin.value;
-        self.authorize_self_service(&admin, &self_service_action(purpose))?;
         let secret = TotpSecret::try_generate().map_err(|_| Error::Rng)?;
-        let verified_hash = admin.password_hash.clone();
-        let rehash = verification.into_rehash();
+        let proof = SetupProof {
+            secret: LinkToken::from_bytes(*random::<32>()?),
+        };
+        let proof_hash = proof.hash();
         let applied = self
-            .mutate(admin.org, admin.id, Some(admin.id), |next, _| {
-                if next.password_hash != verified_hash
-                    && rehash.as_ref() != Some(&next.password_hash)
+            .mutate(org, ok.id, Some(ok.id), |next, _| {
+                if next.password_hash != ok.verified_hash
+                    && ok.rehash.as_ref() != Some(&next.password_hash)
                 {
                     // The password changed while we verified it.
                     return Err(Error::InvalidCredentials);
                 }
-                apply_rehash(next, &verified_hash, rehash.as_ref());
-                Ok(Some(Command::ConfirmIdentity {
-                    purpose,
-                    token_hash: hash,
-                    secret: secret.clone(),
-                    nonce: Nonce::from_bytes(*random::<12>()?),
-                }))
+                self.authorize_self_service(next, &self_service_action(purpose))?;
+                apply_rehash(next, &ok.verified_hash, ok.rehash.as_ref());
+                Ok(vec![
+                    Command::PasswordAccepted,
+                    Command::ConfirmIdentity {
+                        purpose,
+                        token_hash: hash,
+                        secret: secret.clone(),
+                        nonce: Nonce::from_bytes(*random::<12>()?),
+                        proof: proof_hash,
+                    },
+                ])
             })
             .await
             .map_err(|e| match e {
@@ -160,9 +144,13 @@ impl MfaService {
             secret,
             *self.config.totp(),
         )
-        .map_err(|_| Error::InvalidInput("the account name does not fit an otpauth uri"))?;
+        .map_err(|_| Error::invalid("email", "does not fit an otpauth uri"))?;
         tracing::info!(admin = %applied.admin.id, purpose = %purpose, "new secret issued for enrolment");
-        Ok(Provisioning { uri, purpose })
+        Ok(Provisioning {
+            uri,
+            purpose,
+            proof,
+        })
     }
 
     /// The link's last step ("Submit"): a correct code for the candidate activates it,
@@ -171,38 +159,50 @@ impl MfaService {
     /// all in one store write. A self-service reset replaces the old factor only here.
     /// No session is created: the admin logs in normally next (RST-4).
     ///
+    /// `proof` is the one [`MfaService::confirm_identity`] returned with the QR code: the
+    /// token alone is refused without anything being counted (SETUP-1). Wrong codes count on
+    /// the link only; after [`LifecycleConfig::setup_attempts`](admin_mfa_lifecycle::LifecycleConfig::setup_attempts)
+    /// of them the link and its candidate are voided. The active factor, its failure counter
+    /// and its lock are never touched here (SETUP-2), so a reset in progress cannot be used to
+    /// lock the factor that still works.
+    ///
     /// # Errors
     ///
-    /// [`Error::InvalidCode`] for a wrong, replayed or delayed code and for a link that is
-    /// unknown, expired, used or not yet confirmed (one answer for all); infrastructure
-    /// errors.
-    pub async fn complete_setup(&self, token: &str, code: &str) -> Result<SetupComplete> {
+    /// [`Error::InvalidCode`] for a wrong code, a wrong or expired proof, and a link that is
+    /// unknown, expired, used, voided or not yet confirmed (one answer for all);
+    /// infrastructure errors.
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        proof: &SetupProof,
+        code: &str,
+    ) -> Result<SetupComplete> {
         let Some((admin, hash, purpose)) = self.link_holder(token).await? else {
             return Err(Error::InvalidCode);
         };
-        let admin = admin.value;
-        self.authorize_self_service(&admin, &self_service_action(purpose))?;
+        let (org, id) = (admin.value.org, admin.value.id);
         let applied = self
-            .mutate(admin.org, admin.id, Some(admin.id), |_, _| {
-                Ok(Some(Command::CompleteSetup {
+            .mutate_from(Some(admin), org, id, Some(id), |admin, _| {
+                self.authorize_self_service(admin, &self_service_action(purpose))?;
+                Ok(vec![Command::CompleteSetup {
                     purpose,
                     token_hash: hash,
+                    proof: proof.hash(),
                     code: Code::new(code),
-                }))
+                }])
             })
             .await
             .map_err(|e| match e {
                 Error::NotFound
                 | Error::NotApplicable(
-                    TransitionError::InvalidLink(_) | TransitionError::NoCandidate,
+                    TransitionError::InvalidLink(_)
+                    | TransitionError::NoCandidate
+                    | TransitionError::ProofMismatch,
                 ) => Error::InvalidCode,
                 other => other,
             })?;
         if applied.has(|e| matches!(e, Event::Enrolled { .. })) {
-            Ok(SetupComplete {
-                admin: admin.id,
-                purpose,
-            })
+            Ok(SetupComplete { admin: id, purpose })
         } else {
             Err(Error::InvalidCode)
         }

@@ -1,12 +1,13 @@
 //! The login flow: password step, code step, and the "Reset TOTP MFA" link at the prompt.
 
 use admin_mfa_lifecycle::{
-    Admin, AdminId, Code, Command, Email, Event, LoginStep, OrgId, PasswordCheck, PasswordFailures,
-    PasswordHash, TransitionError,
+    Admin, AdminId, AuditEvent, AuditKind, Code, Command, Email, Event, LoginStep, OrgId,
+    PasswordCheck, PasswordHash, TransitionError,
 };
 use admin_mfa_policy::Action;
+use admin_mfa_ports::{Change, Versioned};
 
-use super::{Applied, MfaService, Outline};
+use super::{Applied, MfaService};
 use crate::error::{Error, Result};
 use crate::password::{Password, PasswordError};
 use crate::session::{Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupRequired};
@@ -27,13 +28,18 @@ impl MfaService {
     /// password does not touch the code failure counter (RL-3); a password hash made with
     /// weaker parameters than the live ones is replaced.
     ///
-    /// Wrong passwords count on the admin's password limiter, which the link's
-    /// email-and-password step shares (RST-1): from
+    /// Password attempts count on the admin's password limiter, which the link's
+    /// email-and-password step shares (RST-1). Each attempt is counted *before* its hash is
+    /// checked (RL-8), so concurrent guesses cannot slip past it: from
     /// [`LifecycleConfig::password_delay_after`](admin_mfa_lifecycle::LifecycleConfig::password_delay_after)
-    /// consecutive failures, password attempts are refused unchecked (same error, a dummy
-    /// verification for the same timing) until a doubling delay passes. It never locks, so
-    /// spraying passwords cannot lock the account or its MFA (RL-4, T-RL-5); a correct
-    /// password clears it. Every counted or refused attempt is audited, without the password.
+    /// attempts since the last correct password, attempts are refused unchecked (same error,
+    /// a dummy verification for the same timing) until a doubling delay passes. A correct
+    /// password inside a burst of guesses may therefore be refused too. The limiter never
+    /// locks, so spraying passwords cannot lock the account or its MFA (RL-4, T-RL-5); a
+    /// correct password clears it. Every attempt is audited, without the password; an
+    /// unknown address writes one audit record too, so both paths do the same store work
+    /// (ENU-4). A correct password leads to one more write, which also carries the rehash
+    /// and the setup link.
     ///
     /// # Errors
     ///
@@ -49,80 +55,38 @@ impl MfaService {
             Ok(email) => self.store.admin_by_email(org, &email).await?,
             Err(_) => None,
         };
-        let check = PasswordCheck::Login;
-        let throttled = found
-            .as_ref()
-            .is_some_and(|a| self.password_throttled(&a.value));
-        // Inside a password delay the real hash is not checked; the dummy verification keeps
-        // the answer and its timing the same as for a wrong password or an unknown account.
-        let stored = found
-            .as_ref()
-            .filter(|_| !throttled)
-            .map(|a| &a.value.password_hash);
-        let verification = match self.passwords.verify(stored, password).await {
-            Ok(v) => v,
-            Err(PasswordError::MalformedHash) => {
-                tracing::warn!("stored password hash is malformed; login refused");
-                return Err(Error::InvalidCredentials);
-            }
-            Err(e) => return Err(Error::Password(Box::new(e))),
+        let checked = self
+            .check_password(org, found.map(|a| (a, PasswordCheck::Login)), password)
+            .await?;
+        let Some(ok) = checked else {
+            tracing::info!(org = %org, "login refused");
+            return Err(Error::InvalidCredentials);
         };
-        let found = match found {
-            Some(found) if throttled => {
-                self.record_password(&found.value, Command::PasswordThrottled { check })
-                    .await?;
-                tracing::info!(org = %org, "login refused");
-                return Err(Error::InvalidCredentials);
-            }
-            Some(found) if !verification.is_match() => {
-                self.record_password(&found.value, Command::PasswordFailed { check })
-                    .await?;
-                tracing::info!(org = %org, "login refused");
-                return Err(Error::InvalidCredentials);
-            }
-            Some(found) => found,
-            None => {
-                tracing::info!(org = %org, "login refused");
-                return Err(Error::InvalidCredentials);
-            }
-        };
-        if found.value.mfa.password_failures != PasswordFailures::default() {
-            self.record_password(&found.value, Command::PasswordAccepted)
-                .await?;
-        }
-        let admin = found.value;
-        let verified_hash = admin.password_hash.clone();
-        let rehash = verification.into_rehash();
-        let needs_setup = admin.mfa.login_step() == LoginStep::SetupRequired;
-        // An abandoned link past its expiry (and its candidate secret) is collected here, at
-        // the admin's next login (T-ENR-8): it could no longer be used anyway.
-        let stale_link = admin
-            .mfa
-            .link
-            .as_ref()
-            .is_some_and(|l| l.is_expired(self.clock.now()));
-        let applied = if rehash.is_some() || needs_setup || stale_link {
-            self.mutate(admin.org, admin.id, Some(admin.id), |next, now| {
-                apply_rehash(next, &verified_hash, rehash.as_ref());
+        // One write for everything a correct password leads to: the password count cleared,
+        // a weaker hash replaced, the setup link (re)sent, an expired link collected (T-ENR-8).
+        let applied = self
+            .mutate(org, ok.id, Some(ok.id), |next, now| {
+                apply_rehash(next, &ok.verified_hash, ok.rehash.as_ref());
+                let mut plan = vec![Command::PasswordAccepted];
                 let in_flight = next
                     .mfa
                     .live_link(now)
                     .is_some_and(|l| l.candidate.is_some());
                 if next.mfa.login_step() == LoginStep::SetupRequired && !in_flight {
-                    Ok(Some(Command::IssueSetupLink {
+                    plan.push(Command::IssueSetupLink {
                         fresh: self.fresh()?,
-                    }))
+                    });
                 } else if next.mfa.link.as_ref().is_some_and(|l| l.is_expired(now)) {
-                    Ok(Some(Command::Expire))
-                } else {
-                    Ok(None)
+                    plan.push(Command::Expire);
                 }
+                Ok(plan)
             })
-            .await?
-            .admin
-        } else {
-            Outline::from(&admin)
-        };
+            .await
+            .map_err(|e| match e {
+                Error::NotFound => Error::InvalidCredentials,
+                other => other,
+            })?
+            .admin;
         let now = self.clock.now();
         let outcome = match applied.login_step {
             LoginStep::Complete => LoginOutcome::Authenticated(Authenticated {
@@ -280,7 +244,7 @@ impl MfaService {
             if current.mfa.credential_epoch != epoch {
                 return Err(Error::SessionExpired);
             }
-            command(current).map(Some)
+            command(current).map(|c| vec![c])
         })
         .await
         .map_err(|e| match e {
@@ -292,27 +256,100 @@ impl MfaService {
     }
 }
 
+/// A password that checked out against an admin's hash (see [`MfaService::check_password`]).
+#[derive(Debug)]
+pub(super) struct PasswordOk {
+    /// The admin whose password it is.
+    pub(super) id: AdminId,
+    /// The hash it was verified against.
+    pub(super) verified_hash: PasswordHash,
+    /// A stronger hash of it, when the verified one used weaker parameters than the live ones.
+    pub(super) rehash: Option<PasswordHash>,
+}
+
+/// The target id of audit records about an address no admin has ([`AuditKind::UnknownAccount`]).
+const UNKNOWN_ACCOUNT: AdminId = AdminId::from_bytes([0; 16]);
+
 impl MfaService {
-    /// Whether password attempts on `admin` are inside a password-limiter delay now.
-    pub(super) fn password_throttled(&self, admin: &Admin) -> bool {
-        admin
-            .mfa
-            .password_failures
-            .delayed_until(self.clock.now(), self.config.lifecycle())
-            .is_some()
+    /// The password step shared by [`MfaService::login`] and
+    /// [`MfaService::confirm_identity`]: `Some` if `password` is the password of `holder`
+    /// (the admin the request names, as just read, with the check it is for).
+    ///
+    /// The attempt is reserved before the hash is checked (RL-8): one compare-and-swap write
+    /// counts it on the admin's password limiter, so however many attempts race, at most
+    /// [`LifecycleConfig::password_delay_after`](admin_mfa_lifecycle::LifecycleConfig::password_delay_after)
+    /// of them from a zero count are checked before the rest are refused unchecked. A
+    /// correct password clears the count in the caller's one write
+    /// ([`Command::PasswordAccepted`]). Without a holder (an unknown address, a dead link)
+    /// the same shape of work runs: one audit write, then a verification against a dummy hash
+    /// (ENU-2, ENU-4), so neither the answer nor the store traffic tells who exists.
+    pub(super) async fn check_password(
+        &self,
+        org: OrgId,
+        holder: Option<(Versioned<Admin>, PasswordCheck)>,
+        password: &Password,
+    ) -> Result<Option<PasswordOk>> {
+        let reserved = match holder {
+            Some((admin, check)) => self.reserve_password(admin, check).await?,
+            None => {
+                self.record_unknown(org).await?;
+                None
+            }
+        };
+        let stored = reserved.as_ref().map(|(_, hash)| hash);
+        let verification = match self.passwords.verify(stored, password).await {
+            Ok(v) => v,
+            Err(PasswordError::MalformedHash) => {
+                tracing::warn!("stored password hash is malformed; password refused");
+                return Ok(None);
+            }
+            Err(e) => return Err(Error::Password(Box::new(e))),
+        };
+        Ok(match reserved {
+            Some((id, verified_hash)) if verification.is_match() => Some(PasswordOk {
+                id,
+                verified_hash,
+                rehash: verification.into_rehash(),
+            }),
+            _ => None,
+        })
     }
 
-    /// Records a password outcome for `admin` on the password limiter (one CAS write, retried
-    /// on conflicts so that no failure is lost). The audit names no actor for failures: the
-    /// caller is not authenticated.
-    pub(super) async fn record_password(&self, admin: &Admin, command: Command) -> Result<()> {
-        let actor = matches!(command, Command::PasswordAccepted).then_some(admin.id);
-        self.mutate(admin.org, admin.id, actor, |_, _| Ok(Some(command.clone())))
-            .await
-            .map_err(|e| match e {
-                Error::NotFound => Error::InvalidCredentials,
-                other => other,
-            })?;
+    /// Reserves one password attempt on `admin` (RL-8): the admin's id and the hash to check
+    /// the password against, or `None` inside a password delay (refused unchecked, audited).
+    async fn reserve_password(
+        &self,
+        admin: Versioned<Admin>,
+        check: PasswordCheck,
+    ) -> Result<Option<(AdminId, PasswordHash)>> {
+        let (org, id) = (admin.value.org, admin.value.id);
+        let mut hash = None;
+        let applied = self
+            .mutate_from(Some(admin), org, id, None, |next, _| {
+                hash = Some(next.password_hash.clone());
+                Ok(vec![Command::ReservePassword { check }])
+            })
+            .await;
+        let reserved = match applied {
+            Ok(applied) => applied.has(|e| matches!(e, Event::PasswordAttempted { .. })),
+            // Removed since it was read: nobody's password to check.
+            Err(Error::NotFound) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(hash.filter(|_| reserved).map(|hash| (id, hash)))
+    }
+
+    /// The store write of a password attempt that names no admin (ENU-4): one audit record,
+    /// the same shape of work as the reservation on the known path.
+    async fn record_unknown(&self, org: OrgId) -> Result<()> {
+        let event = AuditEvent {
+            at: self.clock.now(),
+            org,
+            actor: None,
+            target: UNKNOWN_ACCOUNT,
+            kind: AuditKind::UnknownAccount,
+        };
+        self.store.commit(Change::new().audit([event])).await?;
         Ok(())
     }
 }

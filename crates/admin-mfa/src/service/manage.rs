@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use foldhash::fast::RandomState;
 
 use admin_mfa_lifecycle::{
-    Admin, AdminId, BuiltinRole, Command, Context as LifecycleContext, Email, Event, MfaState,
-    Role, UnixTime, audit_events, execute, notifications,
+    Admin, AdminId, BuiltinRole, Command, Context as LifecycleContext, Email, EmailError, Event,
+    MfaState, Role, UnixTime, audit_events, execute, notifications,
 };
 use admin_mfa_policy::{Action, Context as PolicyContext, Target};
 use admin_mfa_ports::{Change, ConflictKind, StoreError};
@@ -50,7 +50,7 @@ impl MfaService {
         let applied = self
             .mutate(subject.org, target, Some(subject.id), |admin, _| {
                 self.authorize_on(&subject, &action, admin, &context)?;
-                command(admin).map(Some)
+                command(admin).map(|c| vec![c])
             })
             .await?;
         Ok(outcome(&applied))
@@ -78,8 +78,9 @@ impl MfaService {
     }
 
     /// Stops requiring MFA for `target` (policy action `disable-mfa-requirement`, refused
-    /// under an org-wide requirement, G5). An active factor stays and is still asked for at
-    /// login (T-REQ-5).
+    /// under an org-wide requirement, G5, and on oneself, G8). An active factor stays and is
+    /// still asked for at login (T-REQ-5). The target is e-mailed that MFA is no longer
+    /// required, and the change is audited (NOT-2).
     ///
     /// # Errors
     ///
@@ -100,9 +101,10 @@ impl MfaService {
         .await
     }
 
-    /// "Reset MFA" by an authorized admin (policy action `reset-mfa`): removes the target's
-    /// factor at once, revokes its links and sessions, clears any lock, and queues a setup
-    /// e-mail (D3).
+    /// "Reset MFA" by an authorized admin (policy action `reset-mfa`, refused on oneself,
+    /// G8): removes the target's factor at once, revokes its links and sessions, clears any
+    /// lock, makes MFA required (so the target sets MFA up again before signing in, RST-8:
+    /// a reset never leaves the password alone) and queues a setup e-mail (D3).
     ///
     /// # Errors
     ///
@@ -118,7 +120,8 @@ impl MfaService {
         .await
     }
 
-    /// Clears a lockout and the failure counter (gated by the policy's `reset-mfa`).
+    /// Clears a lockout and the failure counter (gated by the policy's `reset-mfa`, so never
+    /// on oneself, G8).
     ///
     /// # Errors
     ///
@@ -254,7 +257,10 @@ impl MfaService {
                     change
                         .audit
                         .extend(audit_events(&next, &events, Some(subject.id), now));
-                    change.outbox.extend(notifications(&next, &events, now));
+                    let version = current.version.get();
+                    change
+                        .outbox
+                        .extend(notifications(&next, &events, now, version));
                     log_events(&next, &events);
                     change = change.update(next, current.version);
                     *written = true;
@@ -290,7 +296,7 @@ impl MfaService {
         let result = self
             .mutate(subject.org, id, Some(subject.id), |admin, _| {
                 self.authorize_on(subject, &Action::RequireMfaBulk, admin, context)?;
-                Ok(Some(Command::Require { by: subject.id }))
+                Ok(vec![Command::Require { by: subject.id }])
             })
             .await;
         match result {
@@ -342,8 +348,9 @@ impl MfaService {
         new: NewAdmin,
     ) -> Result<CreatedAdmin> {
         if new.role != Role::Builtin(BuiltinRole::AdministratorWithBilling) {
-            return Err(Error::InvalidInput(
-                "the first admin must be an Administrator With Billing",
+            return Err(Error::invalid(
+                "role",
+                "must be administrator-with-billing for the first admin",
             ));
         }
         let awb = Role::Builtin(BuiltinRole::AdministratorWithBilling);
@@ -354,6 +361,33 @@ impl MfaService {
             .await
     }
 
+    /// The text fields of a new admin, checked before anything is hashed or stored (INP-1):
+    /// the normalised address and the trimmed display name, or the first field refused.
+    fn validate_new_admin(&self, new: &NewAdmin) -> Result<(Email, String)> {
+        let email =
+            Email::parse(&new.email).map_err(|e| Error::invalid("email", email_problem(&e)))?;
+        let name = new.display_name.trim();
+        if name.is_empty() {
+            return Err(Error::invalid("display_name", "is empty"));
+        }
+        if name.len() > MAX_DISPLAY_NAME_LEN {
+            return Err(Error::invalid("display_name", "is longer than 256 bytes"));
+        }
+        if name.chars().any(is_unsafe_in_text) {
+            return Err(Error::invalid(
+                "display_name",
+                "contains a control or bidirectional-override character",
+            ));
+        }
+        if !self.policy.roles().any(|r| *r == new.role) {
+            return Err(Error::invalid(
+                "role",
+                "is not defined by the loaded policy",
+            ));
+        }
+        Ok((email, name.to_owned()))
+    }
+
     async fn insert_admin(
         &self,
         org: admin_mfa_lifecycle::OrgId,
@@ -361,12 +395,7 @@ impl MfaService {
         id: Option<AdminId>,
         new: NewAdmin,
     ) -> Result<CreatedAdmin> {
-        let email =
-            Email::parse(&new.email).map_err(|_| Error::InvalidInput("malformed email address"))?;
-        let name = new.display_name.trim();
-        if name.is_empty() || name.len() > MAX_DISPLAY_NAME_LEN {
-            return Err(Error::InvalidInput("display name must be 1 to 256 bytes"));
-        }
+        let (email, name) = self.validate_new_admin(&new)?;
         let hash = self
             .passwords
             .hash(&new.password)
@@ -377,7 +406,7 @@ impl MfaService {
             Some(id) => id,
             None => random_admin_id()?,
         };
-        let mut admin = Admin::new(id, org, email, name.to_owned(), new.role, hash, now);
+        let mut admin = Admin::new(id, org, email, name, new.role, hash, now);
         let mut events = Vec::new();
         if self.config.new_admins_require_mfa() {
             let keys = self.keys.keys();
@@ -392,7 +421,7 @@ impl MfaService {
         }
         let change = Change::new()
             .audit(audit_events(&admin, &events, by, now))
-            .notify(notifications(&admin, &events, now))
+            .notify(notifications(&admin, &events, now, 0))
             .insert(admin.clone());
         let receipt = self.store.commit(change).await.map_err(|e| match e {
             StoreError::Conflict(ConflictKind::Email) => Error::EmailTaken,
@@ -406,6 +435,24 @@ impl MfaService {
             mfa_required: admin.mfa.requirement.is_required(),
             emails_queued: receipt.queued,
         })
+    }
+}
+
+/// Characters no display name may hold: controls (NUL, newlines, escapes, C1) and the
+/// Unicode bidirectional overrides and isolates that make a name read differently in an
+/// e-mail or a log than it is (INP-1).
+fn is_unsafe_in_text(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// What is wrong with an e-mail address, in the words of [`Error::InvalidInput`].
+const fn email_problem(e: &EmailError) -> &'static str {
+    match e {
+        EmailError::Empty => "is empty",
+        EmailError::TooLong => "is too long",
+        EmailError::ControlCharacter => "contains a control character",
+        EmailError::Whitespace => "contains whitespace",
+        _ => "is not an e-mail address",
     }
 }
 

@@ -49,6 +49,10 @@ pub use types::{
 /// How often one operation re-reads and re-decides after a version conflict.
 const MAX_ATTEMPTS: usize = 256;
 
+/// The lifecycle commands one pass of [`MfaService::mutate`] executes, in order (usually
+/// one; none when the plan only edits the record or finds nothing to do).
+type Plan = Vec<Command>;
+
 /// TOTP multi-factor authentication for admin accounts: every operation of the seed story,
 /// each gated by the policy, each returning a typed outcome.
 ///
@@ -375,8 +379,8 @@ impl MfaService {
         ))
     }
 
-    /// Loads admin `id` of `org`, lets `plan` edit it and pick a lifecycle command,
-    /// executes the command and commits the result as one [`Change`]; on a version
+    /// Loads admin `id` of `org`, lets `plan` edit it and pick lifecycle commands,
+    /// executes them in order and commits the result as one [`Change`]; on a version
     /// conflict, starts over on fresh state (at most [`MAX_ATTEMPTS`] times).
     ///
     /// `actor` is who the audit events name. Nothing is written when neither the admin
@@ -386,15 +390,32 @@ impl MfaService {
         org: OrgId,
         id: AdminId,
         actor: Option<AdminId>,
+        plan: P,
+    ) -> Result<Applied>
+    where
+        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
+    {
+        self.mutate_from(None, org, id, actor, plan).await
+    }
+
+    /// [`MfaService::mutate`], deciding the first pass on `read` (the admin as the caller
+    /// just read it) instead of reading it again; a conflict re-reads as usual.
+    async fn mutate_from<P>(
+        &self,
+        mut read: Option<Versioned<Admin>>,
+        org: OrgId,
+        id: AdminId,
+        actor: Option<AdminId>,
         mut plan: P,
     ) -> Result<Applied>
     where
-        P: FnMut(&mut Admin, UnixTime) -> Result<Option<Command>>,
+        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
     {
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now();
-            let Some(current) = self.store.admin(org, id).await? else {
-                return Err(Error::NotFound);
+            let current = match read.take() {
+                Some(current) => current,
+                None => self.store.admin(org, id).await?.ok_or(Error::NotFound)?,
             };
             let (change, applied) = self.prepare(current, actor, now, &mut plan)?;
             let Some(change) = change else {
@@ -430,16 +451,19 @@ impl MfaService {
         plan: &mut P,
     ) -> Result<(Option<Change>, Applied)>
     where
-        P: FnMut(&mut Admin, UnixTime) -> Result<Option<Command>>,
+        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
     {
         let mut next = current.value.clone();
         let mut events = Vec::new();
-        if let Some(command) = plan(&mut next, now)? {
+        let commands = plan(&mut next, now)?;
+        if !commands.is_empty() {
             let keys = self.keys.keys();
             let ctx = LifecycleContext::new(next.id, self.config.lifecycle(), &keys);
-            let (state, decided) = execute(&next.mfa, command, now, &ctx)?;
-            next.mfa = state;
-            events = decided;
+            for command in commands {
+                let (state, decided) = execute(&next.mfa, command, now, &ctx)?;
+                next.mfa = state;
+                events.extend(decided);
+            }
         }
         let changed = next != current.value;
         if !changed && events.is_empty() {
@@ -453,7 +477,7 @@ impl MfaService {
         }
         let mut change = Change::new()
             .audit(audit_events(&next, &events, actor, now))
-            .notify(notifications(&next, &events, now));
+            .notify(notifications(&next, &events, now, current.version.get()));
         log_events(&next, &events);
         let outline = Outline::from(&next);
         if changed {
@@ -488,7 +512,9 @@ fn log_events(admin: &Admin, events: &[Event]) {
             Event::Unlocked { .. } => "unlocked",
             Event::FactorRemoved { .. } => "factor_removed",
             Event::LinkExpired { .. } => "link_expired",
-            Event::PasswordFailed { .. } => "password_failed",
+            Event::PasswordAttempted { .. } => "password_attempted",
+            Event::SetupFailed { .. } => "setup_failed",
+            Event::LinkVoided { .. } => "link_voided",
             Event::PasswordDelayed { .. } => "password_delayed",
             Event::PasswordFailuresCleared { .. } => "password_failures_cleared",
         };

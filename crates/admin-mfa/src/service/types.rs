@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::password::Password;
+use crate::session::SetupProof;
 
 /// What a state-changing management call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,7 @@ pub struct Outcome {
 pub struct Provisioning {
     pub(crate) uri: OtpauthUri,
     pub(crate) purpose: LinkPurpose,
+    pub(crate) proof: SetupProof,
 }
 
 impl fmt::Debug for Provisioning {
@@ -73,6 +75,13 @@ impl Provisioning {
     #[must_use]
     pub const fn purpose(&self) -> LinkPurpose {
         self.purpose
+    }
+
+    /// The identity-step proof [`MfaService::complete_setup`](crate::MfaService::complete_setup)
+    /// needs with the link token (SETUP-1). Keep it with the page showing this QR code.
+    #[must_use]
+    pub const fn proof(&self) -> &SetupProof {
+        &self.proof
     }
 
     /// The QR code as an SVG document.

@@ -75,7 +75,7 @@ impl MfaService {
         let applied = self
             .mutate(subject.org, subject.id, Some(subject.id), |admin, _| {
                 admin.prefs.admins_without_mfa_hidden = !on;
-                Ok(None)
+                Ok(Vec::new())
             })
             .await?;
         Ok(applied.written)

@@ -228,7 +228,7 @@ impl H {
             .unwrap();
         let secret = app_secret(&provisioning.otpauth_uri());
         self.svc
-            .complete_setup(&token, &self.code(&secret))
+            .complete_setup(&token, provisioning.proof(), &self.code(&secret))
             .await
             .unwrap();
         secret

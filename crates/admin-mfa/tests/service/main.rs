@@ -17,6 +17,7 @@ mod backends;
 mod common;
 mod concurrency;
 mod faults;
+mod hardening;
 mod scale_out;
 mod scenarios;
 mod security;

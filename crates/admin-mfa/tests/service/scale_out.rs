@@ -198,9 +198,10 @@ async fn one_link_through_both_replicas_completes_once(r: &Replicas) {
     for i in 0..2 * TASKS_PER_REPLICA {
         let svc = Arc::clone(&r.replica(i).svc);
         let (token, code, barrier) = (Arc::clone(&token), code.clone(), Arc::clone(&barrier));
+        let proof = provisioning.proof().clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            svc.complete_setup(&token, &code).await
+            svc.complete_setup(&token, &proof, &code).await
         }));
     }
     let mut completed = 0;

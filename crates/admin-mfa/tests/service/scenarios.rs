@@ -252,7 +252,7 @@ async fn setup_link_flow_enrols_with_qr_key_and_code(b: Backend) {
     let secret = app_secret(&uri);
     let done = h
         .svc
-        .complete_setup(&token, &h.code(&secret))
+        .complete_setup(&token, provisioning.proof(), &h.code(&secret))
         .await
         .unwrap();
     assert_eq!(done.purpose, LinkPurpose::Setup);
@@ -265,7 +265,9 @@ async fn setup_link_flow_enrols_with_qr_key_and_code(b: Backend) {
     assert!(admin.mfa.link.is_none());
     // The link is used up; a confirmation e-mail went out.
     assert!(matches!(
-        h.svc.complete_setup(&token, &h.code(&secret)).await,
+        h.svc
+            .complete_setup(&token, provisioning.proof(), &h.code(&secret))
+            .await,
         Err(Error::InvalidCode)
     ));
     assert!(matches!(
@@ -517,7 +519,11 @@ async fn self_service_reset_keeps_the_old_factor_until_the_new_one_is_verified(b
     // Abandoning here would leave the old factor working.
     h.advance(30);
     h.mfa_session(id, &old).await;
-    let done = h.svc.complete_setup(&token, &h.code(&new)).await.unwrap();
+    let done = h
+        .svc
+        .complete_setup(&token, provisioning.proof(), &h.code(&new))
+        .await
+        .unwrap();
     assert_eq!(done.purpose, LinkPurpose::Reset);
     // The old secret no longer works, the new one does, older sessions are revoked.
     h.advance(30);
