@@ -1,1 +1,0 @@
-//! Runnable examples for admin-mfa; see the `quickstart` example.
