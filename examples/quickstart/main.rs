@@ -1,8 +1,8 @@
-//! The admin-mfa quickstart: the whole story of the seed ("Enable MFA for the Admin Portal"),
-//! told on the embedded in-memory store.
+//! The admin-mfa quickstart: the whole story of JumpCloud's admin-portal MFA guide ("Enable MFA
+//! for the Admin Portal"), told on the embedded in-memory store.
 //!
 //! Run it with `cargo run --example quickstart`. It finishes in seconds and exits 0; any
-//! step that does not behave as the seed says makes it exit 1.
+//! step that does not behave as the guide says makes it exit 1.
 //!
 //! The cast, one organization:
 //! - Ada, Administrator With Billing, the organization's first admin (bootstrapped).
@@ -15,10 +15,11 @@ mod provisioning;
 
 use std::error::Error;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use admin_mfa::lifecycle::{Admin, KeyId, KeyRing, SealingKey};
+use admin_mfa::lifecycle::{Admin, KeyId, KeyRing, SealingKey, UnixTime};
 use admin_mfa::ports::{AdminStore, Change, Clock, EmailMessage, SystemClock};
-use admin_mfa::totp::{OtpauthUri, TerminalStyle, generate};
+use admin_mfa::totp::{OtpauthUri, TerminalStyle, TotpSecret, generate};
 use admin_mfa::{
     AdminId, Authenticated, BuiltinRole, BulkItem, Email, Error as MfaError, LoginOutcome,
     MfaConfig, MfaService, NewAdmin, OrgId, PageRequest, Password, PasswordParams, Passwords, Role,
@@ -57,6 +58,21 @@ fn heading(text: &str) {
     println!("\n== {text}");
 }
 
+/// What the password step answered, in the words a login page would use.
+fn login_answer(outcome: &LoginOutcome) -> &'static str {
+    match outcome {
+        LoginOutcome::Authenticated(_) => "signed in (no MFA yet)",
+        LoginOutcome::MfaChallenge(_) => "asked for a code",
+        LoginOutcome::SetupRequired(_) => "MFA must be set up first: check your e-mail",
+    }
+}
+
+/// An instant as an RFC 3339 date in UTC (`2026-12-05T22:17:08Z`), the way a portal shows it.
+fn date(t: UnixTime) -> String {
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(t.as_secs());
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
 impl Story {
     fn new() -> Res<Self> {
         let store = Arc::new(MemoryStore::new());
@@ -85,6 +101,11 @@ impl Story {
             clock,
             org: OrgId::from_bytes([0x0a; 16]),
         })
+    }
+
+    /// An admin's e-mail address, as the audit log should read (it stores ids).
+    async fn email_of(&self, id: AdminId) -> Res<String> {
+        Ok(self.admin(id).await?.email.as_str().to_owned())
     }
 
     async fn admin(&self, id: AdminId) -> Res<Admin> {
@@ -159,7 +180,8 @@ impl Story {
         let info = self.svc.open_link(&token).await?;
         println!(
             "  GET link: a {} link, valid until {}",
-            info.purpose, info.expires_at
+            info.purpose,
+            date(info.expires_at)
         );
         let provisioning = self
             .svc
@@ -167,18 +189,24 @@ impl Story {
             .await?;
         println!("  email + password accepted: scan this QR code, or type the key");
         if show_qr {
+            // Painted black on white, so it scans on dark and light terminals alike.
             println!(
                 "{}",
                 provisioning
-                    .qr_terminal(TerminalStyle::DarkBackground)?
+                    .qr_terminal(TerminalStyle::AnyBackground)?
                     .as_str()
             );
         }
-        println!("  key: {}", provisioning.key().as_str());
+        let key = TotpSecret::from_base32(&provisioning.key())?;
+        println!("  key: {}", key.to_base32_grouped().as_str());
         let uri = provisioning.otpauth_uri().as_str().to_owned();
         let code = self.app_code(&uri)?;
         println!("  the authenticator app shows {code}; Submit");
-        let done = self.svc.complete_setup(&token, &code).await?;
+        // The page keeps the proof of the email + password step with the token.
+        let done = self
+            .svc
+            .complete_setup(&token, provisioning.proof(), &code)
+            .await?;
         println!("  {} complete for {}", done.purpose, email.as_str());
         Ok(uri)
     }
@@ -251,13 +279,27 @@ async fn run() -> Res {
     println!("  created; MFA required by default: {}", ada.mfa_required);
     let ada_email = story.admin(ada.id).await?.email;
     let outcome = story.login("ada@example.com").await?;
-    println!("  Ada logs in with her password → {outcome:?}");
+    println!(
+        "  Ada logs in with her password → {}",
+        login_answer(&outcome)
+    );
     check(
         matches!(outcome, LoginOutcome::SetupRequired(_)),
         "Ada must set up MFA first",
     )?;
-    for m in story.deliver().await? {
-        Story::show_email(&m);
+    let mails = story.deliver().await?;
+    if mails.len() == 1 {
+        println!(
+            "  her setup e-mail, queued when she was created (the login sends no second one):"
+        );
+    } else {
+        println!(
+            "  {} setup e-mails: one queued when she was created, one more by her login",
+            mails.len()
+        );
+    }
+    for m in &mails {
+        Story::show_email(m);
     }
     let ada_uri = story.follow_link(&ada_email, true).await?;
     let ada_session = story.mfa_login("ada@example.com", &ada_uri).await?;
@@ -414,7 +456,10 @@ async fn run() -> Res {
         view.count
     );
     let outcome = story.login("gus@example.com").await?;
-    println!("  Gus logs in with his password → {outcome:?} (check your e-mail)");
+    println!(
+        "  Gus logs in with his password → {}",
+        login_answer(&outcome)
+    );
     check(
         matches!(outcome, LoginOutcome::SetupRequired(_)),
         "Gus must set up MFA",
@@ -504,18 +549,19 @@ async fn run() -> Res {
         .await?;
     println!("  {} events; the last five:", log.items.len());
     for event in log.items.iter().rev().take(5).rev() {
+        let actor = match event.actor {
+            Some(id) => story.email_of(id).await?,
+            None => "the system".to_owned(),
+        };
         println!(
-            "  {} actor {} target {} {:?}",
-            event.at,
-            event
-                .actor
-                .map_or_else(|| "system".to_owned(), |a| a.to_string()),
-            event.target,
-            event.kind
+            "  {}  {:?}  by {actor}  for {}",
+            date(event.at),
+            event.kind,
+            story.email_of(event.target).await?
         );
     }
     provisioning::run()?;
     policy::run()?;
-    println!("\nquickstart finished: every step behaved as the seed describes");
+    println!("\nquickstart finished: every step behaved as the guide describes");
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The seed's roles and permissions, asked of `admin-mfa-policy` and printed with their reasons.
+//! The roles and permissions of JumpCloud's admin-portal MFA guide, asked of `admin-mfa-policy`
+//! and printed with their reasons.
 
 use admin_mfa_policy::{
     Action, AdminId, BuiltinRole, Context, Decision, OrgId, PageId, PolicyEngine, Reason, Request,
@@ -91,7 +92,7 @@ impl Ask<'_> {
     }
 }
 
-/// Prints the seed's role decisions; fails if one of them is not what the seed says.
+/// Prints the guide's role decisions; fails if one of them is not what the guide says.
 pub(crate) fn run() -> Result<(), String> {
     use BuiltinRole::{
         Administrator, AdministratorWithBilling as Awb, BillingOnly, HelpDesk, Manager,

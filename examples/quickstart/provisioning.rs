@@ -2,6 +2,7 @@
 //! the QR code (terminal and PNG), the first code, and the same code refused as a replay.
 
 use std::error::Error;
+use std::io::Write as _;
 
 use admin_mfa::ports::{Clock, SystemClock};
 use admin_mfa_totp::{
@@ -32,23 +33,34 @@ pub(crate) fn run() -> Result<(), Box<dyn Error>> {
     )?;
     let uri = enrolment.to_uri();
     println!("otpauth URI: {}", uri.as_str());
-    println!("key for manual entry: {}", secret.to_base32().as_str());
+    // Groups of four, as people read and type it; the app ignores the spaces.
+    println!(
+        "key for manual entry: {}",
+        secret.to_base32_grouped().as_str()
+    );
 
-    // 3. The QR code in the terminal (drawn for a dark background, so it reads dark on light).
+    // 3. The QR code in the terminal, painted black on white (quiet zone included) so it
+    //    scans on dark and light terminals alike.
     println!(
         "{}",
         enrolment
-            .to_qr_terminal(TerminalStyle::DarkBackground)?
+            .to_qr_terminal(TerminalStyle::AnyBackground)?
             .as_str()
     );
 
-    // 4. The same QR code as a PNG file (4 px per module, 4-module quiet zone).
-    let png_path = std::env::temp_dir().join("admin-mfa-quickstart-qr.png");
-    std::fs::write(
-        &png_path,
-        enrolment.to_qr_png(MIN_PNG_MODULE_PX)?.as_slice(),
-    )?;
-    println!("QR code written to {}", png_path.display());
+    // 4. The same QR code as a PNG file (4 px per module, 4-module quiet zone), in a file of
+    //    its own: a fresh name each run (created readable by this user only), kept after the
+    //    example exits so it can be opened. It holds the secret: delete it when done.
+    let mut png = tempfile::Builder::new()
+        .prefix("admin-mfa-quickstart-qr-")
+        .suffix(".png")
+        .tempfile()?;
+    png.write_all(enrolment.to_qr_png(MIN_PNG_MODULE_PX)?.as_slice())?;
+    let (_, png_path) = png.keep()?;
+    println!(
+        "QR code written to {} (it holds the secret: delete it when done)",
+        png_path.display()
+    );
 
     // 5. The authenticator app: it parses the scanned URI and computes the current code.
     // The server clock (a real service holds an injected `Clock`).
