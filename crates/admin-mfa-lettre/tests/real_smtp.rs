@@ -127,7 +127,7 @@ impl SmtpServer {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let line = rx.recv_timeout(Duration::from_secs(180)).unwrap_or_default();
         if let Some(port) = line.trim().strip_prefix("PORT ") {
             let port = port.parse().unwrap();
             return Some(Self { child, port, dir });
@@ -161,7 +161,7 @@ impl SmtpServer {
         LettreMailer::builder("127.0.0.1", sender())
             .tls(tls)
             .port(self.port)
-            .timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
     }
 }
 
@@ -387,7 +387,7 @@ async fn hostile_subjects_and_display_names_arrive_encoded_with_one_recipient() 
     let mailer = LettreMailer::builder("127.0.0.1", from)
         .tls(TlsMode::None)
         .port(server.port)
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
     let subject =
@@ -449,7 +449,7 @@ async fn smtp_replies_map_to_retry_or_permanent_failure() {
     };
     let mailer = server
         .builder(TlsMode::None)
-        .timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
 
@@ -509,7 +509,7 @@ async fn a_relay_that_is_not_listening_is_transient() {
     let mailer = LettreMailer::builder("127.0.0.1", sender())
         .tls(TlsMode::None)
         .port(port)
-        .timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
     let error = mailer

@@ -38,8 +38,10 @@
 
 mod clock;
 mod mailer;
+mod random;
 mod store;
 
 pub use clock::ManualClock;
 pub use mailer::{RecordingMailer, ScriptedFailure};
+pub use random::SeededRandom;
 pub use store::MemoryStore;

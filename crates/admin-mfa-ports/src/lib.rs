@@ -7,6 +7,7 @@
 //! | [`Mailer`] | async | `admin-mfa-memory`'s recording mailer; the SMTP mailer |
 //! | [`Clock`] | sync | [`SystemClock`]; a settable clock in `admin-mfa-memory` |
 //! | [`KeyProvider`] | sync | [`KeyRing`] (fixed keys); a host's own key management |
+//! | [`RandomSource`] | sync | [`OsRandom`]; a seeded generator in `admin-mfa-memory` for repeatable tests |
 //!
 //! Every port is object-safe, `Send + Sync` and takes `&self`, so a host holds
 //! `Arc<dyn AdminStore>` and `Arc<dyn Mailer>`; `Arc<T>` and `Box<T>` of a port are ports too.
@@ -49,6 +50,7 @@
 mod clock;
 mod keys;
 mod mail;
+mod random;
 mod store;
 mod validate;
 
@@ -59,6 +61,7 @@ pub use admin_mfa_lifecycle::{
 pub use clock::{Clock, SystemClock};
 pub use keys::KeyProvider;
 pub use mail::{EmailMessage, MailError, Mailer};
+pub use random::{OsRandom, RandomError, RandomSource};
 pub use store::{
     AdminStore, AdminSummary, AdminWrite, AuditCursor, AuditPage, Change, CommitReceipt,
     ConflictKind, Lease, OutboxEntry, OutboxId, OutboxStats, Page, PageRequest, StoreError,
@@ -68,4 +71,11 @@ pub use validate::{StoredKeys, StoredState};
 
 /// Compile-time guard: every port must stay usable as a trait object.
 #[allow(dead_code, reason = "compile-time check only")]
-fn _dyn_ok(_: &dyn AdminStore, _: &dyn Mailer, _: &dyn Clock, _: &dyn KeyProvider) {}
+fn _dyn_ok(
+    _: &dyn AdminStore,
+    _: &dyn Mailer,
+    _: &dyn Clock,
+    _: &dyn KeyProvider,
+    _: &dyn RandomSource,
+) {
+}

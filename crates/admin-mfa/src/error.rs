@@ -147,6 +147,24 @@ impl From<TransitionError> for Error {
 }
 
 impl Error {
+    /// The answer of an entry point whose refusals all look alike (ENU-1, ENU-3, VER-7):
+    /// `generic` for everything that means "this request names nothing usable" (no such
+    /// admin, a link that is missing, stale, used or voided, no candidate, a wrong identity
+    /// proof, no active factor), this error unchanged otherwise (infrastructure failures,
+    /// policy refusals). The one mapping every such entry point uses.
+    pub(crate) fn or_generic(self, generic: Self) -> Self {
+        match self {
+            Self::NotFound
+            | Self::NotApplicable(
+                TransitionError::InvalidLink(_)
+                | TransitionError::NoCandidate
+                | TransitionError::ProofMismatch
+                | TransitionError::NoActiveFactor,
+            ) => generic,
+            other => other,
+        }
+    }
+
     /// [`Error::InvalidInput`] naming `field` and its `problem`.
     #[must_use]
     pub const fn invalid(field: &'static str, problem: &'static str) -> Self {

@@ -150,19 +150,18 @@
 //!
 //! [`KeyProvider`]: admin_mfa_ports::KeyProvider
 
-// Owned by the service engineer: the `MfaService`, its configuration and its operations.
-// Owned by the email/password engineer: `email` (rendering), `dispatch` (outbox delivery),
-// `password` (argon2id). Each adds its own `mod` and `pub use` lines below.
-
-pub mod dispatch;
-pub mod email;
-pub mod password;
+mod dispatch;
+mod email;
+mod password;
 
 pub use dispatch::{
     AttemptFailure, DeadLetter, DispatchConfig, DispatchConfigBuilder, DispatchConfigError,
     DispatchError, DispatchFailure, DispatchReport, FailureReason, dispatch,
 };
-pub use email::{EmailConfig, EmailConfigBuilder, EmailConfigError, EmailRenderer, RenderError};
+pub use email::{
+    EmailConfig, EmailConfigBuilder, EmailConfigError, EmailRenderer, MAX_DISPLAY_NAME_CHARS,
+    MAX_PRODUCT_NAME_CHARS, MAX_SUPPORT_CONTACT_CHARS, RenderError, link_purpose_of,
+};
 pub use password::{
     HashOp, HashRun, MAX_PASSWORD_BYTES, ParamsError, Password, PasswordError, PasswordParams,
     PasswordStats, Passwords, PasswordsBuilder, Verification,
@@ -185,8 +184,8 @@ pub use config::{
 };
 pub use error::{Denied, Error, InvalidField, Result};
 pub use service::{
-    BulkItem, BulkReport, CreatedAdmin, LinkInfo, MfaService, MfaServiceBuilder, NewAdmin, Outcome,
-    Provisioning, SetupComplete, WidgetView,
+    BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, LinkInfo, MfaService, MfaServiceBuilder,
+    NewAdmin, Provisioning, SetupComplete, WidgetView,
 };
 pub use session::{
     Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupProof, SetupRequired,

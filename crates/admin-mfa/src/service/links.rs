@@ -1,16 +1,16 @@
 //! The emailed link: open (GET), confirm email and password (new QR), complete with a code.
 
 use admin_mfa_lifecycle::{
-    Admin, Code, Command, Email, Event, LinkPurpose, LinkToken, Nonce, OrgId, PasswordCheck,
-    TokenHash, TotpSecret, TransitionError,
+    Admin, Code, Command, Email, LinkPurpose, LinkToken, Nonce, OrgId, PasswordCheck, TokenHash,
+    TotpSecret,
 };
 use admin_mfa_policy::Action;
 use admin_mfa_ports::Versioned;
 use admin_mfa_totp::OtpauthUri;
 
+use super::MfaService;
 use super::login::apply_rehash;
 use super::types::{LinkInfo, Provisioning, SetupComplete};
-use super::{MfaService, random};
 use crate::error::{Error, Result};
 use crate::password::Password;
 use crate::session::SetupProof;
@@ -107,9 +107,9 @@ impl MfaService {
             tracing::info!("link identity step refused");
             return Err(Error::InvalidCredentials);
         };
-        let secret = TotpSecret::try_generate().map_err(|_| Error::Rng)?;
+        let secret = TotpSecret::from_bytes(&*self.random::<20>()?).map_err(|_| Error::Rng)?;
         let proof = SetupProof {
-            secret: LinkToken::from_bytes(*random::<32>()?),
+            secret: LinkToken::from_bytes(*self.random::<32>()?),
         };
         let proof_hash = proof.hash();
         let applied = self
@@ -128,16 +128,13 @@ impl MfaService {
                         purpose,
                         token_hash: hash,
                         secret: secret.clone(),
-                        nonce: Nonce::from_bytes(*random::<12>()?),
+                        nonce: Nonce::from_bytes(*self.random::<12>()?),
                         proof: proof_hash,
                     },
                 ])
             })
             .await
-            .map_err(|e| match e {
-                Error::NotFound | Error::NotApplicable(_) => Error::InvalidCredentials,
-                other => other,
-            })?;
+            .map_err(|e| e.or_generic(Error::InvalidCredentials))?;
         let uri = OtpauthUri::new(
             self.config.issuer(),
             applied.admin.email.as_str(),
@@ -192,16 +189,8 @@ impl MfaService {
                 }])
             })
             .await
-            .map_err(|e| match e {
-                Error::NotFound
-                | Error::NotApplicable(
-                    TransitionError::InvalidLink(_)
-                    | TransitionError::NoCandidate
-                    | TransitionError::ProofMismatch,
-                ) => Error::InvalidCode,
-                other => other,
-            })?;
-        if applied.has(|e| matches!(e, Event::Enrolled { .. })) {
+            .map_err(|e| e.or_generic(Error::InvalidCode))?;
+        if applied.enrolled() {
             Ok(SetupComplete { admin: id, purpose })
         } else {
             Err(Error::InvalidCode)

@@ -2,12 +2,12 @@
 
 use admin_mfa_lifecycle::{
     Admin, AdminId, AuditEvent, AuditKind, Code, Command, Email, Event, LoginStep, OrgId,
-    PasswordCheck, PasswordHash, TransitionError,
+    PasswordCheck, PasswordHash, UnixTime,
 };
 use admin_mfa_policy::Action;
 use admin_mfa_ports::{Change, Versioned};
 
-use super::{Applied, MfaService};
+use super::{Applied, MfaService, Plan};
 use crate::error::{Error, Result};
 use crate::password::{Password, PasswordError};
 use crate::session::{Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupRequired};
@@ -82,10 +82,7 @@ impl MfaService {
                 Ok(plan)
             })
             .await
-            .map_err(|e| match e {
-                Error::NotFound => Error::InvalidCredentials,
-                other => other,
-            })?
+            .map_err(|e| e.or_generic(Error::InvalidCredentials))?
             .admin;
         let now = self.clock.now();
         let outcome = match applied.login_step {
@@ -129,32 +126,15 @@ impl MfaService {
         if self.clock.now() >= challenge.expires_at {
             return Err(Error::SessionExpired);
         }
+        let (org, admin, epoch) = (challenge.org, challenge.admin, challenge.credential_epoch);
         let applied = self
-            .mutate_at_epoch(
-                challenge.org,
-                challenge.admin,
-                challenge.credential_epoch,
-                |_| {
-                    Ok(Command::Verify {
-                        code: Code::new(code),
-                    })
-                },
-            )
+            .mutate_at_epoch(org, admin, epoch, |_, _| {
+                Ok(vec![Command::Verify {
+                    code: Code::new(code),
+                }])
+            })
             .await?;
-        let verified_at = applied.events.iter().find_map(|e| match e {
-            Event::Verified { at, .. } => Some(*at),
-            _ => None,
-        });
-        match verified_at {
-            Some(at) => Ok(Authenticated {
-                admin: applied.admin.id,
-                org: applied.admin.org,
-                factors: vec![FactorKind::Password, FactorKind::Totp],
-                authenticated_at: at,
-                credential_epoch: applied.admin.credential_epoch,
-            }),
-            None => Err(Error::InvalidCode),
-        }
+        applied.session().ok_or(Error::InvalidCode)
     }
 
     /// Step-up re-authentication of a signed-in admin with a fresh code (before an MFA
@@ -175,28 +155,24 @@ impl MfaService {
     ) -> Result<Authenticated> {
         // The epoch check inside covers a revoked session or a removed admin.
         let applied = self
-            .mutate_at_epoch(session.org, session.admin, session.credential_epoch, |_| {
-                Ok(Command::Verify {
-                    code: Code::new(code),
-                })
-            })
+            .mutate_at_epoch(
+                session.org,
+                session.admin,
+                session.credential_epoch,
+                |_, _| {
+                    Ok(vec![Command::Verify {
+                        code: Code::new(code),
+                    }])
+                },
+            )
             .await?;
-        for event in &applied.events {
-            match event {
-                Event::Verified { at, .. } => {
-                    return Ok(Authenticated {
-                        admin: applied.admin.id,
-                        org: applied.admin.org,
-                        factors: vec![FactorKind::Password, FactorKind::Totp],
-                        authenticated_at: *at,
-                        credential_epoch: applied.admin.credential_epoch,
-                    });
-                }
-                Event::Delayed { until, .. } => return Err(Error::RetryLater { retry_at: *until }),
-                _ => {}
-            }
+        if let Some(session) = applied.session() {
+            return Ok(session);
         }
-        Err(Error::InvalidCode)
+        match applied.delayed_until() {
+            Some(retry_at) => Err(Error::RetryLater { retry_at }),
+            None => Err(Error::InvalidCode),
+        }
     }
 
     /// "Reset TOTP MFA" at the code prompt: queues a reset e-mail to the admin who passed
@@ -212,47 +188,38 @@ impl MfaService {
         if self.clock.now() >= challenge.expires_at {
             return Err(Error::SessionExpired);
         }
-        self.mutate_at_epoch(
-            challenge.org,
-            challenge.admin,
-            challenge.credential_epoch,
-            |admin| {
-                self.authorize_self_service(admin, &Action::ResetOwnTotp)?;
-                Ok(Command::RequestReset {
-                    fresh: self.fresh()?,
-                })
-            },
-        )
+        let (org, admin, epoch) = (challenge.org, challenge.admin, challenge.credential_epoch);
+        self.mutate_at_epoch(org, admin, epoch, |admin, _| {
+            self.authorize_self_service(admin, &Action::ResetOwnTotp)?;
+            Ok(vec![Command::RequestReset {
+                fresh: self.fresh()?,
+            }])
+        })
         .await?;
         Ok(())
     }
 
-    /// Runs the command `command` picks on the admin behind a challenge or session issued at
-    /// credential epoch `epoch`, as that admin: a changed epoch, a removed admin or a removed
-    /// factor all mean the challenge or session is dead.
-    async fn mutate_at_epoch<F>(
+    /// Runs `plan` on the admin behind a challenge or session issued at credential epoch
+    /// `epoch`, as that admin: a changed epoch, a removed admin or a removed factor all mean
+    /// the challenge or session is dead.
+    async fn mutate_at_epoch<P>(
         &self,
         org: OrgId,
         admin: AdminId,
         epoch: u64,
-        mut command: F,
+        mut plan: P,
     ) -> Result<Applied>
     where
-        F: FnMut(&Admin) -> Result<Command>,
+        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
     {
-        self.mutate(org, admin, Some(admin), |current, _| {
+        self.mutate(org, admin, Some(admin), |current, now| {
             if current.mfa.credential_epoch != epoch {
                 return Err(Error::SessionExpired);
             }
-            command(current).map(|c| vec![c])
+            plan(current, now)
         })
         .await
-        .map_err(|e| match e {
-            Error::NotFound | Error::NotApplicable(TransitionError::NoActiveFactor) => {
-                Error::SessionExpired
-            }
-            other => other,
-        })
+        .map_err(|e| e.or_generic(Error::SessionExpired))
     }
 }
 

@@ -7,13 +7,13 @@ use foldhash::fast::RandomState;
 
 use admin_mfa_lifecycle::{
     Admin, AdminId, BuiltinRole, Command, Context as LifecycleContext, Email, EmailError, Event,
-    MfaState, Role, UnixTime, audit_events, execute, notifications,
+    MfaState, Role, UnixTime, execute,
 };
 use admin_mfa_policy::{Action, Context as PolicyContext, Target};
 use admin_mfa_ports::{Change, ConflictKind, StoreError};
 
-use super::types::{BulkItem, BulkReport, CreatedAdmin, NewAdmin, Outcome};
-use super::{Applied, MfaService, log_events, random_admin_id};
+use super::types::{BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, NewAdmin};
+use super::{Applied, MfaService, Plan, record};
 use crate::error::{Error, Result};
 use crate::password::PasswordError;
 use crate::session::Authenticated;
@@ -21,8 +21,8 @@ use crate::session::Authenticated;
 /// The longest display name accepted, in bytes.
 const MAX_DISPLAY_NAME_LEN: usize = 256;
 
-fn outcome(applied: &Applied) -> Outcome {
-    Outcome {
+fn outcome(applied: &Applied) -> ChangeOutcome {
+    ChangeOutcome {
         changed: applied.written && applied.events.iter().any(Event::changes_state),
         emails_queued: applied.queued,
         email_rate_limited_until: applied.events.iter().find_map(|e| match e {
@@ -35,22 +35,22 @@ fn outcome(applied: &Applied) -> Outcome {
 impl MfaService {
     /// Runs one lifecycle command on `target` on behalf of `actor`, after the policy
     /// allowed `action` on the target as it is when the command is decided.
-    async fn manage<F>(
+    async fn manage<P>(
         &self,
         actor: &Authenticated,
         target: AdminId,
         action: Action,
-        mut command: F,
-    ) -> Result<Outcome>
+        mut plan: P,
+    ) -> Result<ChangeOutcome>
     where
-        F: FnMut(&Admin) -> Result<Command>,
+        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
     {
         let subject = self.actor(actor, true).await?;
         let context = self.policy_context(false);
         let applied = self
-            .mutate(subject.org, target, Some(subject.id), |admin, _| {
+            .mutate(subject.org, target, Some(subject.id), |admin, now| {
                 self.authorize_on(&subject, &action, admin, &context)?;
-                command(admin).map(|c| vec![c])
+                plan(admin, now)
             })
             .await?;
         Ok(outcome(&applied))
@@ -66,13 +66,17 @@ impl MfaService {
     /// [`Error::Forbidden`] with the policy's reason; [`Error::NotFound`] for an unknown
     /// admin or one of another organization; [`Error::SessionExpired`] or
     /// [`Error::ReauthRequired`] for the actor's session; infrastructure errors.
-    pub async fn enable_mfa(&self, actor: &Authenticated, target: AdminId) -> Result<Outcome> {
+    pub async fn enable_mfa(
+        &self,
+        actor: &Authenticated,
+        target: AdminId,
+    ) -> Result<ChangeOutcome> {
         let by = actor.admin;
-        self.manage(actor, target, Action::EnableMfa, |_| {
-            Ok(Command::Enable {
+        self.manage(actor, target, Action::EnableMfa, |_, _| {
+            Ok(vec![Command::Enable {
                 by: Some(by),
                 fresh: self.fresh()?,
-            })
+            }])
         })
         .await
     }
@@ -89,14 +93,14 @@ impl MfaService {
         &self,
         actor: &Authenticated,
         target: AdminId,
-    ) -> Result<Outcome> {
+    ) -> Result<ChangeOutcome> {
         let by = actor.admin;
         let global_required = self.config.global_mfa_required();
-        self.manage(actor, target, Action::DisableMfaRequirement, |_| {
-            Ok(Command::RemoveRequirement {
+        self.manage(actor, target, Action::DisableMfaRequirement, |_, _| {
+            Ok(vec![Command::RemoveRequirement {
                 by,
                 global_required,
-            })
+            }])
         })
         .await
     }
@@ -109,13 +113,13 @@ impl MfaService {
     /// # Errors
     ///
     /// As [`MfaService::enable_mfa`].
-    pub async fn reset_mfa(&self, actor: &Authenticated, target: AdminId) -> Result<Outcome> {
+    pub async fn reset_mfa(&self, actor: &Authenticated, target: AdminId) -> Result<ChangeOutcome> {
         let by = actor.admin;
-        self.manage(actor, target, Action::ResetMfa, |_| {
-            Ok(Command::AdminReset {
+        self.manage(actor, target, Action::ResetMfa, |_, _| {
+            Ok(vec![Command::AdminReset {
                 by,
                 fresh: self.fresh()?,
-            })
+            }])
         })
         .await
     }
@@ -127,10 +131,14 @@ impl MfaService {
     ///
     /// [`Error::NotApplicable`] if the target is neither locked nor counting failures;
     /// otherwise as [`MfaService::enable_mfa`].
-    pub async fn unlock_mfa(&self, actor: &Authenticated, target: AdminId) -> Result<Outcome> {
+    pub async fn unlock_mfa(
+        &self,
+        actor: &Authenticated,
+        target: AdminId,
+    ) -> Result<ChangeOutcome> {
         let by = actor.admin;
-        self.manage(actor, target, Action::ResetMfa, |_| {
-            Ok(Command::Unlock { by })
+        self.manage(actor, target, Action::ResetMfa, |_, _| {
+            Ok(vec![Command::Unlock { by }])
         })
         .await
     }
@@ -254,14 +262,8 @@ impl MfaService {
                 Ok((state, events)) => {
                     let mut next = current.value;
                     next.mfa = state;
-                    change
-                        .audit
-                        .extend(audit_events(&next, &events, Some(subject.id), now));
                     let version = current.version.get();
-                    change
-                        .outbox
-                        .extend(notifications(&next, &events, now, version));
-                    log_events(&next, &events);
+                    record(&mut change, &next, &events, Some(subject.id), now, version);
                     change = change.update(next, current.version);
                     *written = true;
                 }
@@ -404,7 +406,7 @@ impl MfaService {
         let now: UnixTime = self.clock.now();
         let id = match id {
             Some(id) => id,
-            None => random_admin_id()?,
+            None => self.random_admin_id()?,
         };
         let mut admin = Admin::new(id, org, email, name, new.role, hash, now);
         let mut events = Vec::new();
@@ -419,16 +421,14 @@ impl MfaService {
             admin.mfa = state;
             events = decided;
         }
-        let change = Change::new()
-            .audit(audit_events(&admin, &events, by, now))
-            .notify(notifications(&admin, &events, now, 0))
-            .insert(admin.clone());
+        let mut change = Change::new();
+        record(&mut change, &admin, &events, by, now, 0);
+        let change = change.insert(admin.clone());
         let receipt = self.store.commit(change).await.map_err(|e| match e {
             StoreError::Conflict(ConflictKind::Email) => Error::EmailTaken,
             StoreError::Conflict(_) => Error::Conflict,
             other => Error::Store(other),
         })?;
-        log_events(&admin, &events);
         tracing::info!(admin = %id, org = %org, "admin created");
         Ok(CreatedAdmin {
             id,

@@ -30,7 +30,8 @@ use admin_mfa_policy::{
     Action, Context as PolicyContext, Decision, PolicyEngine, Reason, Request, Subject, Target,
 };
 use admin_mfa_ports::{
-    AdminStore, Change, Clock, ConflictKind, KeyProvider, Mailer, StoreError, Versioned,
+    AdminStore, Change, Clock, ConflictKind, KeyProvider, Mailer, OsRandom, RandomSource,
+    StoreError, Versioned,
 };
 use zeroize::Zeroizing;
 
@@ -39,11 +40,11 @@ use crate::dispatch::{DispatchError, DispatchReport, dispatch};
 use crate::email::EmailRenderer;
 use crate::error::{Denied, Error, Result};
 use crate::password::Passwords;
-use crate::session::Authenticated;
+use crate::session::{Authenticated, FactorKind};
 
 pub use types::{
-    BulkItem, BulkReport, CreatedAdmin, LinkInfo, NewAdmin, Outcome, Provisioning, SetupComplete,
-    WidgetView,
+    BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, LinkInfo, NewAdmin, Provisioning,
+    SetupComplete, WidgetView,
 };
 
 /// How often one operation re-reads and re-decides after a version conflict.
@@ -63,6 +64,7 @@ pub struct MfaService {
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     keys: Arc<dyn KeyProvider>,
+    random: Arc<dyn RandomSource>,
     policy: PolicyEngine,
     passwords: Passwords,
     renderer: EmailRenderer,
@@ -85,6 +87,7 @@ pub struct MfaServiceBuilder {
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     keys: Arc<dyn KeyProvider>,
+    random: Arc<dyn RandomSource>,
     policy: Option<PolicyEngine>,
     passwords: Option<Passwords>,
 }
@@ -101,6 +104,14 @@ impl MfaServiceBuilder {
     /// The policy to authorize with (default: [`PolicyEngine::jumpcloud`]).
     pub fn policy(mut self, policy: PolicyEngine) -> Self {
         self.policy = Some(policy);
+        self
+    }
+
+    /// The source of link tokens, nonces, new secrets, identity-step proofs and admin ids
+    /// (default: [`OsRandom`], the operating system's generator). Pass a seeded one in tests
+    /// to make a whole run repeatable; never anything weaker in production.
+    pub fn random_source(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = random;
         self
     }
 
@@ -121,6 +132,7 @@ impl MfaServiceBuilder {
             mailer: self.mailer,
             clock: self.clock,
             keys: self.keys,
+            random: self.random,
             policy: self.policy.unwrap_or_default(),
             passwords,
             renderer: EmailRenderer::new(self.config.email().clone()),
@@ -169,6 +181,33 @@ impl Applied {
     fn has(&self, pred: impl Fn(&Event) -> bool) -> bool {
         self.events.iter().any(pred)
     }
+
+    /// The session a [`Event::Verified`] code check opens, if the events hold one.
+    fn session(&self) -> Option<Authenticated> {
+        self.events.iter().find_map(|e| match e {
+            Event::Verified { at, .. } => Some(Authenticated {
+                admin: self.admin.id,
+                org: self.admin.org,
+                factors: vec![FactorKind::Password, FactorKind::Totp],
+                authenticated_at: *at,
+                credential_epoch: self.admin.credential_epoch,
+            }),
+            _ => None,
+        })
+    }
+
+    /// When code checks resume, if the events refused one inside a delay.
+    fn delayed_until(&self) -> Option<UnixTime> {
+        self.events.iter().find_map(|e| match e {
+            Event::Delayed { until, .. } => Some(*until),
+            _ => None,
+        })
+    }
+
+    /// Whether a link's set-up completed.
+    fn enrolled(&self) -> bool {
+        self.has(|e| matches!(e, Event::Enrolled { .. }))
+    }
 }
 
 impl MfaService {
@@ -186,6 +225,7 @@ impl MfaService {
             mailer,
             clock,
             keys,
+            random: Arc::new(OsRandom),
             policy: None,
             passwords: None,
         }
@@ -369,14 +409,33 @@ impl MfaService {
         self.authorize_on(admin, action, admin, &self.policy_context(true))
     }
 
-    /// The randomness of a link-issuing command, from the operating system.
+    /// The randomness of a link-issuing command, from the random source.
     fn fresh(&self) -> Result<Fresh> {
-        let token = random::<32>()?;
-        let nonce = random::<12>()?;
+        let token = self.random::<32>()?;
+        let nonce = self.random::<12>()?;
         Ok(Fresh::new(
             LinkToken::from_bytes(*token),
             Nonce::from_bytes(*nonce),
         ))
+    }
+
+    /// `N` bytes from the random source, wiped on drop.
+    fn random<const N: usize>(&self) -> Result<Zeroizing<[u8; N]>> {
+        let mut bytes = Zeroizing::new([0_u8; N]);
+        self.random.fill(&mut bytes[..]).map_err(|_| Error::Rng)?;
+        Ok(bytes)
+    }
+
+    /// A fresh random (version 4) admin id.
+    fn random_admin_id(&self) -> Result<AdminId> {
+        let mut bytes = *self.random::<16>()?;
+        if let Some(b) = bytes.get_mut(6) {
+            *b = (*b & 0x0f) | 0x40;
+        }
+        if let Some(b) = bytes.get_mut(8) {
+            *b = (*b & 0x3f) | 0x80;
+        }
+        Ok(AdminId::from_bytes(bytes))
     }
 
     /// Loads admin `id` of `org`, lets `plan` edit it and pick lifecycle commands,
@@ -475,10 +534,15 @@ impl MfaService {
             };
             return Ok((None, applied));
         }
-        let mut change = Change::new()
-            .audit(audit_events(&next, &events, actor, now))
-            .notify(notifications(&next, &events, now, current.version.get()));
-        log_events(&next, &events);
+        let mut change = Change::new();
+        record(
+            &mut change,
+            &next,
+            &events,
+            actor,
+            now,
+            current.version.get(),
+        );
         let outline = Outline::from(&next);
         if changed {
             change = change.update(next, current.version);
@@ -491,6 +555,24 @@ impl MfaService {
         };
         Ok((Some(change), applied))
     }
+}
+
+/// The one place lifecycle `events` decided on `admin` (stored at `version`, 0 if new) become
+/// part of a store write: their audit records and outbox notifications go into `change`, and
+/// each gets its log line.
+fn record(
+    change: &mut Change,
+    admin: &Admin,
+    events: &[Event],
+    actor: Option<AdminId>,
+    now: UnixTime,
+    version: u64,
+) {
+    change.audit.extend(audit_events(admin, events, actor, now));
+    change
+        .outbox
+        .extend(notifications(admin, events, now, version));
+    log_events(admin, events);
 }
 
 /// One tracing line per lifecycle event: ids, kinds and counts, never a secret.
@@ -522,21 +604,15 @@ fn log_events(admin: &Admin, events: &[Event]) {
     }
 }
 
-/// `N` bytes from the operating system's random source, wiped on drop.
-fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
-    let mut bytes = Zeroizing::new([0_u8; N]);
-    getrandom::fill(&mut bytes[..]).map_err(|_| Error::Rng)?;
-    Ok(bytes)
-}
+/// What the portable login state (`crate::portable`) needs of the service.
+impl MfaService {
+    /// The key ring to seal and open with now.
+    pub(crate) fn key_ring(&self) -> admin_mfa_lifecycle::KeyRing {
+        self.keys.keys()
+    }
 
-/// A fresh random (version 4) admin id.
-fn random_admin_id() -> Result<AdminId> {
-    let mut bytes = *random::<16>()?;
-    if let Some(b) = bytes.get_mut(6) {
-        *b = (*b & 0x0f) | 0x40;
+    /// The injected clock's time.
+    pub(crate) fn now(&self) -> UnixTime {
+        self.clock.now()
     }
-    if let Some(b) = bytes.get_mut(8) {
-        *b = (*b & 0x3f) | 0x80;
-    }
-    Ok(AdminId::from_bytes(bytes))
 }

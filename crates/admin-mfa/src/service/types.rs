@@ -12,10 +12,15 @@ use crate::error::Error;
 use crate::password::Password;
 use crate::session::SetupProof;
 
-/// What a state-changing management call did.
+/// What a state-changing management call ([`enable_mfa`](crate::MfaService::enable_mfa),
+/// [`remove_mfa_requirement`](crate::MfaService::remove_mfa_requirement),
+/// [`reset_mfa`](crate::MfaService::reset_mfa), [`unlock_mfa`](crate::MfaService::unlock_mfa))
+/// did to its target: whether the state changed, which e-mails were queued with the change,
+/// and whether the per-admin e-mail limit held a link back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
-pub struct Outcome {
+#[non_exhaustive]
+pub struct ChangeOutcome {
     /// Whether the admin's state changed (false for an idempotent repeat).
     pub changed: bool,
     /// How many e-mails were queued in the outbox with the change.
@@ -121,6 +126,7 @@ impl Provisioning {
 
 /// What opening a link (GET) tells the form: never the account, never consumed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LinkInfo {
     /// Setup or reset.
     pub purpose: LinkPurpose,
@@ -131,6 +137,7 @@ pub struct LinkInfo {
 /// A setup or reset completed: the new factor is active. No session is created (RST-4):
 /// the admin logs in normally next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SetupComplete {
     /// The admin who enrolled.
     pub admin: AdminId,
@@ -160,6 +167,7 @@ impl BulkItem {
 /// The per-admin results of a bulk "Require MFA", in the order asked.
 #[derive(Debug)]
 #[must_use]
+#[non_exhaustive]
 pub struct BulkReport {
     /// One entry per admin asked for (duplicates report [`BulkItem::AlreadyRequired`]).
     pub items: Vec<(AdminId, BulkItem)>,
@@ -192,6 +200,7 @@ impl BulkReport {
 
 /// The "Admins Without MFA Required" widget as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WidgetView {
     /// What the viewer's role may do with the widget.
     pub access: WidgetAccess,
@@ -219,6 +228,7 @@ pub struct NewAdmin {
 
 /// What [`MfaService::create_admin`](crate::MfaService::create_admin) made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CreatedAdmin {
     /// The new admin's id.
     pub id: AdminId,

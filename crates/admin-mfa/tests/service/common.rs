@@ -5,13 +5,15 @@
 use std::sync::{Arc, OnceLock};
 
 use admin_mfa::lifecycle::{Admin, KeyId, KeyRing, PasswordHash, SealingKey, TotpSecret};
-use admin_mfa::ports::{AdminStore, Change, Clock, EmailMessage, Mailer, OutboxStats};
+use admin_mfa::ports::{
+    AdminStore, Change, Clock, EmailMessage, Mailer, OutboxStats, RandomSource,
+};
 use admin_mfa::totp::{OtpauthUri, generate};
 use admin_mfa::{
     AdminId, Authenticated, BuiltinRole, Email, LoginOutcome, MfaChallenge, MfaConfig,
     MfaConfigBuilder, MfaService, OrgId, Password, PasswordParams, Passwords, Role, UnixTime,
 };
-use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
+use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer, SeededRandom};
 
 /// The password of every test admin.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -96,17 +98,37 @@ impl H {
         store: Arc<dyn AdminStore>,
         config_fn: impl FnOnce(MfaConfigBuilder) -> MfaConfigBuilder,
     ) -> Self {
+        Self::build(store, config_fn, None)
+    }
+
+    /// The default harness on a memory store, drawing its randomness from a seeded source.
+    pub fn seeded(seed: u64) -> Self {
+        Self::build(
+            Arc::new(MemoryStore::new()),
+            |c| c,
+            Some(Arc::new(SeededRandom::new(seed))),
+        )
+    }
+
+    fn build(
+        store: Arc<dyn AdminStore>,
+        config_fn: impl FnOnce(MfaConfigBuilder) -> MfaConfigBuilder,
+        random: Option<Arc<dyn RandomSource>>,
+    ) -> Self {
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(ManualClock::new(T0));
         let config = config_fn(config()).build().unwrap();
-        let svc = MfaService::builder(
+        let mut builder = MfaService::builder(
             config,
             Arc::clone(&store),
             Arc::clone(&mailer) as Arc<dyn Mailer>,
             Arc::clone(&clock) as Arc<dyn Clock>,
             Arc::new(keys()),
-        )
-        .build();
+        );
+        if let Some(random) = random {
+            builder = builder.random_source(random);
+        }
+        let svc = builder.build();
         Self {
             svc: Arc::new(svc),
             store,

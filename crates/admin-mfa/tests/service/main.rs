@@ -21,3 +21,4 @@ mod hardening;
 mod scale_out;
 mod scenarios;
 mod security;
+mod timing;
