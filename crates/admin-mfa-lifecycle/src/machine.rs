@@ -748,20 +748,21 @@ pub fn decide(
             })
             .into_iter()
             .collect()),
-        Command::ReservePassword { check } => Ok(vec![
-            match state.password_failures.delayed_until(now, ctx.config) {
-                Some(until) => Event::PasswordDelayed {
-                    check,
-                    until,
-                    at: now,
-                },
-                None => Event::PasswordAttempted {
-                    check,
-                    attempts: state.password_failures.consecutive.saturating_add(1),
-                    at: now,
-                },
+        Command::ReservePassword { check } => Ok(vec![match state
+            .password_failures
+            .delayed_until(now, ctx.config)
+        {
+            Some(until) => Event::PasswordDelayed {
+                check,
+                until,
+                at: now,
             },
-        ]),
+            None => Event::PasswordAttempted {
+                check,
+                attempts: state.password_failures.consecutive.saturating_add(1),
+                at: now,
+            },
+        }]),
         Command::PasswordAccepted => {
             if state.password_failures == PasswordFailures::default() {
                 return Ok(Vec::new());
