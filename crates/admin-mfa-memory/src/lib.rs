@@ -36,6 +36,7 @@
 //! [`RecordingMailer`] keeps the rendered emails, which hold live links: it is for tests and
 //! demonstrations, not production.
 
+mod admins;
 mod clock;
 mod mailer;
 mod random;

@@ -1,6 +1,5 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::ops::Bound;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use admin_mfa_ports::{
@@ -11,6 +10,8 @@ use admin_mfa_ports::{
 };
 use async_trait::async_trait;
 use foldhash::{HashMap, HashSet};
+
+use crate::admins::{AdminTable, Row};
 
 /// An [`AdminStore`] held in process memory: the embedded default.
 ///
@@ -52,9 +53,9 @@ impl fmt::Debug for MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    admins: HashMap<AdminId, Row>,
-    orgs: HashMap<OrgId, OrgIndex>,
-    by_token: HashMap<TokenHash, AdminId>,
+    admins: AdminTable,
+    /// Each organization's audit log, in commit order.
+    audit: HashMap<OrgId, Vec<AuditEvent>>,
     /// Every queued notification; a row's outbox id is its index.
     outbox: Vec<OutboxRow>,
     /// Ids of the rows still waiting for delivery.
@@ -62,99 +63,15 @@ struct Inner {
     dedupe: HashSet<DedupeKey>,
 }
 
-struct Row {
-    admin: Admin,
-    version: Version,
-}
-
-/// What one organization's reads need besides the admin records themselves.
-#[derive(Default)]
-struct OrgIndex {
-    by_email: HashMap<Email, AdminId>,
-    /// Admins without MFA required, in listing order (by email, unique within an
-    /// organization).
-    without_required: BTreeMap<ListKey, AdminId>,
-    role_count: HashMap<Role, u64>,
-    audit: Vec<AuditEvent>,
-}
-
 /// The outbox row with id `id` (its index).
 fn outbox_row(outbox: &mut [OutboxRow], id: u64) -> Option<&mut OutboxRow> {
     usize::try_from(id).ok().and_then(|i| outbox.get_mut(i))
 }
 
-/// The widget list's sort key: an email, led by its first 16 bytes as a number so that most
-/// comparisons in the tree never leave the node for the address text. Emails hold no NUL,
-/// so zero padding keeps the order of the text itself; equal heads fall back to the text.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ListKey(u128, Email);
-
-impl ListKey {
-    fn of(email: &Email) -> Self {
-        let mut head = [0_u8; 16];
-        for (slot, byte) in head.iter_mut().zip(email.as_str().bytes()) {
-            *slot = byte;
-        }
-        Self(u128::from_be_bytes(head), email.clone())
-    }
-}
-
-fn is_listed(admin: &Admin) -> bool {
-    !admin.mfa.requirement.is_required()
-}
-
-/// Moves the index entries of one admin from its record `old` (none for an insert) to
-/// `new`, touching only the keys that change.
-fn reindex(
-    org: &mut OrgIndex,
-    by_token: &mut HashMap<TokenHash, AdminId>,
-    old: Option<&Admin>,
-    new: &Admin,
-) {
-    let new_token = new.mfa.token_hash();
-    let email_changed = old.is_none_or(|o| o.email != new.email);
-    if let Some(old) = old {
-        // A key is released only while this admin holds it: another admin of the same
-        // change may have claimed it already, and then gets it back.
-        if let Some(hash) = old.mfa.token_hash()
-            && new_token != Some(hash)
-            && let Some(holder) = by_token.remove(hash)
-            && holder != old.id
-        {
-            by_token.insert(*hash, holder);
-        }
-        if email_changed
-            && let Some(holder) = org.by_email.remove(&old.email)
-            && holder != old.id
-        {
-            org.by_email.insert(old.email.clone(), holder);
-        }
-        if is_listed(old)
-            && (email_changed || !is_listed(new))
-            && let Some(holder) = org.without_required.remove(&ListKey::of(&old.email))
-            && holder != old.id
-        {
-            org.without_required.insert(ListKey::of(&old.email), holder);
-        }
-        if old.role != new.role
-            && let Some(n) = org.role_count.get_mut(&old.role)
-        {
-            *n = n.saturating_sub(1);
-        }
-    }
-    if let Some(hash) = new_token
-        && old.is_none_or(|o| o.mfa.token_hash() != Some(hash))
-    {
-        by_token.insert(*hash, new.id);
-    }
-    if email_changed {
-        org.by_email.insert(new.email.clone(), new.id);
-    }
-    if is_listed(new) && (email_changed || old.is_some_and(|o| !is_listed(o))) {
-        org.without_required.insert(ListKey::of(&new.email), new.id);
-    }
-    if old.is_none_or(|o| o.role != new.role) {
-        *org.role_count.entry(new.role.clone()).or_default() += 1;
+fn versioned(row: &Row) -> Versioned<Admin> {
+    Versioned {
+        value: row.admin(),
+        version: row.version(),
     }
 }
 
@@ -193,66 +110,24 @@ impl MemoryStore {
 }
 
 impl Inner {
-    fn versioned(&self, id: AdminId) -> Option<Versioned<Admin>> {
-        self.admins.get(&id).map(|row| Versioned {
-            value: row.admin.clone(),
-            version: row.version,
-        })
-    }
-
-    /// Applies a checked change; cannot fail.
-    ///
-    /// Records are replaced in place, and only the index entries whose keys change are
-    /// touched. A key is released only while it still points at the admin releasing it, so
-    /// admins of one change may trade keys (two admins swapping emails) in any order.
+    /// Applies a checked change; cannot fail. Records are replaced in place (see
+    /// [`AdminTable::put`]).
     fn apply(&mut self, change: Change) -> CommitReceipt {
         let mut receipt = CommitReceipt::default();
         receipt.versions.reserve(change.writes.len());
-        let Self {
-            admins,
-            orgs,
-            by_token,
-            ..
-        } = self;
         for write in change.writes {
-            let org = orgs.entry(write.admin().org).or_default();
-            let version = match write {
-                AdminWrite::Insert(admin) => {
-                    reindex(org, by_token, None, &admin);
-                    let id = admin.id;
-                    admins.insert(
-                        id,
-                        Row {
-                            admin,
-                            version: Version::FIRST,
-                        },
-                    );
-                    (id, Version::FIRST)
-                }
-                AdminWrite::Update { admin, expected } => {
-                    let id = admin.id;
-                    let version = expected.next();
-                    match admins.get_mut(&id) {
-                        Some(row) => {
-                            reindex(org, by_token, Some(&row.admin), &admin);
-                            *row = Row { admin, version };
-                        }
-                        // Unreachable after `check`; kept total rather than panicking.
-                        None => {
-                            reindex(org, by_token, None, &admin);
-                            admins.insert(id, Row { admin, version });
-                        }
-                    }
-                    (id, version)
-                }
+            let (admin, version) = match write {
+                AdminWrite::Insert(admin) => (admin, Version::FIRST),
+                AdminWrite::Update { admin, expected } => (admin, expected.next()),
             };
-            receipt.versions.push(version);
+            receipt.versions.push((admin.id, version));
+            self.admins.put(admin, version);
         }
         // Events come in runs of one organization (usually a single run).
         let mut events = change.audit.into_iter().peekable();
         while let Some(event) = events.next() {
             let org = event.org;
-            let log = &mut self.orgs.entry(org).or_default().audit;
+            let log = self.audit.entry(org).or_default();
             log.reserve(events.len().saturating_add(1));
             log.push(event);
             while let Some(next) = events.next_if(|e| e.org == org) {
@@ -305,29 +180,34 @@ impl Inner {
 /// so a clash with any stored admin is found before anything is written.
 impl StoredState for Inner {
     fn stored(&self, id: AdminId) -> Option<StoredKeys<'_>> {
-        self.admins.get(&id).map(|row| {
+        self.admins.get(id).map(|row| {
             StoredKeys::new(
-                row.admin.org,
-                row.version,
-                row.admin.email.as_str(),
-                row.admin.mfa.token_hash(),
+                row.org(),
+                row.version(),
+                row.email().as_str(),
+                row.token_hash(),
             )
         })
     }
 
     fn email_holder(&self, org: OrgId, email: &Email) -> Option<AdminId> {
-        self.orgs.get(&org)?.by_email.get(email).copied()
+        self.admins.by_email(org, email).map(Row::id)
     }
 
     fn token_holder(&self, hash: &TokenHash) -> Option<AdminId> {
-        self.by_token.get(hash).copied()
+        self.admins.by_token(hash).map(Row::id)
     }
 }
 
 #[async_trait]
 impl AdminStore for MemoryStore {
     async fn admin(&self, org: OrgId, id: AdminId) -> Result<Option<Versioned<Admin>>, StoreError> {
-        Ok(self.read().versioned(id).filter(|v| v.value.org == org))
+        Ok(self
+            .read()
+            .admins
+            .get(id)
+            .filter(|row| row.org() == org)
+            .map(versioned))
     }
 
     async fn admins(
@@ -338,7 +218,13 @@ impl AdminStore for MemoryStore {
         let inner = self.read();
         Ok(ids
             .iter()
-            .map(|id| inner.versioned(*id).filter(|v| v.value.org == org))
+            .map(|id| {
+                inner
+                    .admins
+                    .get(*id)
+                    .filter(|row| row.org() == org)
+                    .map(versioned)
+            })
             .collect())
     }
 
@@ -348,11 +234,7 @@ impl AdminStore for MemoryStore {
         email: &Email,
     ) -> Result<Option<Versioned<Admin>>, StoreError> {
         let inner = self.read();
-        Ok(inner
-            .orgs
-            .get(&org)
-            .and_then(|o| o.by_email.get(email))
-            .and_then(|id| inner.versioned(*id)))
+        Ok(inner.admins.by_email(org, email).map(versioned))
     }
 
     async fn admin_by_token(
@@ -360,15 +242,11 @@ impl AdminStore for MemoryStore {
         hash: &TokenHash,
     ) -> Result<Option<Versioned<Admin>>, StoreError> {
         let inner = self.read();
-        Ok(inner.by_token.get(hash).and_then(|id| inner.versioned(*id)))
+        Ok(inner.admins.by_token(hash).map(versioned))
     }
 
     async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
-        Ok(self
-            .read()
-            .orgs
-            .get(&org)
-            .map_or(0, |o| o.without_required.len() as u64))
+        Ok(self.read().admins.count_without_required(org) as u64)
     }
 
     async fn list_without_mfa_required(
@@ -378,19 +256,11 @@ impl AdminStore for MemoryStore {
     ) -> Result<Page<AdminSummary, Email>, StoreError> {
         let limit = page.clamped_limit();
         let inner = self.read();
-        let Some(listed) = inner.orgs.get(&org).map(|o| &o.without_required) else {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        };
-        let start = page.after.map_or(Bound::Unbounded, |email| {
-            Bound::Excluded(ListKey::of(&email))
-        });
-        let mut items: Vec<AdminSummary> = listed
-            .range((start, Bound::Unbounded))
+        let mut items: Vec<AdminSummary> = inner
+            .admins
+            .without_required(org, page.after.as_ref())
             .take(limit + 1)
-            .filter_map(|(_, id)| inner.admins.get(id).map(|row| (&row.admin).into()))
+            .map(Row::summary)
             .collect();
         let next = if items.len() > limit {
             items.truncate(limit);
@@ -402,13 +272,7 @@ impl AdminStore for MemoryStore {
     }
 
     async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
-        Ok(self
-            .read()
-            .orgs
-            .get(&org)
-            .and_then(|o| o.role_count.get(role))
-            .copied()
-            .unwrap_or(0))
+        Ok(self.read().admins.count_with_role(org, role))
     }
 
     async fn commit(&self, change: Change) -> Result<CommitReceipt, StoreError> {
@@ -424,7 +288,7 @@ impl AdminStore for MemoryStore {
     ) -> Result<AuditPage, StoreError> {
         let limit = page.clamped_limit();
         let inner = self.read();
-        let events = inner.orgs.get(&org).map_or(&[][..], |o| o.audit.as_slice());
+        let events = inner.audit.get(&org).map_or(&[][..], Vec::as_slice);
         // Cursors are 1-based positions in the organization's log.
         let start = page
             .after
