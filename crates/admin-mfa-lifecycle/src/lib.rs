@@ -224,8 +224,8 @@ pub use notify::{
     audit_events, notifications,
 };
 pub use seal::{
-    KEY_BYTES, KeyId, KeyRing, NONCE_BYTES, Nonce, SealError, SealFormat, Sealed, SealedKind,
-    SealedSecret, SealingKey, TAG_BYTES,
+    KEY_BYTES, KeyId, KeyRing, NONCE_BYTES, Nonce, PortableKind, SealError, SealFormat, Sealed,
+    SealedKind, SealedSecret, SealingKey, TAG_BYTES,
 };
 pub use state::{
     ActiveFactor, Admin, Candidate, EmailLog, Factor, Failures, LoginStep, MfaState,

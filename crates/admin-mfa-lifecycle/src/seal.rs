@@ -10,11 +10,17 @@
 //! The AEAD itself is ring's ChaCha20-Poly1305, whose code for short messages is fast on
 //! every build: a login opens a 20-byte secret, and the portable crates' run-time choice of
 //! wide-vector code made that open several times dearer than the TOTP check it guards.
+//!
+//! Login state a service hands to a client and takes back (a pending challenge, a session,
+//! a setup proof) is sealed the same way with [`Sealed::seal_portable`], under a key derived
+//! per [`PortableKind`] from the ring's key (HKDF-SHA256), so such a token never opens as
+//! another kind, nor as a stored secret, and says nothing about the keys that seal secrets.
 
 use core::fmt;
 
 use rand_core::CryptoRng;
 use ring::aead::{self, Aad, CHACHA20_POLY1305, LessSafeKey, UnboundKey};
+use ring::hkdf::{HKDF_SHA256, Salt};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{AdminId, LinkPurpose, LinkToken, TotpSecret};
@@ -86,6 +92,15 @@ impl SealingKey {
         UnboundKey::new(&CHACHA20_POLY1305, &self.key)
             .ok()
             .map(LessSafeKey::new)
+    }
+
+    /// The AEAD key of one [`PortableKind`]: HKDF-SHA256 over this key (salt
+    /// `admin-mfa/portable/v1`, info the kind's tag), built per call like [`Self::aead`].
+    fn portable_aead(&self, kind: PortableKind) -> Option<LessSafeKey> {
+        let prk = Salt::new(HKDF_SHA256, PORTABLE_DOMAIN).extract(&self.key);
+        let info = [kind.tag()];
+        let okm = prk.expand(&info, &CHACHA20_POLY1305).ok()?;
+        Some(LessSafeKey::new(UnboundKey::from(okm)))
     }
 }
 
@@ -203,6 +218,33 @@ impl SealedKind {
             Self::TotpSecret => b"totp-secret",
             Self::LinkToken(LinkPurpose::Setup) => b"link-token/setup",
             Self::LinkToken(LinkPurpose::Reset) => b"link-token/reset",
+        }
+    }
+}
+
+/// The salt of the portable keys' derivation and the prefix of their associated data.
+const PORTABLE_DOMAIN: &[u8] = b"admin-mfa/portable/v1";
+
+/// What a portable blob holds ([`Sealed::seal_portable`]): login state a service hands to a
+/// client and takes back. Each kind has its own derived key and associated data, so one
+/// kind never opens as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PortableKind {
+    /// A pending MFA challenge (between the password and the code).
+    MfaChallenge,
+    /// A signed-in session.
+    Session,
+    /// The proof of a link's identity step.
+    SetupProof,
+}
+
+impl PortableKind {
+    const fn tag(self) -> &'static [u8] {
+        match self {
+            Self::MfaChallenge => b"portable/mfa-challenge",
+            Self::Session => b"portable/session",
+            Self::SetupProof => b"portable/setup-proof",
         }
     }
 }
@@ -333,6 +375,19 @@ impl AssociatedData {
         aad
     }
 
+    /// The associated data of a portable blob: `admin-mfa/portable/v1`, NUL and the kind's
+    /// tag (no admin: the holder of the token is not known before it opens).
+    fn portable(kind: PortableKind) -> Self {
+        let mut aad = Self {
+            bytes: [0; 64],
+            len: 0,
+        };
+        aad.push(PORTABLE_DOMAIN);
+        aad.push(&[0]);
+        aad.push(kind.tag());
+        aad
+    }
+
     /// Appends `part`; the parts above total at most 53 bytes, so nothing is ever dropped.
     fn push(&mut self, part: &[u8]) {
         let end = self.len.saturating_add(part.len());
@@ -361,6 +416,68 @@ impl Sealed {
     ) -> Result<Self, SealError> {
         let aead = key.aead().ok_or(SealError::Encrypt)?;
         let aad = AssociatedData::new(admin, kind);
+        Self::seal_under(&aead, key.id, nonce, &aad, plaintext)
+    }
+
+    /// Encrypts login state of `kind` for a client under the key derived from `key` for that
+    /// kind. The blob records `key`'s id, so any ring still holding `key` opens it
+    /// ([`Sealed::open_portable`]).
+    ///
+    /// ```
+    /// use admin_mfa_lifecycle::{KeyId, KeyRing, Nonce, PortableKind, Sealed, SealingKey};
+    ///
+    /// let old = SealingKey::new(KeyId::new(1), [9; 32]);
+    /// let sealed = Sealed::seal_portable(&old, Nonce::from_bytes([3; 12]), PortableKind::Session, b"state")?;
+    /// // Rotated: the retired key still opens what it sealed.
+    /// let ring = KeyRing::new(SealingKey::new(KeyId::new(2), [8; 32])).with_previous(old);
+    /// assert_eq!(&sealed.open_portable(&ring, PortableKind::Session)?[..], b"state");
+    /// // One kind never opens as another.
+    /// assert!(sealed.open_portable(&ring, PortableKind::MfaChallenge).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Sealed::seal`].
+    pub fn seal_portable(
+        key: &SealingKey,
+        nonce: Nonce,
+        kind: PortableKind,
+        plaintext: &[u8],
+    ) -> Result<Self, SealError> {
+        let aead = key.portable_aead(kind).ok_or(SealError::Encrypt)?;
+        let aad = AssociatedData::portable(kind);
+        Self::seal_under(&aead, key.id, nonce, &aad, plaintext)
+    }
+
+    /// Decrypts a portable blob of `kind` with the ring's key of the blob's id.
+    ///
+    /// # Errors
+    /// As [`Sealed::open`]; a blob of another kind fails to authenticate.
+    pub fn open_portable(
+        &self,
+        keys: &KeyRing,
+        kind: PortableKind,
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        let key = keys
+            .get(self.key_id)
+            .ok_or(SealError::UnknownKey(self.key_id))?;
+        if !self.format.is_known() {
+            return Err(SealError::UnknownFormat(self.format.get()));
+        }
+        let aead = key
+            .portable_aead(kind)
+            .ok_or(SealError::Decrypt(self.key_id))?;
+        self.open_under(&aead, &AssociatedData::portable(kind))
+    }
+
+    /// Seals `plaintext` with one AEAD key and associated data.
+    fn seal_under(
+        aead: &LessSafeKey,
+        key_id: KeyId,
+        nonce: Nonce,
+        aad: &AssociatedData,
+        plaintext: &[u8],
+    ) -> Result<Self, SealError> {
         let mut ciphertext = Vec::with_capacity(plaintext.len().saturating_add(TAG_BYTES));
         ciphertext.extend_from_slice(plaintext);
         let sealed = aead.seal_in_place_append_tag(
@@ -374,7 +491,7 @@ impl Sealed {
             return Err(SealError::Encrypt);
         }
         Ok(Self {
-            key_id: key.id,
+            key_id,
             format: SealFormat::CURRENT,
             nonce: nonce.0,
             ciphertext,
@@ -414,9 +531,17 @@ impl Sealed {
         if !self.format.is_known() {
             return Err(SealError::UnknownFormat(self.format.get()));
         }
+        let aead = key.aead().ok_or(SealError::Decrypt(self.key_id))?;
+        self.open_under(&aead, &AssociatedData::new(admin, kind))
+    }
+
+    /// Opens with one AEAD key and associated data.
+    fn open_under(
+        &self,
+        aead: &LessSafeKey,
+        aad: &AssociatedData,
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
         let failed = SealError::Decrypt(self.key_id);
-        let aead = key.aead().ok_or(failed)?;
-        let aad = AssociatedData::new(admin, kind);
         let mut buffer = Zeroizing::new(self.ciphertext.clone());
         let opened = aead
             .open_in_place(
@@ -708,6 +833,90 @@ mod tests {
         assert_eq!(
             &blob.open(&ring, admin(1), SealedKind::TotpSecret).unwrap()[..],
             &[5; 20]
+        );
+    }
+
+    #[test]
+    fn portable_blobs_round_trip_per_kind_and_key() {
+        let old = SealingKey::new(KeyId::new(1), [1; 32]);
+        let new = SealingKey::new(KeyId::new(2), [2; 32]);
+        let ring = KeyRing::new(new.clone()).with_previous(old.clone());
+        let kinds = [
+            PortableKind::MfaChallenge,
+            PortableKind::Session,
+            PortableKind::SetupProof,
+        ];
+        for kind in kinds {
+            for key in [&old, &new] {
+                let blob =
+                    Sealed::seal_portable(key, Nonce::from_bytes([5; 12]), kind, b"state").unwrap();
+                assert_eq!(blob.key_id, key.id());
+                assert_eq!(&blob.open_portable(&ring, kind).unwrap()[..], b"state");
+                for other in kinds.into_iter().filter(|k| *k != kind) {
+                    assert_eq!(
+                        blob.open_portable(&ring, other).map(|_| ()),
+                        Err(SealError::Decrypt(key.id()))
+                    );
+                }
+            }
+        }
+        let blob = Sealed::seal_portable(
+            &old,
+            Nonce::from_bytes([5; 12]),
+            PortableKind::Session,
+            b"s",
+        )
+        .unwrap();
+        assert_eq!(
+            blob.open_portable(&KeyRing::new(new), PortableKind::Session)
+                .map(|_| ()),
+            Err(SealError::UnknownKey(KeyId::new(1)))
+        );
+        let mut newer = blob;
+        newer.format = SealFormat::from_byte(2);
+        assert_eq!(
+            newer
+                .open_portable(&ring, PortableKind::Session)
+                .map(|_| ()),
+            Err(SealError::UnknownFormat(2))
+        );
+    }
+
+    #[test]
+    fn portable_keys_are_not_the_sealing_key() {
+        // The same key, nonce and plaintext sealed as a stored secret and as a portable
+        // blob give unrelated ciphertexts, and neither opens as the other.
+        let key = SealingKey::new(KeyId::new(1), [1; 32]);
+        let ring = KeyRing::new(key.clone());
+        let nonce = Nonce::from_bytes([0; 12]);
+        let secret = Sealed::seal(&key, nonce, admin(0), SealedKind::TotpSecret, &[0; 20]).unwrap();
+        let portable = Sealed::seal_portable(&key, nonce, PortableKind::Session, &[0; 20]).unwrap();
+        let keystream = |b: &Sealed| b.ciphertext.get(..20).unwrap().to_vec();
+        assert_ne!(keystream(&secret), keystream(&portable));
+        assert!(
+            portable
+                .open(&ring, admin(0), SealedKind::TotpSecret)
+                .is_err()
+        );
+        assert!(secret.open_portable(&ring, PortableKind::Session).is_err());
+    }
+
+    #[test]
+    fn portable_sealing_is_pinned() {
+        // Tokens already handed out must open after an upgrade: the derivation and the
+        // associated data are fixed by these bytes, which an independent implementation
+        // (HMAC-SHA256 HKDF and ChaCha20-Poly1305 from Python's `cryptography`) also gives.
+        let key = SealingKey::new(KeyId::new(3), *b"admin-mfa sealing fixture key 01");
+        let blob = Sealed::seal_portable(
+            &key,
+            Nonce::from_bytes(*b"fixture nonc"),
+            PortableKind::Session,
+            b"portable fixture",
+        )
+        .unwrap();
+        assert_eq!(
+            data_encoding::HEXLOWER.encode(&blob.ciphertext),
+            "9de4e660af1daf53daae2b45dcf20a2005cdf5c3732e53629262ff6c543f9d8b"
         );
     }
 

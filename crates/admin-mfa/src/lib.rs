@@ -169,6 +169,7 @@ pub use password::{
 
 mod config;
 mod error;
+mod portable;
 mod service;
 mod session;
 
@@ -183,6 +184,7 @@ pub use config::{
     MfaConfigBuilder,
 };
 pub use error::{Denied, Error, InvalidField, Result};
+pub use portable::PortableToken;
 pub use service::{
     BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, LinkInfo, MfaService, MfaServiceBuilder,
     NewAdmin, Provisioning, SetupComplete, WidgetView,

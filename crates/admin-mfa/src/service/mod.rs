@@ -615,4 +615,9 @@ impl MfaService {
     pub(crate) fn now(&self) -> UnixTime {
         self.clock.now()
     }
+
+    /// A fresh sealing nonce from the random source.
+    pub(crate) fn fresh_nonce(&self) -> Result<Nonce> {
+        Ok(Nonce::from_bytes(*self.random::<12>()?))
+    }
 }
