@@ -87,15 +87,15 @@ fn id(n: u32) -> AdminId {
 }
 
 fn admin(n: u32, role: BuiltinRole, hash: &PasswordHash) -> Admin {
-    Admin::new(
-        id(n),
-        ORG,
-        Email::parse(&format!("admin{n:06}@example.com")).unwrap(),
-        format!("Admin {n}"),
-        Role::Builtin(role),
-        hash.clone(),
-        T0,
-    )
+    Admin::new(admin_mfa::lifecycle::AdminProfile {
+        id: id(n),
+        org: ORG,
+        email: Email::parse(&format!("admin{n:06}@example.com")).unwrap(),
+        display_name: format!("Admin {n}"),
+        role: Role::Builtin(role),
+        password_hash: hash.clone(),
+        created_at: T0,
+    })
 }
 
 async fn shared_hash() -> PasswordHash {

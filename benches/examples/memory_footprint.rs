@@ -81,15 +81,15 @@ fn admin(n: u32, key: &SealingKey, rng: &mut Bytes) -> Admin {
         rng.base64(22),
         rng.base64(43)
     );
-    let mut a = Admin::new(
-        id(n),
-        ORG,
-        Email::parse(&format!("admin{n:07}@example.com")).unwrap(),
-        format!("Admin Number {n}"),
-        Role::Builtin(BuiltinRole::Manager),
-        PasswordHash::new(phc),
-        T0,
-    );
+    let mut a = Admin::new(admin_mfa::lifecycle::AdminProfile {
+        id: id(n),
+        org: ORG,
+        email: Email::parse(&format!("admin{n:07}@example.com")).unwrap(),
+        display_name: format!("Admin Number {n}"),
+        role: Role::Builtin(BuiltinRole::Manager),
+        password_hash: PasswordHash::new(phc),
+        created_at: T0,
+    });
     let mut secret = [0_u8; 20];
     rng.fill(&mut secret);
     let mut nonce = [0_u8; 12];

@@ -236,15 +236,15 @@ impl Story {
     ) -> Res<(AdminId, Email)> {
         let email = Email::parse(&format!("{}@example.com", name.to_lowercase()))?;
         let id = AdminId::from_bytes([n; 16]);
-        let admin = Admin::new(
+        let admin = Admin::new(admin_mfa::lifecycle::AdminProfile {
             id,
-            self.org,
-            email.clone(),
-            name.to_owned(),
-            Role::Builtin(role),
-            hash.clone(),
-            self.clock.now(),
-        );
+            org: self.org,
+            email: email.clone(),
+            display_name: name.to_owned(),
+            role: Role::Builtin(role),
+            password_hash: hash.clone(),
+            created_at: self.clock.now(),
+        });
         self.store.commit(Change::new().insert(admin)).await?;
         Ok((id, email))
     }

@@ -55,7 +55,7 @@ impl TlsMode {
 /// Why a mailer configuration was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum MailerConfigError {
     /// The relay host is empty, too long or contains whitespace or control characters.
     #[error("invalid smtp relay host")]
     InvalidHost,
@@ -128,20 +128,20 @@ impl Sender {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidDisplayName`] for a control character or an over-long name;
-    /// [`ConfigError::InvalidFromAddress`] if lettre refuses the address.
-    pub fn new(address: Email, display_name: &str) -> Result<Self, ConfigError> {
+    /// [`MailerConfigError::InvalidDisplayName`] for a control character or an over-long name;
+    /// [`MailerConfigError::InvalidFromAddress`] if lettre refuses the address.
+    pub fn new(address: Email, display_name: &str) -> Result<Self, MailerConfigError> {
         let trimmed = display_name.trim();
         if trimmed.chars().any(char::is_control) || trimmed.chars().count() > MAX_DISPLAY_NAME_CHARS
         {
-            return Err(ConfigError::InvalidDisplayName);
+            return Err(MailerConfigError::InvalidDisplayName);
         }
         let name = (!trimmed.is_empty()).then(|| trimmed.to_owned());
         let lettre_address: Address =
             address
                 .as_str()
                 .parse()
-                .map_err(|_| ConfigError::InvalidFromAddress {
+                .map_err(|_| MailerConfigError::InvalidFromAddress {
                     address: address.as_str().to_owned(),
                 })?;
         let mailbox = Mailbox::new(name.clone(), lettre_address);
@@ -253,18 +253,18 @@ impl LettreMailerBuilder {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the first setting that is refused.
-    pub fn build(self) -> Result<LettreMailer, ConfigError> {
+    /// A [`MailerConfigError`] naming the first setting that is refused.
+    pub fn build(self) -> Result<LettreMailer, MailerConfigError> {
         let host = self.host.trim().to_owned();
         if host.is_empty()
             || host.len() > MAX_HOST_LEN
             || host.chars().any(|c| c.is_control() || c.is_whitespace())
         {
-            return Err(ConfigError::InvalidHost);
+            return Err(MailerConfigError::InvalidHost);
         }
         let port = self.port.unwrap_or_else(|| self.tls.default_port());
         if port == 0 {
-            return Err(ConfigError::InvalidPort);
+            return Err(MailerConfigError::InvalidPort);
         }
         check_timeout(self.timeout)?;
         let credentials = match self.credentials {
@@ -272,10 +272,10 @@ impl LettreMailerBuilder {
             Some((user, password)) => {
                 let bad = |s: &str| s.is_empty() || s.chars().any(char::is_control);
                 if bad(&user) || bad(&password) {
-                    return Err(ConfigError::InvalidCredentials);
+                    return Err(MailerConfigError::InvalidCredentials);
                 }
                 if self.tls == TlsMode::None && !is_loopback(&host) {
-                    return Err(ConfigError::CredentialsWithoutTls);
+                    return Err(MailerConfigError::CredentialsWithoutTls);
                 }
                 Some(Credentials::new(user, password))
             }
@@ -286,7 +286,7 @@ impl LettreMailerBuilder {
             TlsMode::Implicit => Tls::Wrapper(tls_parameters(&host, &self.root_certificates)?),
         };
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(ConfigError::NoRuntime);
+            return Err(MailerConfigError::NoRuntime);
         }
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
@@ -303,11 +303,11 @@ impl LettreMailerBuilder {
     }
 }
 
-pub(crate) fn check_timeout(timeout: Duration) -> Result<(), ConfigError> {
+pub(crate) fn check_timeout(timeout: Duration) -> Result<(), MailerConfigError> {
     if (MIN_TIMEOUT..=MAX_TIMEOUT).contains(&timeout) {
         Ok(())
     } else {
-        Err(ConfigError::InvalidTimeout)
+        Err(MailerConfigError::InvalidTimeout)
     }
 }
 
@@ -317,7 +317,7 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn tls_parameters(host: &str, roots: &[Vec<u8>]) -> Result<TlsParameters, ConfigError> {
+fn tls_parameters(host: &str, roots: &[Vec<u8>]) -> Result<TlsParameters, MailerConfigError> {
     let mut builder = TlsParameters::builder(host.to_owned());
     for pem in roots {
         // lettre accepts input without any PEM block as an empty list: refuse that here.
@@ -325,13 +325,13 @@ fn tls_parameters(host: &str, roots: &[Vec<u8>]) -> Result<TlsParameters, Config
             .windows(CERTIFICATE_PEM_TAG.len())
             .any(|w| w == CERTIFICATE_PEM_TAG)
         {
-            return Err(ConfigError::InvalidRootCertificate);
+            return Err(MailerConfigError::InvalidRootCertificate);
         }
         let certificate =
-            Certificate::from_pem(pem).map_err(|_| ConfigError::InvalidRootCertificate)?;
+            Certificate::from_pem(pem).map_err(|_| MailerConfigError::InvalidRootCertificate)?;
         builder = builder.add_root_certificate(certificate);
     }
-    builder.build_rustls().map_err(ConfigError::Tls)
+    builder.build_rustls().map_err(MailerConfigError::Tls)
 }
 
 #[cfg(test)]
@@ -355,7 +355,7 @@ mod tests {
             assert!(
                 matches!(
                     Sender::new(email.clone(), bad),
-                    Err(ConfigError::InvalidDisplayName)
+                    Err(MailerConfigError::InvalidDisplayName)
                 ),
                 "{bad:?}"
             );
@@ -363,7 +363,7 @@ mod tests {
         let long = "x".repeat(MAX_DISPLAY_NAME_CHARS + 1);
         assert!(matches!(
             Sender::new(email.clone(), &long),
-            Err(ConfigError::InvalidDisplayName)
+            Err(MailerConfigError::InvalidDisplayName)
         ));
         let ok = Sender::new(email.clone(), "  Ünïcode \u{202E} 🔐 \"Quote\" <x> ").unwrap();
         assert_eq!(ok.display_name(), Some("Ünïcode \u{202E} 🔐 \"Quote\" <x>"));
@@ -375,15 +375,15 @@ mod tests {
         let build = |b: LettreMailerBuilder| b.build().err();
         assert!(matches!(
             build(LettreMailer::builder(" ", sender())),
-            Some(ConfigError::InvalidHost)
+            Some(MailerConfigError::InvalidHost)
         ));
         assert!(matches!(
             build(LettreMailer::builder("smtp.example.com\r\nX", sender())),
-            Some(ConfigError::InvalidHost)
+            Some(MailerConfigError::InvalidHost)
         ));
         assert!(matches!(
             build(LettreMailer::builder("smtp.example.com", sender()).port(0)),
-            Some(ConfigError::InvalidPort)
+            Some(MailerConfigError::InvalidPort)
         ));
         for t in [
             Duration::ZERO,
@@ -392,7 +392,7 @@ mod tests {
         ] {
             assert!(matches!(
                 build(LettreMailer::builder("smtp.example.com", sender()).timeout(t)),
-                Some(ConfigError::InvalidTimeout)
+                Some(MailerConfigError::InvalidTimeout)
             ));
         }
         assert!(matches!(
@@ -401,24 +401,24 @@ mod tests {
                     .tls(TlsMode::None)
                     .credentials("user", "pw")
             ),
-            Some(ConfigError::CredentialsWithoutTls)
+            Some(MailerConfigError::CredentialsWithoutTls)
         ));
         assert!(matches!(
             build(LettreMailer::builder("smtp.example.com", sender()).credentials("", "pw")),
-            Some(ConfigError::InvalidCredentials)
+            Some(MailerConfigError::InvalidCredentials)
         ));
         assert!(matches!(
             build(
                 LettreMailer::builder("smtp.example.com", sender()).credentials("user", "p\r\nw")
             ),
-            Some(ConfigError::InvalidCredentials)
+            Some(MailerConfigError::InvalidCredentials)
         ));
         assert!(matches!(
             build(
                 LettreMailer::builder("smtp.example.com", sender())
                     .add_root_certificate_pem(b"not a certificate".to_vec())
             ),
-            Some(ConfigError::InvalidRootCertificate)
+            Some(MailerConfigError::InvalidRootCertificate)
         ));
         assert!(matches!(
             build(
@@ -426,14 +426,14 @@ mod tests {
                     b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_vec()
                 )
             ),
-            Some(ConfigError::InvalidRootCertificate | ConfigError::Tls(_))
+            Some(MailerConfigError::InvalidRootCertificate | MailerConfigError::Tls(_))
         ));
     }
 
     #[test]
     fn building_outside_a_runtime_is_an_error_not_a_panic() {
         let result = LettreMailer::builder("smtp.example.com", sender()).build();
-        assert!(matches!(result, Err(ConfigError::NoRuntime)));
+        assert!(matches!(result, Err(MailerConfigError::NoRuntime)));
     }
 
     #[tokio::test]

@@ -103,8 +103,8 @@ mod mailer;
 
 pub use classify::{ClassifyFailure, FailureKind};
 pub use config::{
-    ConfigError, DEFAULT_TIMEOUT, LettreMailerBuilder, MAX_DISPLAY_NAME_CHARS, MAX_TIMEOUT,
-    MIN_TIMEOUT, Sender, TlsMode,
+    DEFAULT_TIMEOUT, LettreMailerBuilder, MAX_DISPLAY_NAME_CHARS, MAX_TIMEOUT, MIN_TIMEOUT,
+    MailerConfigError, Sender, TlsMode,
 };
 pub use lettre;
 pub use mailer::{LettreMailer, MessageError};

@@ -12,7 +12,7 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executo
 use sha2::{Digest, Sha256};
 
 use crate::classify::{ClassifyFailure, FailureKind};
-use crate::config::{ConfigError, LettreMailerBuilder, Sender, check_timeout};
+use crate::config::{LettreMailerBuilder, MailerConfigError, Sender, check_timeout};
 
 /// The Message-ID domain when the From domain is not plain ASCII.
 const FALLBACK_ID_DOMAIN: &str = "admin-mfa.invalid";
@@ -34,7 +34,7 @@ const FALLBACK_ID_DOMAIN: &str = "admin-mfa.invalid";
 ///
 /// Sending needs a Tokio runtime with its time driver enabled (`enable_all()` or
 /// `enable_time()`); called outside any Tokio runtime, [`Mailer::send`] returns
-/// [`MailError::Transient`] with [`ConfigError::NoRuntime`] as its source instead of panicking.
+/// [`MailError::Transient`] with [`MailerConfigError::NoRuntime`] as its source instead of panicking.
 ///
 /// Cloning is cheap for the SMTP transport: clones share one connection pool.
 #[derive(Clone)]
@@ -69,13 +69,13 @@ impl<T> LettreMailer<T> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidTimeout`] unless `timeout` is within
+    /// [`MailerConfigError::InvalidTimeout`] unless `timeout` is within
     /// [`MIN_TIMEOUT`](crate::MIN_TIMEOUT)..=[`MAX_TIMEOUT`](crate::MAX_TIMEOUT).
     pub fn with_transport(
         transport: T,
         sender: Sender,
         timeout: Duration,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, MailerConfigError> {
         check_timeout(timeout)?;
         Ok(Self::from_parts(transport, sender, timeout))
     }
@@ -192,7 +192,7 @@ where
 {
     async fn send(&self, message: &EmailMessage) -> Result<(), MailError> {
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(MailError::Transient(Box::new(ConfigError::NoRuntime)));
+            return Err(MailError::Transient(Box::new(MailerConfigError::NoRuntime)));
         }
         let built = match self.build_message(message) {
             Ok(built) => built,
@@ -430,8 +430,8 @@ mod tests {
         match send.as_mut().poll(&mut cx) {
             std::task::Poll::Ready(Err(MailError::Transient(source))) => {
                 assert!(matches!(
-                    source.downcast_ref::<ConfigError>(),
-                    Some(ConfigError::NoRuntime)
+                    source.downcast_ref::<MailerConfigError>(),
+                    Some(MailerConfigError::NoRuntime)
                 ));
             }
             other => panic!("expected a transient error, got {other:?}"),
@@ -442,7 +442,7 @@ mod tests {
     fn with_transport_validates_the_timeout() {
         let result =
             LettreMailer::with_transport(AsyncStubTransport::new_ok(), sender(), Duration::ZERO);
-        assert!(matches!(result, Err(ConfigError::InvalidTimeout)));
+        assert!(matches!(result, Err(MailerConfigError::InvalidTimeout)));
     }
 
     #[tokio::test]

@@ -127,7 +127,9 @@ impl SmtpServer {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(180)).unwrap_or_default();
+        let line = rx
+            .recv_timeout(Duration::from_secs(180))
+            .unwrap_or_default();
         if let Some(port) = line.trim().strip_prefix("PORT ") {
             let port = port.parse().unwrap();
             return Some(Self { child, port, dir });

@@ -15,7 +15,7 @@ pub const MAX_EMAILS_PER_WINDOW: u32 = 100;
 
 /// A setting outside its documented bounds, reported by [`LifecycleConfigBuilder::build`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub enum LifecycleConfigError {
     /// A numeric setting outside `min..=max`.
     #[error("`{field}` must be in {min}..={max}, got {value}")]
     OutOfRange {
@@ -313,8 +313,8 @@ impl LifecycleConfigBuilder {
     /// Checks every bound and returns the configuration.
     ///
     /// # Errors
-    /// The first [`ConfigError`] found.
-    pub fn build(self) -> Result<LifecycleConfig, ConfigError> {
+    /// The first [`LifecycleConfigError`] found.
+    pub fn build(self) -> Result<LifecycleConfig, LifecycleConfigError> {
         let c = self.config;
         range(
             "setup_link_ttl_secs",
@@ -331,7 +331,7 @@ impl LifecycleConfigBuilder {
         range("delay_after", c.delay_after.into(), 1, MAX_THRESHOLD.into())?;
         range("lock_after", c.lock_after.into(), 1, MAX_THRESHOLD.into())?;
         if c.delay_after > c.lock_after {
-            return Err(ConfigError::DelayAboveLock {
+            return Err(LifecycleConfigError::DelayAboveLock {
                 delay_after: c.delay_after,
                 lock_after: c.lock_after,
             });
@@ -377,11 +377,11 @@ impl LifecycleConfigBuilder {
     }
 }
 
-fn range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+fn range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), LifecycleConfigError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(ConfigError::OutOfRange {
+        Err(LifecycleConfigError::OutOfRange {
             field,
             value,
             min,
@@ -502,13 +502,13 @@ mod tests {
         ];
         for (result, field) in bad {
             match result {
-                Err(ConfigError::OutOfRange { field: f, .. }) => assert_eq!(f, field),
+                Err(LifecycleConfigError::OutOfRange { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: expected OutOfRange, got {other:?}"),
             }
         }
         assert_eq!(
             b().delay_after(11).build(),
-            Err(ConfigError::DelayAboveLock {
+            Err(LifecycleConfigError::DelayAboveLock {
                 delay_after: 11,
                 lock_after: 10
             })

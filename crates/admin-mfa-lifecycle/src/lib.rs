@@ -79,7 +79,7 @@
 //!
 //! ```
 //! use admin_mfa_lifecycle::{
-//!     AdminId, Code, Command, Context, Event, Fresh, KeyId, KeyRing, LifecycleConfig,
+//!     AdminId, Code, Command, DecideContext, Event, Fresh, KeyId, KeyRing, LifecycleConfig,
 //!     LinkPurpose, LinkToken, MfaState, Nonce, SealingKey, TotpSecret, UnixTime, execute,
 //! };
 //! use rand::{SeedableRng, rngs::ChaCha20Rng};
@@ -90,7 +90,7 @@
 //! let boss = AdminId::from_bytes([2; 16]);
 //! let config = LifecycleConfig::default();
 //! let keys = KeyRing::new(SealingKey::generate(KeyId::new(1), &mut rng));
-//! let ctx = Context::new(target, &config, &keys);
+//! let ctx = DecideContext::new(target, &config, &keys);
 //! let mut now = UnixTime::from_secs(1_700_000_000);
 //!
 //! // 1. An admin ticks "Enable MultiFactor Authentication": required, plus a setup link.
@@ -194,12 +194,13 @@
 //!
 //! [`decide`] fails with a [`TransitionError`] only when the command does not apply to the
 //! state; parsing and configuration have their own error types ([`EmailError`],
-//! [`TokenError`], [`ConfigError`], [`SealError`]).
+//! [`TokenError`], [`LifecycleConfigError`], [`SealError`]).
 
 mod config;
 mod email;
 mod machine;
 mod notify;
+mod password_hash;
 mod seal;
 #[cfg(feature = "serde")]
 mod serde_b64;
@@ -211,24 +212,25 @@ pub use admin_mfa_policy::{AdminId, BuiltinRole, OrgId, Role};
 pub use admin_mfa_totp::{TimeStep, TotpParams, TotpSecret, VerifyError};
 
 pub use config::{
-    ConfigError, LifecycleConfig, LifecycleConfigBuilder, MAX_DELAY_SECS, MAX_EMAIL_WINDOW_SECS,
-    MAX_EMAILS_PER_WINDOW, MAX_LINK_TTL_SECS, MAX_THRESHOLD,
+    LifecycleConfig, LifecycleConfigBuilder, LifecycleConfigError, MAX_DELAY_SECS,
+    MAX_EMAIL_WINDOW_SECS, MAX_EMAILS_PER_WINDOW, MAX_LINK_TTL_SECS, MAX_THRESHOLD,
 };
-pub use email::{Email, EmailError, MAX_EMAIL_LEN, PasswordHash};
+pub use email::{Email, EmailError, MAX_EMAIL_LEN};
 pub use machine::{
-    Code, Command, Context, Event, Fresh, IssuedLink, LinkRejection, RequirementSource,
+    Code, Command, DecideContext, Event, Fresh, IssuedLink, LinkRejection, RequirementSource,
     TransitionError, apply, apply_all, decide, execute,
 };
 pub use notify::{
     AuditEvent, AuditKind, CodeCheck, DedupeKey, Notification, NotificationKind, PasswordCheck,
     audit_events, notifications,
 };
+pub use password_hash::PasswordHash;
 pub use seal::{
     KEY_BYTES, KeyId, KeyRing, NONCE_BYTES, Nonce, PortableKind, SealError, SealFormat, Sealed,
     SealedKind, SealedSecret, SealingKey, TAG_BYTES,
 };
 pub use state::{
-    ActiveFactor, Admin, Candidate, EmailLog, Factor, Failures, LoginStep, MfaState,
+    ActiveFactor, Admin, AdminProfile, Candidate, EmailLog, Factor, Failures, LoginStep, MfaState,
     PasswordFailures, PendingLink, Requirement, WidgetPrefs,
 };
 pub use time::UnixTime;

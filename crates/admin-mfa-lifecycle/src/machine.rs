@@ -500,7 +500,7 @@ pub enum TransitionError {
 
 /// What [`decide`] needs besides the state and the command.
 #[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
+pub struct DecideContext<'a> {
     /// The admin the state belongs to: bound into every sealed blob's associated data.
     pub admin: AdminId,
     /// Thresholds, lifetimes and TOTP parameters.
@@ -509,7 +509,7 @@ pub struct Context<'a> {
     pub keys: &'a KeyRing,
 }
 
-impl<'a> Context<'a> {
+impl<'a> DecideContext<'a> {
     /// Bundles the three.
     #[must_use]
     pub const fn new(admin: AdminId, config: &'a LifecycleConfig, keys: &'a KeyRing) -> Self {
@@ -533,7 +533,7 @@ pub fn decide(
     state: &MfaState,
     command: Command,
     now: UnixTime,
-    ctx: &Context<'_>,
+    ctx: &DecideContext<'_>,
 ) -> Result<Vec<Event>, TransitionError> {
     match command {
         Command::Enable { by, fresh } => {
@@ -784,7 +784,7 @@ fn issue_link(
     requested_by: Option<AdminId>,
     epoch: u64,
     now: UnixTime,
-    ctx: &Context<'_>,
+    ctx: &DecideContext<'_>,
 ) -> Result<Event, TransitionError> {
     let window = ctx.config.email_window_secs();
     let window_start = now.saturating_sub_secs(window);
@@ -1005,7 +1005,7 @@ pub fn execute(
     state: &MfaState,
     command: Command,
     now: UnixTime,
-    ctx: &Context<'_>,
+    ctx: &DecideContext<'_>,
 ) -> Result<(MfaState, Vec<Event>), TransitionError> {
     let events = decide(state, command, now, ctx)?;
     let next = apply_all(state.clone(), &events);

@@ -380,19 +380,40 @@ pub struct Admin {
     pub prefs: WidgetPrefs,
 }
 
+/// Who a new admin is: everything [`Admin::new`] needs besides the fresh MFA state and the
+/// default preferences. Named fields, so a caller cannot swap two of them unnoticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminProfile {
+    /// The admin's id.
+    pub id: AdminId,
+    /// The organization the admin belongs to.
+    pub org: OrgId,
+    /// Login and notification address.
+    pub email: Email,
+    /// Name shown in the portal and in e-mails.
+    pub display_name: String,
+    /// The admin's role.
+    pub role: Role,
+    /// The password hash (PHC string).
+    pub password_hash: PasswordHash,
+    /// When the account was created.
+    pub created_at: UnixTime,
+}
+
 impl Admin {
     /// A new admin with a fresh [`MfaState`] and default preferences. For the
     /// "new admins get MFA by default" setting, run [`crate::Command::Enable`] next.
     #[must_use]
-    pub fn new(
-        id: AdminId,
-        org: OrgId,
-        email: Email,
-        display_name: String,
-        role: Role,
-        password_hash: PasswordHash,
-        created_at: UnixTime,
-    ) -> Self {
+    pub fn new(profile: AdminProfile) -> Self {
+        let AdminProfile {
+            id,
+            org,
+            email,
+            display_name,
+            role,
+            password_hash,
+            created_at,
+        } = profile;
         Self {
             id,
             org,

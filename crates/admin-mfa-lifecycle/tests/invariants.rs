@@ -28,9 +28,9 @@ mod common;
 use std::collections::HashSet;
 
 use admin_mfa_lifecycle::{
-    ActiveFactor, Admin, AdminId, BuiltinRole, Candidate, Code, CodeCheck, Command, Email,
-    EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, LoginStep, MfaState, Nonce,
-    NotificationKind, OrgId, PasswordCheck, PasswordFailures, PasswordHash, PendingLink,
+    ActiveFactor, Admin, AdminId, AdminProfile, BuiltinRole, Candidate, Code, CodeCheck, Command,
+    Email, EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, LoginStep, MfaState,
+    Nonce, NotificationKind, OrgId, PasswordCheck, PasswordFailures, PasswordHash, PendingLink,
     Requirement, RequirementSource, Role, Sealed, TimeStep, TokenHash, TotpParams, TotpSecret,
     TransitionError, UnixTime, apply, audit_events, notifications,
 };
@@ -267,15 +267,17 @@ fn run_sequence(
     {
         m.accepted.insert((a, step.get()));
     }
-    let mut admin = Admin::new(
-        m.w.admin,
-        OrgId::from_bytes([0x0F; 16]),
-        Email::parse("target@example.com").unwrap(),
-        "Target".into(),
-        Role::Builtin(BuiltinRole::Administrator),
-        PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
-        UnixTime::from_secs(1),
-    );
+    let mut admin = Admin::new(AdminProfile {
+        id: m.w.admin,
+        org: OrgId::from_bytes([0x0F; 16]),
+        email: Email::parse("target@example.com").unwrap(),
+        display_name: "Target".into(),
+        role: Role::Builtin(BuiltinRole::Administrator),
+        password_hash: PasswordHash::new(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        ),
+        created_at: UnixTime::from_secs(1),
+    });
     let mut dedupe_keys = HashSet::new();
 
     for (op, pick) in ops {

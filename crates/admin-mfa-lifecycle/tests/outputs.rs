@@ -13,21 +13,24 @@ mod common;
 use std::collections::HashSet;
 
 use admin_mfa_lifecycle::{
-    Admin, AuditKind, BuiltinRole, CodeCheck, Command, Email, Event, LinkPurpose, Notification,
-    NotificationKind, OrgId, PasswordHash, Role, UnixTime, audit_events, notifications,
+    Admin, AdminProfile, AuditKind, BuiltinRole, CodeCheck, Command, Email, Event, LinkPurpose,
+    Notification, NotificationKind, OrgId, PasswordHash, Role, UnixTime, audit_events,
+    notifications,
 };
 use common::World;
 
 fn admin_of(w: &World) -> Admin {
-    let mut a = Admin::new(
-        w.admin,
-        OrgId::from_bytes([0x0F; 16]),
-        Email::parse("Target@Example.com").unwrap(),
-        "Tárget <script>".into(),
-        Role::Builtin(BuiltinRole::Administrator),
-        PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
-        UnixTime::from_secs(1),
-    );
+    let mut a = Admin::new(AdminProfile {
+        id: w.admin,
+        org: OrgId::from_bytes([0x0F; 16]),
+        email: Email::parse("Target@Example.com").unwrap(),
+        display_name: "Tárget <script>".into(),
+        role: Role::Builtin(BuiltinRole::Administrator),
+        password_hash: PasswordHash::new(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        ),
+        created_at: UnixTime::from_secs(1),
+    });
     a.mfa = w.state.clone();
     a
 }

@@ -12,7 +12,7 @@
 use proptest::prelude::*;
 
 use admin_mfa_lifecycle::{
-    AdminId, AuditKind, Command, Context, Event, Failures, KeyId, KeyRing, LifecycleConfig,
+    AdminId, AuditKind, Command, DecideContext, Event, Failures, KeyId, KeyRing, LifecycleConfig,
     LinkPurpose, MfaState, PasswordCheck, PasswordFailures, SealingKey, UnixTime, execute,
 };
 
@@ -25,7 +25,7 @@ fn run(
     config: &LifecycleConfig,
 ) -> (MfaState, Vec<Event>) {
     let keys = KeyRing::new(SealingKey::new(KeyId::new(1), [3; 32]));
-    let ctx = Context::new(AdminId::from_bytes([1; 16]), config, &keys);
+    let ctx = DecideContext::new(AdminId::from_bytes([1; 16]), config, &keys);
     execute(state, command, now, &ctx).unwrap()
 }
 
@@ -268,15 +268,17 @@ fn audit_names_the_check_and_count_but_no_secret() {
     let state = MfaState::new();
     let check = PasswordCheck::Link(LinkPurpose::Setup);
     let (_, events) = run(&state, Command::ReservePassword { check }, T0, &config);
-    let admin = admin_mfa_lifecycle::Admin::new(
-        AdminId::from_bytes([1; 16]),
-        admin_mfa_lifecycle::OrgId::from_bytes([9; 16]),
-        admin_mfa_lifecycle::Email::parse("a@example.com").unwrap(),
-        "A".to_owned(),
-        admin_mfa_lifecycle::Role::Builtin(admin_mfa_lifecycle::BuiltinRole::Manager),
-        admin_mfa_lifecycle::PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$x$y".to_owned()),
-        T0,
-    );
+    let admin = admin_mfa_lifecycle::Admin::new(admin_mfa_lifecycle::AdminProfile {
+        id: AdminId::from_bytes([1; 16]),
+        org: admin_mfa_lifecycle::OrgId::from_bytes([9; 16]),
+        email: admin_mfa_lifecycle::Email::parse("a@example.com").unwrap(),
+        display_name: "A".to_owned(),
+        role: admin_mfa_lifecycle::Role::Builtin(admin_mfa_lifecycle::BuiltinRole::Manager),
+        password_hash: admin_mfa_lifecycle::PasswordHash::new(
+            "$argon2id$v=19$m=19456,t=2,p=1$x$y".to_owned(),
+        ),
+        created_at: T0,
+    });
     let audit = admin_mfa_lifecycle::audit_events(&admin, &events, None, T0);
     assert_eq!(
         audit[0].kind,

@@ -757,7 +757,7 @@ fn wrong_key_is_not_a_wrong_code() {
     let mut w = World::enrolled(26);
     let cmd = w.verify(true);
     let other = KeyRing::new(SealingKey::new(KeyId::new(1), [0x55; 32]));
-    let ctx = admin_mfa_lifecycle::Context::new(w.admin, &w.config, &other);
+    let ctx = admin_mfa_lifecycle::DecideContext::new(w.admin, &w.config, &other);
     let err = admin_mfa_lifecycle::decide(&w.state, cmd, w.now, &ctx).unwrap_err();
     assert_eq!(
         err,
@@ -765,7 +765,7 @@ fn wrong_key_is_not_a_wrong_code() {
     );
     let rotated = KeyRing::new(SealingKey::new(KeyId::new(2), [0x55; 32]));
     let cmd = w.verify(true);
-    let ctx = admin_mfa_lifecycle::Context::new(w.admin, &w.config, &rotated);
+    let ctx = admin_mfa_lifecycle::DecideContext::new(w.admin, &w.config, &rotated);
     let err = admin_mfa_lifecycle::decide(&w.state, cmd, w.now, &ctx).unwrap_err();
     assert_eq!(
         err,
@@ -773,7 +773,8 @@ fn wrong_key_is_not_a_wrong_code() {
     );
     // Another admin's context cannot open this admin's secret either.
     let cmd = w.verify(true);
-    let ctx = admin_mfa_lifecycle::Context::new(AdminId::from_bytes([7; 16]), &w.config, &w.keys);
+    let ctx =
+        admin_mfa_lifecycle::DecideContext::new(AdminId::from_bytes([7; 16]), &w.config, &w.keys);
     assert!(matches!(
         admin_mfa_lifecycle::decide(&w.state, cmd, w.now, &ctx),
         Err(TransitionError::Seal(SealError::Decrypt(_)))

@@ -128,15 +128,17 @@ impl Change {
     ///
     /// let org = OrgId::from_bytes([1; 16]);
     /// let new = |n: u8| {
-    ///     Admin::new(
-    ///         AdminId::from_bytes([n; 16]),
+    ///     Admin::new(AdminProfile {
+    ///         id: AdminId::from_bytes([n; 16]),
     ///         org,
-    ///         Email::parse("ada@example.com").unwrap(),
-    ///         "Ada".to_owned(),
-    ///         BuiltinRole::Administrator.into(),
-    ///         PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
-    ///         UnixTime::from_secs(1_700_000_000),
-    ///     )
+    ///         email: Email::parse("ada@example.com").unwrap(),
+    ///         display_name: "Ada".to_owned(),
+    ///         role: BuiltinRole::Administrator.into(),
+    ///         password_hash: PasswordHash::new(
+    ///             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+    ///         ),
+    ///         created_at: UnixTime::from_secs(1_700_000_000),
+    ///     })
     /// };
     /// assert!(Change::new().insert(new(2)).validate(&Empty).is_ok());
     /// // Two inserts claiming one email.
@@ -239,15 +241,17 @@ mod tests {
     }
 
     fn admin(n: u8, email: &str) -> Admin {
-        Admin::new(
-            AdminId::from_bytes([n; 16]),
-            OrgId::from_bytes([1; 16]),
-            Email::parse(email).unwrap(),
-            format!("Admin {n}"),
-            BuiltinRole::Manager.into(),
-            PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
-            UnixTime::from_secs(1_700_000_000),
-        )
+        Admin::new(admin_mfa_lifecycle::AdminProfile {
+            id: AdminId::from_bytes([n; 16]),
+            org: OrgId::from_bytes([1; 16]),
+            email: Email::parse(email).unwrap(),
+            display_name: format!("Admin {n}"),
+            role: BuiltinRole::Manager.into(),
+            password_hash: PasswordHash::new(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+            ),
+            created_at: UnixTime::from_secs(1_700_000_000),
+        })
     }
 
     fn conflict(result: Result<(), StoreError>) -> Option<ConflictKind> {

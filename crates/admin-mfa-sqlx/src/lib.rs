@@ -37,7 +37,9 @@
 //!
 //! ```
 //! # #[cfg(feature = "sqlite")] {
-//! use admin_mfa_lifecycle::{Admin, AdminId, BuiltinRole, Email, OrgId, PasswordHash, UnixTime};
+//! use admin_mfa_lifecycle::{
+//!     Admin, AdminId, AdminProfile, BuiltinRole, Email, OrgId, PasswordHash, UnixTime,
+//! };
 //! use admin_mfa_ports::{AdminStore, Change, PageRequest, Version};
 //! use admin_mfa_sqlx::SqliteStore;
 //!
@@ -47,15 +49,15 @@
 //! let store = SqliteStore::memory().await?;
 //!
 //! let org = OrgId::from_bytes([1; 16]);
-//! let ada = Admin::new(
-//!     AdminId::from_bytes([2; 16]),
+//! let ada = Admin::new(AdminProfile {
+//!     id: AdminId::from_bytes([2; 16]),
 //!     org,
-//!     Email::parse("ada@example.com")?,
-//!     "Ada".to_owned(),
-//!     BuiltinRole::Administrator.into(),
-//!     PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
-//!     UnixTime::from_secs(1_700_000_000),
-//! );
+//!     email: Email::parse("ada@example.com")?,
+//!     display_name: "Ada".to_owned(),
+//!     role: BuiltinRole::Administrator.into(),
+//!     password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+//!     created_at: UnixTime::from_secs(1_700_000_000),
+//! });
 //! let receipt = store.commit(Change::new().insert(ada.clone())).await?;
 //! assert_eq!(receipt.versions, vec![(ada.id, Version::FIRST)]);
 //!

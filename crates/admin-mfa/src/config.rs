@@ -1,6 +1,6 @@
 //! The service configuration: validated once, at build time.
 
-use admin_mfa_lifecycle::{ConfigError as LifecycleConfigError, LifecycleConfig};
+use admin_mfa_lifecycle::{LifecycleConfig, LifecycleConfigError};
 use admin_mfa_totp::{MAX_ISSUER_LEN, TotpParams};
 
 use crate::dispatch::DispatchConfig;
@@ -17,7 +17,7 @@ pub const BULK_CHUNK_RANGE: (usize, usize) = (1, 10_000);
 /// A setting outside its documented bounds, reported by [`MfaConfigBuilder::build`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum MfaConfigError {
     /// The issuer is empty, longer than 64 bytes, contains `:` or a control character, or
     /// has leading or trailing whitespace (the Key URI Format's rules).
     #[error("`issuer` must be 1 to 64 bytes without `:`, control characters or edge whitespace")]
@@ -261,8 +261,8 @@ impl MfaConfigBuilder {
     ///
     /// # Errors
     ///
-    /// The first [`ConfigError`] found.
-    pub fn build(self) -> Result<MfaConfig, ConfigError> {
+    /// The first [`MfaConfigError`] found.
+    pub fn build(self) -> Result<MfaConfig, MfaConfigError> {
         let c = self.config;
         check_issuer(&self.issuer)?;
         let mut email = EmailConfig::builder(self.issuer.clone(), self.link_base_url);
@@ -289,11 +289,11 @@ impl MfaConfigBuilder {
     }
 }
 
-fn range(field: &'static str, value: u64, (min, max): (u64, u64)) -> Result<(), ConfigError> {
+fn range(field: &'static str, value: u64, (min, max): (u64, u64)) -> Result<(), MfaConfigError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(ConfigError::OutOfRange {
+        Err(MfaConfigError::OutOfRange {
             field,
             value,
             min,
@@ -302,13 +302,17 @@ fn range(field: &'static str, value: u64, (min, max): (u64, u64)) -> Result<(), 
     }
 }
 
-fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
+fn check_issuer(issuer: &str) -> Result<(), MfaConfigError> {
     let ok = !issuer.is_empty()
         && issuer.len() <= MAX_ISSUER_LEN
         && !issuer.contains(':')
         && !issuer.chars().any(char::is_control)
         && issuer.trim() == issuer;
-    if ok { Ok(()) } else { Err(ConfigError::Issuer) }
+    if ok {
+        Ok(())
+    } else {
+        Err(MfaConfigError::Issuer)
+    }
 }
 
 #[cfg(test)]
@@ -339,7 +343,7 @@ mod tests {
         for bad in ["", "a:b", " ACME", "ACME\n", &"x".repeat(65)] {
             assert_eq!(
                 MfaConfig::builder(bad, "https://a.example").build(),
-                Err(ConfigError::Issuer),
+                Err(MfaConfigError::Issuer),
                 "{bad:?}"
             );
         }
@@ -364,7 +368,7 @@ mod tests {
             assert!(
                 matches!(
                     MfaConfig::builder("ACME", bad).build(),
-                    Err(ConfigError::Email(_))
+                    Err(MfaConfigError::Email(_))
                 ),
                 "{bad}"
             );

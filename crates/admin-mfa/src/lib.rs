@@ -180,8 +180,8 @@ pub use admin_mfa_lifecycle::{
 pub use admin_mfa_policy::{Reason, WidgetAccess};
 pub use admin_mfa_ports::{AdminSummary, AuditCursor, AuditPage, Page, PageRequest};
 pub use config::{
-    BULK_CHUNK_RANGE, CHALLENGE_TTL_RANGE, ConfigError, MAX_AUTH_AGE_RANGE, MfaConfig,
-    MfaConfigBuilder,
+    BULK_CHUNK_RANGE, CHALLENGE_TTL_RANGE, MAX_AUTH_AGE_RANGE, MfaConfig, MfaConfigBuilder,
+    MfaConfigError,
 };
 pub use error::{Denied, Error, InvalidField, Result};
 pub use portable::PortableToken;

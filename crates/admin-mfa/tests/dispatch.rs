@@ -16,7 +16,7 @@ use admin_mfa::{
     DispatchConfig, DispatchReport, EmailConfig, EmailRenderer, FailureReason, dispatch,
 };
 use admin_mfa_lifecycle::{
-    Admin, AdminId, BuiltinRole, Command, Context, DedupeKey, Email, Fresh, KeyId, KeyRing,
+    Admin, AdminId, BuiltinRole, Command, DecideContext, DedupeKey, Email, Fresh, KeyId, KeyRing,
     LifecycleConfig, LinkPurpose, LinkToken, MfaState, Nonce, Notification, NotificationKind,
     OrgId, PasswordHash, Sealed, SealingKey, UnixTime, execute, notifications,
 };
@@ -449,22 +449,22 @@ async fn e2e_committed_invitation_is_delivered_with_its_link() {
     let w = World::new();
     let now = UnixTime::from_secs(T0);
     let id = admin_id(7);
-    let mut admin = Admin::new(
+    let mut admin = Admin::new(admin_mfa_lifecycle::AdminProfile {
         id,
-        org(),
-        Email::parse("grace@acme.example").unwrap(),
-        "Grace <b>Hopper</b>".to_owned(),
-        BuiltinRole::Administrator.into(),
-        PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
-        now,
-    );
+        org: org(),
+        email: Email::parse("grace@acme.example").unwrap(),
+        display_name: "Grace <b>Hopper</b>".to_owned(),
+        role: BuiltinRole::Administrator.into(),
+        password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+        created_at: now,
+    });
     let lifecycle = LifecycleConfig::default();
     let fresh = Fresh::new(
         LinkToken::from_bytes([0x5c; 32]),
         Nonce::from_bytes([1; 12]),
     );
     let raw = fresh.token().encode().to_string();
-    let ctx = Context::new(id, &lifecycle, &w.keys);
+    let ctx = DecideContext::new(id, &lifecycle, &w.keys);
     let (state, events) = execute(
         &MfaState::new(),
         Command::Enable {

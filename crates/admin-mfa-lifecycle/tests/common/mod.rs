@@ -4,9 +4,9 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use admin_mfa_lifecycle::{
-    AdminId, Code, Command, Context, Event, Fresh, KeyId, KeyRing, LifecycleConfig, LinkPurpose,
-    LinkToken, MfaState, Nonce, SealingKey, TokenHash, TotpSecret, TransitionError, UnixTime,
-    apply_all, decide,
+    AdminId, Code, Command, DecideContext, Event, Fresh, KeyId, KeyRing, LifecycleConfig,
+    LinkPurpose, LinkToken, MfaState, Nonce, SealingKey, TokenHash, TotpSecret, TransitionError,
+    UnixTime, apply_all, decide,
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha20Rng;
@@ -56,8 +56,8 @@ impl World {
         }
     }
 
-    pub(crate) fn ctx(&self) -> Context<'_> {
-        Context::new(self.admin, &self.config, &self.keys)
+    pub(crate) fn ctx(&self) -> DecideContext<'_> {
+        DecideContext::new(self.admin, &self.config, &self.keys)
     }
 
     pub(crate) fn fresh(&mut self) -> Fresh {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use foldhash::fast::RandomState;
 
 use admin_mfa_lifecycle::{
-    Admin, AdminId, BuiltinRole, Command, Context as LifecycleContext, Email, EmailError, Event,
-    MfaState, Role, UnixTime, execute,
+    Admin, AdminId, BuiltinRole, Command, DecideContext, Email, EmailError, Event, MfaState, Role,
+    UnixTime, execute,
 };
 use admin_mfa_policy::{Action, Context as PolicyContext, Target};
 use admin_mfa_ports::{Change, ConflictKind, StoreError};
@@ -253,7 +253,7 @@ impl MfaService {
                 set(BulkItem::Failed(e));
                 continue;
             }
-            let ctx = LifecycleContext::new(id, self.config.lifecycle(), &keys);
+            let ctx = DecideContext::new(id, self.config.lifecycle(), &keys);
             let command = Command::Require { by: subject.id };
             match execute(&current.value.mfa, command, now, &ctx) {
                 Ok((_, events)) if events.is_empty() => {
@@ -408,11 +408,19 @@ impl MfaService {
             Some(id) => id,
             None => self.random_admin_id()?,
         };
-        let mut admin = Admin::new(id, org, email, name, new.role, hash, now);
+        let mut admin = Admin::new(admin_mfa_lifecycle::AdminProfile {
+            id,
+            org,
+            email,
+            display_name: name,
+            role: new.role,
+            password_hash: hash,
+            created_at: now,
+        });
         let mut events = Vec::new();
         if self.config.new_admins_require_mfa() {
             let keys = self.keys.keys();
-            let ctx = LifecycleContext::new(id, self.config.lifecycle(), &keys);
+            let ctx = DecideContext::new(id, self.config.lifecycle(), &keys);
             let command = Command::Enable {
                 by,
                 fresh: self.fresh()?,

@@ -23,8 +23,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use admin_mfa_lifecycle::{
-    Admin, AdminId, Command, Context as LifecycleContext, Email, Event, Fresh, LinkToken,
-    LoginStep, Nonce, OrgId, UnixTime, audit_events, execute, notifications,
+    Admin, AdminId, Command, DecideContext, Email, Event, Fresh, LinkToken, LoginStep, Nonce,
+    OrgId, UnixTime, audit_events, execute, notifications,
 };
 use admin_mfa_policy::{
     Action, Context as PolicyContext, Decision, PolicyEngine, Reason, Request, Subject, Target,
@@ -517,7 +517,7 @@ impl MfaService {
         let commands = plan(&mut next, now)?;
         if !commands.is_empty() {
             let keys = self.keys.keys();
-            let ctx = LifecycleContext::new(next.id, self.config.lifecycle(), &keys);
+            let ctx = DecideContext::new(next.id, self.config.lifecycle(), &keys);
             for command in commands {
                 let (state, decided) = execute(&next.mfa, command, now, &ctx)?;
                 next.mfa = state;

@@ -287,15 +287,15 @@ impl H {
 }
 
 pub fn seed_admin(org: OrgId, n: u32, r: BuiltinRole) -> Admin {
-    Admin::new(
-        id_of(org, n),
+    Admin::new(admin_mfa::lifecycle::AdminProfile {
+        id: id_of(org, n),
         org,
-        Email::parse(&email_of(n)).unwrap(),
-        format!("Admin {n}"),
-        role(r),
-        shared_hash(),
-        T0,
-    )
+        email: Email::parse(&email_of(n)).unwrap(),
+        display_name: format!("Admin {n}"),
+        role: role(r),
+        password_hash: shared_hash(),
+        created_at: T0,
+    })
 }
 
 pub fn code_at(secret: &TotpSecret, now: UnixTime) -> String {
