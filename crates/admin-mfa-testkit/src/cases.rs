@@ -1,7 +1,8 @@
-//! The conformance cases. Each takes a fresh, empty store and panics on a violation.
+//! The store conformance cases. Each takes a fresh, empty store and panics on a violation.
 //!
-//! They are public so an adapter can also call one directly, but the usual way in is
-//! [`store_conformance!`](crate::store_conformance).
+//! They are reached only through [`STORE_CASES`](crate::STORE_CASES) and
+//! [`store_conformance!`](crate::store_conformance), which list them once: a case missing
+//! from that list is dead code here.
 
 #![allow(
     clippy::unwrap_used,
@@ -37,7 +38,7 @@ async fn insert(store: &Arc<dyn AdminStore>, a: admin_mfa_lifecycle::Admin) {
 }
 
 /// An inserted admin reads back, at version 1, by id, by email and by token hash.
-pub async fn reads_by_id_email_and_token(store: Arc<dyn AdminStore>) {
+pub(crate) async fn reads_by_id_email_and_token(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let mut a = admin(o, 1);
     require(&mut a, T0);
@@ -72,7 +73,7 @@ pub async fn reads_by_id_email_and_token(store: Arc<dyn AdminStore>) {
 
 /// A batched read answers in the order asked, with `None` for a missing admin and for an
 /// admin of another organization.
-pub async fn batched_read_keeps_order_and_isolation(store: Arc<dyn AdminStore>) {
+pub(crate) async fn batched_read_keeps_order_and_isolation(store: Arc<dyn AdminStore>) {
     let (o1, o2) = (org(1), org(2));
     store
         .commit(
@@ -106,7 +107,7 @@ pub async fn batched_read_keeps_order_and_isolation(store: Arc<dyn AdminStore>) 
 /// Batched reads and commits of thousands of admins (beyond any statement's chunk): every
 /// admin found in the order asked, none of another organization, and one commit updating
 /// them all.
-pub async fn thousands_of_admins_in_one_read_and_one_commit(store: Arc<dyn AdminStore>) {
+pub(crate) async fn thousands_of_admins_in_one_read_and_one_commit(store: Arc<dyn AdminStore>) {
     const N: u32 = 3_000;
     let (o1, o2) = (org(1), org(2));
     let mut change = Change::new();
@@ -138,7 +139,7 @@ pub async fn thousands_of_admins_in_one_read_and_one_commit(store: Arc<dyn Admin
 }
 
 /// Inserting an id that exists is a `DuplicateId` conflict and changes nothing.
-pub async fn insert_of_existing_id_conflicts(store: Arc<dyn AdminStore>) {
+pub(crate) async fn insert_of_existing_id_conflicts(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let a = admin(o, 1);
     insert(&store, a.clone()).await;
@@ -154,7 +155,7 @@ pub async fn insert_of_existing_id_conflicts(store: Arc<dyn AdminStore>) {
 }
 
 /// An email is unique within an organization, and free to reuse in another.
-pub async fn email_is_unique_per_org(store: Arc<dyn AdminStore>) {
+pub(crate) async fn email_is_unique_per_org(store: Arc<dyn AdminStore>) {
     let (o1, o2) = (org(1), org(2));
     insert(&store, admin(o1, 1)).await;
     let mut same_email = admin(o1, 2);
@@ -182,7 +183,7 @@ pub async fn email_is_unique_per_org(store: Arc<dyn AdminStore>) {
 }
 
 /// A link-token hash belongs to one admin at most, across organizations too.
-pub async fn token_hash_is_unique_across_admins(store: Arc<dyn AdminStore>) {
+pub(crate) async fn token_hash_is_unique_across_admins(store: Arc<dyn AdminStore>) {
     let mut a = admin(org(1), 1);
     set_link(&mut a, token_hash(9), T0);
     insert(&store, a).await;
@@ -198,7 +199,7 @@ pub async fn token_hash_is_unique_across_admins(store: Arc<dyn AdminStore>) {
 }
 
 /// An update with a stale version is a `Version` conflict; the newer write survives.
-pub async fn stale_version_conflicts(store: Arc<dyn AdminStore>) {
+pub(crate) async fn stale_version_conflicts(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let a = admin(o, 1);
     insert(&store, a.clone()).await;
@@ -224,7 +225,7 @@ pub async fn stale_version_conflicts(store: Arc<dyn AdminStore>) {
 }
 
 /// Updating an admin that does not exist is `NotFound`.
-pub async fn update_of_missing_admin_is_not_found(store: Arc<dyn AdminStore>) {
+pub(crate) async fn update_of_missing_admin_is_not_found(store: Arc<dyn AdminStore>) {
     let result = store
         .commit(Change::new().update(admin(org(1), 1), Version::FIRST))
         .await;
@@ -236,7 +237,7 @@ pub async fn update_of_missing_admin_is_not_found(store: Arc<dyn AdminStore>) {
 }
 
 /// An update cannot move an admin to another organization.
-pub async fn update_cannot_move_an_admin_to_another_org(store: Arc<dyn AdminStore>) {
+pub(crate) async fn update_cannot_move_an_admin_to_another_org(store: Arc<dyn AdminStore>) {
     insert(&store, admin(org(1), 1)).await;
     let mut moved = admin(org(1), 1);
     moved.org = org(2);
@@ -252,7 +253,7 @@ pub async fn update_cannot_move_an_admin_to_another_org(store: Arc<dyn AdminStor
 }
 
 /// One change may write an admin once; writing it twice is refused whole.
-pub async fn admin_written_twice_in_one_change_is_invalid(store: Arc<dyn AdminStore>) {
+pub(crate) async fn admin_written_twice_in_one_change_is_invalid(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);
     let result = store
         .commit(
@@ -269,7 +270,7 @@ pub async fn admin_written_twice_in_one_change_is_invalid(store: Arc<dyn AdminSt
 }
 
 /// A change with one bad write applies nothing: no admin, no audit event, no email.
-pub async fn change_is_all_or_nothing(store: Arc<dyn AdminStore>) {
+pub(crate) async fn change_is_all_or_nothing(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let (a, b) = (admin(o, 1), admin(o, 2));
     store
@@ -333,7 +334,7 @@ pub async fn change_is_all_or_nothing(store: Arc<dyn AdminStore>) {
 
 /// 32 tasks commit the same transition from the same version at once: exactly one wins,
 /// the others get a `Version` conflict, and the winner's write is what is stored.
-pub async fn thirty_two_concurrent_commits_have_one_winner(store: Arc<dyn AdminStore>) {
+pub(crate) async fn thirty_two_concurrent_commits_have_one_winner(store: Arc<dyn AdminStore>) {
     const TASKS: usize = 32;
     let o = org(1);
     for round in 0..10u32 {
@@ -380,7 +381,7 @@ pub async fn thirty_two_concurrent_commits_have_one_winner(store: Arc<dyn AdminS
 }
 
 /// Concurrent inserts of admins with one email: exactly one is stored.
-pub async fn concurrent_inserts_of_one_email_have_one_winner(store: Arc<dyn AdminStore>) {
+pub(crate) async fn concurrent_inserts_of_one_email_have_one_winner(store: Arc<dyn AdminStore>) {
     const TASKS: u32 = 16;
     let barrier = Arc::new(Barrier::new(TASKS as usize));
     let mut tasks = tokio::task::JoinSet::new();
@@ -406,7 +407,7 @@ pub async fn concurrent_inserts_of_one_email_have_one_winner(store: Arc<dyn Admi
 }
 
 /// A notification whose dedupe key is already in the outbox is dropped, not an error.
-pub async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore>) {
+pub(crate) async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);
     insert(&store, a.clone()).await;
     let first = store
@@ -439,7 +440,7 @@ pub async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore>) {
 }
 
 /// A leased entry is not leased again while its lease lives; marking needs the lease.
-pub async fn outbox_lease_and_mark(store: Arc<dyn AdminStore>) {
+pub(crate) async fn outbox_lease_and_mark(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);
     insert(&store, a.clone()).await;
     store
@@ -495,7 +496,7 @@ pub async fn outbox_lease_and_mark(store: Arc<dyn AdminStore>) {
 
 /// An expired lease can be taken over; the old lease then marks nothing. Retries wait
 /// until their time; a dead entry is never leased again.
-pub async fn outbox_lease_expiry_retry_and_dead(store: Arc<dyn AdminStore>) {
+pub(crate) async fn outbox_lease_expiry_retry_and_dead(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);
     insert(&store, a.clone()).await;
     store
@@ -544,7 +545,7 @@ pub async fn outbox_lease_expiry_retry_and_dead(store: Arc<dyn AdminStore>) {
 }
 
 /// Eight dispatchers leasing at once never get the same entry twice.
-pub async fn concurrent_leasing_never_hands_out_an_entry_twice(store: Arc<dyn AdminStore>) {
+pub(crate) async fn concurrent_leasing_never_hands_out_an_entry_twice(store: Arc<dyn AdminStore>) {
     const ENTRIES: u32 = 100;
     let a = admin(org(1), 1);
     insert(&store, a.clone()).await;
@@ -580,7 +581,7 @@ pub async fn concurrent_leasing_never_hands_out_an_entry_twice(store: Arc<dyn Ad
 
 /// The widget's count and list cover exactly the admins without MFA required, in email
 /// order, page by page, and follow changes of the requirement.
-pub async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) {
+pub(crate) async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let mut change = Change::new();
     let mut expected = Vec::new();
@@ -653,7 +654,7 @@ pub async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) {
 }
 
 /// Nothing of one organization is visible through another's calls.
-pub async fn tenant_isolation(store: Arc<dyn AdminStore>) {
+pub(crate) async fn tenant_isolation(store: Arc<dyn AdminStore>) {
     let (oa, ob) = (org(1), org(2));
     let a = admin(oa, 1);
     let mut b = admin(ob, 2);
@@ -698,7 +699,7 @@ pub async fn tenant_isolation(store: Arc<dyn AdminStore>) {
 }
 
 /// Times come back exactly as written, from the epoch to the year 9999.
-pub async fn times_round_trip_exactly(store: Arc<dyn AdminStore>) {
+pub(crate) async fn times_round_trip_exactly(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let times = [
         0,
@@ -747,7 +748,7 @@ pub async fn times_round_trip_exactly(store: Arc<dyn AdminStore>) {
 }
 
 /// The audit log reads back in commit order, page by page, per organization.
-pub async fn audit_log_pages_in_commit_order(store: Arc<dyn AdminStore>) {
+pub(crate) async fn audit_log_pages_in_commit_order(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let a = admin(o, 1);
     insert(&store, a.clone()).await;
@@ -772,7 +773,7 @@ pub async fn audit_log_pages_in_commit_order(store: Arc<dyn AdminStore>) {
 }
 
 /// Role counts (the policy's `awb_count`) follow inserts and role changes.
-pub async fn role_counts_follow_role_changes(store: Arc<dyn AdminStore>) {
+pub(crate) async fn role_counts_follow_role_changes(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let awb = Role::Builtin(BuiltinRole::AdministratorWithBilling);
     let plain = Role::Builtin(BuiltinRole::Administrator);
@@ -795,7 +796,7 @@ pub async fn role_counts_follow_role_changes(store: Arc<dyn AdminStore>) {
 
 /// The token lookup follows the pending link: a replaced or removed link no longer finds
 /// the admin, and a freed hash can be used by another admin.
-pub async fn token_index_follows_link_changes(store: Arc<dyn AdminStore>) {
+pub(crate) async fn token_index_follows_link_changes(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let mut a = admin(o, 1);
     set_link(&mut a, token_hash(1), T0);
@@ -847,7 +848,7 @@ pub async fn token_index_follows_link_changes(store: Arc<dyn AdminStore>) {
 }
 
 /// Changing an email moves the lookup, and two admins can swap emails in one change.
-pub async fn email_index_follows_email_changes(store: Arc<dyn AdminStore>) {
+pub(crate) async fn email_index_follows_email_changes(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let (mut a, mut b) = (admin(o, 1), admin(o, 2));
     store
@@ -900,7 +901,7 @@ pub async fn email_index_follows_email_changes(store: Arc<dyn AdminStore>) {
 /// Unique keys are checked on the change as a whole: a key another written admin keeps, or
 /// that two writes claim, is a conflict (and nothing is written), while keys that move on
 /// in the same change (a rotation of emails, a swap of link tokens) are free to claim.
-pub async fn key_claims_within_one_change(store: Arc<dyn AdminStore>) {
+pub(crate) async fn key_claims_within_one_change(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let (mut a, mut b) = (admin(o, 1), admin(o, 2));
     set_link(&mut a, token_hash(1), T0);

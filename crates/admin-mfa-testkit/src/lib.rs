@@ -1,8 +1,17 @@
-//! The conformance suite that every [`AdminStore`] adapter of admin-mfa runs.
+//! The conformance suites that every [`AdminStore`] and every [`Mailer`] adapter of admin-mfa
+//! runs.
 //!
-//! One suite, many stores: the in-memory store runs it, and the SQL stores run the very same
-//! cases, so "a code is accepted once", "a change is all or nothing" and "nothing of org A is
-//! visible through org B" mean the same thing on every backend.
+//! One suite, many adapters: the in-memory store runs the store suite, and the SQL stores run
+//! the very same cases, so "a code is accepted once", "a change is all or nothing" and
+//! "nothing of org A is visible through org B" mean the same thing on every backend. Likewise
+//! the recording mailer and the SMTP mailer run one mailer suite: a message arrives intact,
+//! failures say whether a retry may help, and no error shows a body.
+//!
+//! Each suite's cases are listed once, in its macro; the macro both builds the public table
+//! of cases ([`STORE_CASES`], [`MAILER_CASES`]) and expands one `#[test]` per case for an
+//! adapter, so a new case runs on every adapter without touching any of them. The case
+//! functions are private and reached only through that table: one left out of the list is
+//! dead code, which the workspace's `-D warnings` refuses.
 //!
 //! # Getting started
 //!
@@ -19,6 +28,13 @@
 //! service can skip itself by returning `None` through the `optional` form (an
 //! `Option<Guarded<_, _>>`), which prints one line saying so.
 //!
+//! A mailer adapter implements [`MailerHarness`] (the mailer, what its receiver got, how to
+//! make it fail) and expands [`mailer_conformance!`] the same way:
+//!
+//! ```ignore
+//! admin_mfa_testkit::mailer_conformance!(async { RecordingHarness::default() });
+//! ```
+//!
 //! # Feature flags
 //!
 //! This crate has no cargo features.
@@ -28,13 +44,43 @@
 //! The fixtures build admins with sealed secrets made from fixed test keys; they are for
 //! tests only, which is why this crate is never published.
 
-pub mod cases;
+mod cases;
 pub mod fixtures;
+mod mail;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-pub use admin_mfa_ports::AdminStore;
+pub use admin_mfa_ports::{AdminStore, Mailer};
+pub use mail::{Delivery, Failure, MailerHarness};
+
+/// A case's future, boxed so every case of a suite has one type.
+pub type CaseFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// One conformance case of the store suite.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreCase {
+    /// The case's name, which is also the name of its `#[test]`.
+    pub name: &'static str,
+    /// Runs the case on a fresh, empty store; panics on a violation.
+    pub run: fn(Arc<dyn AdminStore>) -> CaseFuture,
+}
+
+/// One conformance case of the mailer suite.
+#[derive(Debug, Clone, Copy)]
+pub struct MailerCase {
+    /// The case's name, which is also the name of its `#[test]`.
+    pub name: &'static str,
+    /// Runs the case on a fresh harness; panics on a violation.
+    pub run: fn(Arc<dyn MailerHarness>) -> CaseFuture,
+}
+
+/// Every case of the store suite, in the order [`store_conformance!`] lists them.
+pub const STORE_CASES: &[StoreCase] = crate::store_conformance!(@table);
+
+/// Every case of the mailer suite, in the order [`mailer_conformance!`] lists them.
+pub const MAILER_CASES: &[MailerCase] = crate::mailer_conformance!(@table);
 
 /// A store under test with whatever must live as long as it (a temporary directory, a
 /// schema dropped after the case).
@@ -49,7 +95,25 @@ pub struct Guarded<S, G> {
     pub guard: G,
 }
 
-/// Runs one conformance case on a fresh store, on a multi-threaded runtime.
+/// Runs `body` on a fresh multi-threaded runtime (four workers, so concurrent cases race).
+#[expect(
+    clippy::expect_used,
+    reason = "a runtime that cannot start fails the test"
+)]
+fn block_on<F: Future<Output = ()>>(body: F) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+        .block_on(body);
+}
+
+fn skipped(name: &str, what: &str) {
+    eprintln!("skipped {name}: the {what} under test is not available");
+}
+
+/// Runs the store case called `name` on a fresh store, on a multi-threaded runtime.
 ///
 /// `make` returns `None` when the store cannot be had (an external service that is not
 /// configured); the case is then skipped with one line on standard error. The guard is
@@ -57,45 +121,72 @@ pub struct Guarded<S, G> {
 ///
 /// # Panics
 ///
-/// When the case fails (that is how a test reports it), or when the runtime cannot start.
-#[expect(
-    clippy::expect_used,
-    reason = "a runtime that cannot start fails the test"
-)]
-pub fn run<S, G, M, MF, C, CF>(name: &str, make: M, case: C)
+/// When the case fails (that is how a test reports it), when no case is called `name`, or
+/// when the runtime cannot start.
+pub fn run_store_case<S, G, M, MF>(name: &str, make: M)
 where
     S: AdminStore + 'static,
     M: FnOnce() -> MF,
     MF: Future<Output = Option<Guarded<S, G>>>,
-    C: FnOnce(Arc<dyn AdminStore>) -> CF,
-    CF: Future<Output = ()>,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime starts");
-    runtime.block_on(async {
+    let case = find(STORE_CASES, |c| c.name, name).run;
+    block_on(async {
         let Some(Guarded { store, guard }) = make().await else {
-            eprintln!("skipped {name}: the store under test is not available");
+            skipped(name, "store");
             return;
         };
-        let store: Arc<dyn AdminStore> = Arc::new(store);
-        case(store).await;
+        case(Arc::new(store)).await;
         drop(guard);
     });
 }
 
-/// Expands to one `#[test]` per conformance case for the store that `$make` builds.
+/// Runs the mailer case called `name` on a fresh harness, on a multi-threaded runtime.
+///
+/// `make` returns `None` when the mailer cannot be had (a mail server that cannot run here);
+/// the case is then skipped with one line on standard error.
+///
+/// # Panics
+///
+/// When the case fails, when no case is called `name`, or when the runtime cannot start.
+pub fn run_mailer_case<H, M, MF>(name: &str, make: M)
+where
+    H: MailerHarness + 'static,
+    M: FnOnce() -> MF,
+    MF: Future<Output = Option<H>>,
+{
+    let case = find(MAILER_CASES, |c| c.name, name).run;
+    block_on(async {
+        let Some(harness) = make().await else {
+            skipped(name, "mailer");
+            return;
+        };
+        case(Arc::new(harness)).await;
+    });
+}
+
+#[expect(
+    clippy::panic,
+    reason = "the macros only name listed cases; another name is a bug in the caller"
+)]
+fn find<'a, C>(cases: &'a [C], name_of: fn(&C) -> &'static str, name: &str) -> &'a C {
+    cases
+        .iter()
+        .find(|c| name_of(c) == name)
+        .unwrap_or_else(|| panic!("no conformance case is called {name}"))
+}
+
+/// Expands to one `#[test]` per store conformance case for the store that `$make` builds.
 ///
 /// `$make` is an async expression evaluating to a fresh, empty store. With the `guarded`
 /// form it evaluates to a [`Guarded`] store; with the `optional` form to an
 /// `Option<Guarded<_, _>>`, and `None` skips the case (for stores that need an external
 /// service).
+///
+/// The list of cases below is the only one: [`STORE_CASES`] is built from it too.
 #[macro_export]
 macro_rules! store_conformance {
-    (optional $make:expr) => {
-        $crate::store_conformance!(@cases [$make] [
+    (@cases $($then:tt)*) => {
+        $crate::store_conformance! { $($then)* [
             reads_by_id_email_and_token,
             batched_read_keeps_order_and_isolation,
             thousands_of_admins_in_one_read_and_one_commit,
@@ -121,7 +212,27 @@ macro_rules! store_conformance {
             token_index_follows_link_changes,
             email_index_follows_email_changes,
             key_claims_within_one_change,
-        ]);
+        ]}
+    };
+    (@table) => {
+        $crate::store_conformance!(@cases @table_of)
+    };
+    (@table_of [$($case:ident),* $(,)?]) => {
+        &[$($crate::StoreCase {
+            name: stringify!($case),
+            run: |store| Box::pin($crate::cases::$case(store)),
+        }),*]
+    };
+    (@tests [$make:expr] [$($case:ident),* $(,)?]) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::run_store_case(stringify!($case), || $make);
+            }
+        )*
+    };
+    (optional $make:expr) => {
+        $crate::store_conformance!(@cases @tests [$make]);
     };
     (guarded $make:expr) => {
         $crate::store_conformance!(optional async { Some($make.await) });
@@ -131,12 +242,65 @@ macro_rules! store_conformance {
             $crate::Guarded { store: $make.await, guard: () }
         });
     };
-    (@cases [$make:expr] [$($case:ident),* $(,)?]) => {
+}
+
+/// Expands to one `#[test]` per mailer conformance case for the [`MailerHarness`] that
+/// `$make` builds.
+///
+/// `$make` is an async expression evaluating to a fresh harness; with the `optional` form
+/// to an `Option` of one, and `None` skips the case (for a mailer that needs a server that
+/// cannot run here).
+///
+/// The list of cases below is the only one: [`MAILER_CASES`] is built from it too.
+#[macro_export]
+macro_rules! mailer_conformance {
+    (@cases $($then:tt)*) => {
+        $crate::mailer_conformance! { $($then)* [
+            delivers_recipient_subject_and_bodies_intact,
+            idempotency_key_is_kept_across_retries,
+            transient_failures_are_retryable_and_deliver_nothing,
+            permanent_failures_are_final_and_deliver_nothing,
+            errors_never_show_bodies_or_links,
+            works_behind_arc_and_box_dyn_mailer,
+            concurrent_sends_all_arrive_intact,
+        ]}
+    };
+    (@table) => {
+        $crate::mailer_conformance!(@cases @table_of)
+    };
+    (@table_of [$($case:ident),* $(,)?]) => {
+        &[$($crate::MailerCase {
+            name: stringify!($case),
+            run: |harness| Box::pin($crate::mail::$case(harness)),
+        }),*]
+    };
+    (@tests [$make:expr] [$($case:ident),* $(,)?]) => {
         $(
             #[test]
             fn $case() {
-                $crate::run(stringify!($case), || $make, $crate::cases::$case);
+                $crate::run_mailer_case(stringify!($case), || $make);
             }
         )*
     };
+    (optional $make:expr) => {
+        $crate::mailer_conformance!(@cases @tests [$make]);
+    };
+    ($make:expr) => {
+        $crate::mailer_conformance!(optional async { Some($make.await) });
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::{MAILER_CASES, STORE_CASES};
+
+    #[test]
+    fn case_names_are_unique() {
+        let names: Vec<&str> = STORE_CASES.iter().map(|c| c.name).collect();
+        assert_eq!(names.iter().collect::<HashSet<_>>().len(), names.len());
+        let names: Vec<&str> = MAILER_CASES.iter().map(|c| c.name).collect();
+        assert_eq!(names.iter().collect::<HashSet<_>>().len(), names.len());
+    }
 }
