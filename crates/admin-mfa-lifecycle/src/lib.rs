@@ -16,7 +16,7 @@
 //!
 //! # The state machine
 //!
-//! The state has four facets that change independently (DESIGN.md §3):
+//! The state has four facets that change independently (docs/ARCHITECTURE.md §3):
 //!
 //! ```text
 //! requirement  NotRequired --Enable / Require--> Required
@@ -44,7 +44,7 @@
 //!              p --PasswordAccepted (the checked password was right)--> 0
 //! ```
 //!
-//! The journey of the seed story, with the commands that move it:
+//! The journey of the guide's story, with the commands that move it:
 //!
 //! ```text
 //!                  Enable / IssueSetupLink / AdminReset
@@ -235,3 +235,8 @@ pub use state::{
 };
 pub use time::UnixTime;
 pub use token::{LinkPurpose, LinkToken, TOKEN_BYTES, TOKEN_ENCODED_LEN, TokenError, TokenHash};
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -7,7 +7,7 @@ use core::fmt;
 
 use crate::{AdminId, Email, LinkPurpose, OrgId, Sealed, UnixTime};
 
-/// Which e-mail to send (SECURITY.md NOT-1).
+/// Which e-mail to send (docs/SECURITY.md NOT-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]

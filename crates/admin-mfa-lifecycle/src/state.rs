@@ -6,7 +6,7 @@ use crate::{
     TokenHash, TotpParams, UnixTime,
 };
 
-/// Whether MFA is required at login (facet 1 of DESIGN.md §3).
+/// Whether MFA is required at login (facet 1 of docs/ARCHITECTURE.md §3).
 ///
 /// An `Active` factor is asked for at login whatever this says (T-ENR-5); the requirement
 /// decides whether an admin *without* a factor must enrol, and what the "Admins Without MFA
@@ -122,7 +122,7 @@ impl PendingLink {
     }
 }
 
-/// The shared failure counter of every code check (facet 4, SECURITY.md D2 and RL-2).
+/// The shared failure counter of every code check (facet 4, docs/SECURITY.md D2 and RL-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Failures {
@@ -228,7 +228,7 @@ impl EmailLog {
     }
 }
 
-/// The MFA state of one admin: the four facets of DESIGN.md §3 plus the credential epoch,
+/// The MFA state of one admin: the four facets of docs/ARCHITECTURE.md §3 plus the credential epoch,
 /// the e-mail log and the wrong-password counter. Change it only through [`crate::decide`] and [`crate::apply`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-/// Raw token length in bytes (256 bits, SECURITY.md TOK-1).
+/// Raw token length in bytes (256 bits, docs/SECURITY.md TOK-1).
 pub const TOKEN_BYTES: usize = 32;
 /// Length of [`LinkToken::encode`]: 32 bytes as unpadded base64url.
 pub const TOKEN_ENCODED_LEN: usize = 43;

@@ -1,4 +1,4 @@
-//! Directed scenarios from SECURITY.md §4, at the lifecycle level (the store-level versions
+//! Directed scenarios from docs/SECURITY.md §5, at the lifecycle level (the store-level versions
 //! live in the conformance suite).
 
 #![allow(

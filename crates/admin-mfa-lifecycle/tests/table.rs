@@ -1,7 +1,7 @@
 //! The (state × command) table: every command against every characteristic state.
 //!
 //! Each cell names the events `decide` returns (joined with `+`, `-` for none) or the error.
-//! The expectations are written from DESIGN.md §3 and SECURITY.md, not recorded from a run.
+//! The expectations are written from docs/ARCHITECTURE.md §3 and docs/SECURITY.md, not recorded from a run.
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 

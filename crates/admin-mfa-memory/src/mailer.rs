@@ -85,6 +85,23 @@ impl RecordingMailer {
         self.state().attempts
     }
 
+    /// The link token of the newest delivered message to `to` that carries a setup or reset
+    /// link, as [`open_link`], `confirm_identity` and `complete_setup` take it; `None` if no
+    /// such message reached that address. The address is compared as the service stores it
+    /// (trimmed, lower case).
+    ///
+    /// [`open_link`]: https://docs.rs/admin-mfa/latest/admin_mfa/struct.MfaService.html#method.open_link
+    #[must_use]
+    pub fn last_link_token(&self, to: &str) -> Option<String> {
+        let to = to.trim().to_ascii_lowercase();
+        self.state()
+            .sent
+            .iter()
+            .rev()
+            .filter(|m| m.to.as_str() == to)
+            .find_map(|m| token_in(&m.text))
+    }
+
     /// Forgets the delivered messages (the attempt count and the script stay).
     pub fn clear(&self) {
         self.state().sent.clear();
@@ -109,5 +126,80 @@ impl Mailer for RecordingMailer {
             Some(Behaviour::FailPermanent) => Err(MailError::Permanent(Box::new(ScriptedFailure))),
             Some(Behaviour::Hang) => std::future::pending().await,
         }
+    }
+}
+
+/// The token of the first link in an e-mail body: the URL-safe characters after `token=`.
+fn token_in(text: &str) -> Option<String> {
+    let start = text.find("token=")? + "token=".len();
+    let token: String = text
+        .get(start..)?
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    (!token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use admin_mfa_lifecycle::{AdminId, DedupeKey, Email, NotificationKind};
+
+    use super::*;
+
+    fn message(to: &str, text: &str, n: u8) -> EmailMessage {
+        EmailMessage {
+            to: Email::parse(to).unwrap(),
+            subject: "s".to_owned(),
+            text: text.to_owned(),
+            html: String::new(),
+            idempotency_key: DedupeKey::new(
+                AdminId::from_bytes([n; 16]),
+                NotificationKind::SetupInvitation,
+                n,
+            ),
+        }
+    }
+
+    #[test]
+    fn last_link_token_is_the_newest_link_to_that_address() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(last_link_token_cases());
+    }
+
+    async fn last_link_token_cases() {
+        let mailer = RecordingMailer::new();
+        assert_eq!(mailer.last_link_token("ada@example.com"), None);
+        let link = |t: &str| format!("Open https://admin.example.com/mfa?token={t}\nThanks");
+        mailer
+            .send(&message("ada@example.com", &link("first_-1"), 1))
+            .await
+            .unwrap();
+        mailer
+            .send(&message("bob@example.com", &link("bobs"), 2))
+            .await
+            .unwrap();
+        mailer
+            .send(&message("ada@example.com", "No link here", 3))
+            .await
+            .unwrap();
+        mailer
+            .send(&message("ada@example.com", &link("second-2"), 4))
+            .await
+            .unwrap();
+        mailer
+            .send(&message("ada@example.com", "Set up done", 5))
+            .await
+            .unwrap();
+        assert_eq!(
+            mailer.last_link_token(" Ada@Example.com ").as_deref(),
+            Some("second-2")
+        );
+        assert_eq!(
+            mailer.last_link_token("bob@example.com").as_deref(),
+            Some("bobs")
+        );
+        assert_eq!(mailer.last_link_token("eve@example.com"), None);
     }
 }

@@ -1,4 +1,4 @@
-//! Actions, their classes and the kinds of target they apply to (POLICY.md §3).
+//! Actions, their classes and the kinds of target they apply to (docs/POLICY.md §3).
 
 use core::fmt;
 use core::str::FromStr;
@@ -116,7 +116,7 @@ macro_rules! actions {
         }
 
         impl Action {
-            /// Every built-in action, in the order of POLICY.md §3.
+            /// Every built-in action, in the order of docs/POLICY.md §3.
             pub const BUILTIN: [Self; BUILTIN_ACTIONS] = [ $( Self::$variant, )* ];
 
             /// The kebab-case name used in policy files, e.g. `enable-mfa`.

@@ -1,4 +1,4 @@
-//! Decisions and their reasons (POLICY.md §7, §9).
+//! Decisions and their reasons (docs/POLICY.md §7, §9).
 
 use core::fmt;
 
@@ -19,7 +19,7 @@ impl RuleId {
     }
 }
 
-/// The guardrails: rules no policy document can remove (POLICY.md §7).
+/// The guardrails: rules no policy document can remove (docs/POLICY.md §7).
 ///
 /// Declared, compared and iterated in canonical order: G7 first, then G1 to G6, then G8 (added
 /// later, so that it never changes the reason of a request an older guardrail already denies).

@@ -1,4 +1,4 @@
-//! Policy documents: custom roles and rules in TOML or JSON, validated at load (POLICY.md §11).
+//! Policy documents: custom roles and rules in TOML or JSON, validated at load (docs/POLICY.md §11).
 
 use core::fmt;
 
@@ -73,7 +73,7 @@ impl PolicyDocument {
     }
 }
 
-/// The built-in profile a document starts from (POLICY.md §5).
+/// The built-in profile a document starts from (docs/POLICY.md §5).
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -522,7 +522,7 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
-/// Something legal but probably not meant (POLICY.md §11).
+/// Something legal but probably not meant (docs/POLICY.md §11).
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationWarning {

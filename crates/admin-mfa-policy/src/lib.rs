@@ -7,7 +7,7 @@
 //! [`Reason`] (the permit or forbid rule, the guardrail, or default deny) and `visible` (whether
 //! the caller should answer "forbidden" or "not found"). It is pure: no I/O, no clock, no async,
 //! no allocation, no panic. The behaviour follows JumpCloud's Admin Portal (the eight built-in
-//! roles of [`BuiltinRole`]) and the project's `POLICY.md`.
+//! roles of [`BuiltinRole`]) and the project's `docs/POLICY.md`.
 //!
 //! # Getting started
 //!
@@ -173,3 +173,8 @@ pub use profiles::profile_rules;
 pub use request::{Context, Request, Subject, Target};
 pub use role::{BuiltinRole, Role, RoleName, RoleParseError, UnknownRoleError};
 pub use uuid::Uuid;
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

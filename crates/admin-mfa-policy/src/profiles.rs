@@ -1,4 +1,4 @@
-//! The built-in profiles `jumpcloud` and `jumpcloud-strict` as rule lists (POLICY.md §4, §5).
+//! The built-in profiles `jumpcloud` and `jumpcloud-strict` as rule lists (docs/POLICY.md §4, §5).
 //!
 //! The guardrails are not rules here: the engine applies them to every profile and document.
 

@@ -1,4 +1,4 @@
-//! Requests: who wants to do what to whom, in which context (POLICY.md §10).
+//! Requests: who wants to do what to whom, in which context (docs/POLICY.md §10).
 
 use crate::action::Action;
 use crate::ids::{AdminId, OrgId, PageId, WidgetId};

@@ -1,4 +1,4 @@
-//! Built-in and custom admin roles (POLICY.md §2).
+//! Built-in and custom admin roles (docs/POLICY.md §2).
 //!
 //! Parsing roles from text is strict and case-sensitive:
 //!
@@ -42,7 +42,7 @@ pub enum BuiltinRole {
 }
 
 impl BuiltinRole {
-    /// Every built-in role, in the order of POLICY.md §2.
+    /// Every built-in role, in the order of docs/POLICY.md §2.
     pub const ALL: [Self; 8] = [
         Self::AdministratorWithBilling,
         Self::Administrator,

@@ -20,7 +20,7 @@
 //!
 //! The reference interpreter ([`reference_decide`]) reads the document's rules directly, one by
 //! one, with no compilation: it is slow and short on purpose, so that the compiled engine can be
-//! checked against something obviously right (properties P4 and P16 of POLICY.md §12).
+//! checked against something obviously right (properties P4 and P16 of docs/POLICY.md §12).
 
 use core::fmt;
 
@@ -575,7 +575,7 @@ pub fn reference_decide(doc: &PolicyDocument, req: &Request<'_>) -> ReferenceDec
 /// A broken invariant: which property and what happened.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct InvariantViolation {
-    /// The property of POLICY.md §12 (e.g. `P4`) or guardrail that failed.
+    /// The property of docs/POLICY.md §12 (e.g. `P4`) or guardrail that failed.
     pub property: &'static str,
     /// What was observed.
     pub message: String,

@@ -1,4 +1,4 @@
-//! The properties P1–P20 of POLICY.md §12, one proptest each (named after its property), and
+//! The properties P1–P20 of docs/POLICY.md §12, one proptest each (named after its property), and
 //! P21 for guardrail G8 (no session weakens its own MFA, whatever the document grants).
 //!
 //! `PROPTEST_CASES` raises the case count (default 256); failures are persisted under
@@ -591,7 +591,7 @@ proptest! {
     }
 }
 
-/// The subjects a ≥ b of POLICY.md §6 (transitively closed); the flag marks pairs that hold for
+/// The subjects a ≥ b of docs/POLICY.md §6 (transitively closed); the flag marks pairs that hold for
 /// billing actions only.
 fn role_order() -> Vec<(BuiltinRole, BuiltinRole, bool)> {
     use BuiltinRole::*;

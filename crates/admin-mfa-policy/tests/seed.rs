@@ -1,4 +1,4 @@
-//! Every rule of the seed (`enable-mfa-for-admin-portal.txt`) and of POLICY.md §8, one test each.
+//! Every rule of JumpCloud's admin-portal MFA guide and of docs/POLICY.md §8, one test each.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 

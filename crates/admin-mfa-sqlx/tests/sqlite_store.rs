@@ -310,10 +310,16 @@ async fn eight_writers_and_sixteen_readers_lose_nothing() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let reads = Arc::new(AtomicU64::new(0));
+    // The run ends when every writer has committed this many times and the readers have read
+    // this many, however long a loaded machine takes: a condition, not a time budget.
+    const COMMITS_PER_WRITER: u64 = 25;
+    const READS: u64 = 400;
+    let committed: Arc<Vec<AtomicU64>> = Arc::new((0..8).map(|_| AtomicU64::new(0)).collect());
     let conflicts = Arc::new(AtomicU64::new(0));
     let mut writers = tokio::task::JoinSet::new();
     for w in 0..8u32 {
         let (store, stop, conflicts) = (store.clone(), stop.clone(), conflicts.clone());
+        let committed = committed.clone();
         writers.spawn(async move {
             let id = admin_mfa_testkit::fixtures::admin_id(w % ADMINS);
             let mut done = 0u64;
@@ -323,7 +329,10 @@ async fn eight_writers_and_sixteen_readers_lose_nothing() {
                 let n: u64 = next.display_name.parse().unwrap();
                 next.display_name = (n + 1).to_string();
                 match store.commit(Change::new().update(next, read.version)).await {
-                    Ok(_) => done += 1,
+                    Ok(_) => {
+                        done += 1;
+                        committed[w as usize].fetch_add(1, Ordering::Relaxed);
+                    }
                     Err(StoreError::Conflict(ConflictKind::Version)) => {
                         conflicts.fetch_add(1, Ordering::Relaxed);
                     }
@@ -350,7 +359,13 @@ async fn eight_writers_and_sixteen_readers_lose_nothing() {
             }
         });
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    while committed
+        .iter()
+        .any(|c| c.load(Ordering::Relaxed) < COMMITS_PER_WRITER)
+        || reads.load(Ordering::Relaxed) < READS
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     stop.store(true, Ordering::Relaxed);
     let mut per_admin = [0u64; ADMINS as usize];
     while let Some(joined) = writers.join_next().await {
@@ -377,7 +392,7 @@ async fn eight_writers_and_sixteen_readers_lose_nothing() {
     }
     let total: u64 = per_admin.iter().sum();
     eprintln!(
-        "T-LOAD-3 (3 s): {total} commits, {} version conflicts, {} reads",
+        "T-LOAD-3: {total} commits, {} version conflicts, {} reads",
         conflicts.load(Ordering::Relaxed),
         reads.load(Ordering::Relaxed)
     );

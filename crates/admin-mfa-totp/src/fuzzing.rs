@@ -1,6 +1,6 @@
 //! Checks shared by the `fuzz/` targets and the corpus-replay test. Not a public API.
 //!
-//! Each function takes arbitrary bytes and asserts the properties SECURITY.md T-FUZ-1 and
+//! Each function takes arbitrary bytes and asserts the properties docs/SECURITY.md T-FUZ-1 and
 //! T-FUZ-2 require; a failed assertion is a finding.
 
 use crate::{

@@ -88,3 +88,8 @@ pub use qr::{MIN_PNG_MODULE_PX, PNG_QUIET_ZONE_MODULES};
 pub use qr::{QrError, TerminalStyle};
 pub use secret::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN, MIN_SECRET_LEN, SecretError, TotpSecret};
 pub use verify::{MAX_CODE_INPUT_LEN, TimeStep, VerifyError, generate, generate_at_step, verify};
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! T-CLK and replay at the step level (SECURITY.md §4.2).
+//! T-CLK and replay at the step level (docs/SECURITY.md §5).
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use admin_mfa_totp::{

@@ -1,4 +1,4 @@
-//! T-INP: strict code input (SECURITY.md §4.1).
+//! T-INP: strict code input (docs/SECURITY.md §5).
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use admin_mfa_totp::{

@@ -1,5 +1,5 @@
 //! Outbox delivery: at least once, with exponential backoff and a dead-letter state
-//! (SECURITY.md REL-2, T-FLT-4, T-FLT-6, T-LOAD-5).
+//! (docs/SECURITY.md REL-2, T-FLT-4, T-FLT-6, T-LOAD-5).
 //!
 //! State changes queue their emails in the store's outbox in the same atomic write;
 //! [`dispatch`] delivers them later. Each run leases due entries in batches, opens each

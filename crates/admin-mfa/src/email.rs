@@ -1,4 +1,4 @@
-//! Rendering outbox [`Notification`]s into emails (SECURITY.md NOT-1, NOT-2, TOK-5).
+//! Rendering outbox [`Notification`]s into emails (docs/SECURITY.md NOT-1, NOT-2, TOK-5).
 //!
 //! [`EmailRenderer`] turns each of the six [`NotificationKind`]s into an [`EmailMessage`]
 //! with a plain-text and an HTML body. What goes in is fixed by configuration

@@ -1,4 +1,4 @@
-//! Password hashing and verification with Argon2id (SECURITY.md PWD-1..3, ENU-2, D7).
+//! Password hashing and verification with Argon2id (docs/SECURITY.md PWD-1..3, ENU-2, D7).
 //!
 //! - [`Password`] is the raw input: at most [`MAX_PASSWORD_BYTES`] bytes (longer input is
 //!   refused before any hashing work), kept exactly as received (no Unicode normalisation,
@@ -44,7 +44,7 @@ use argon2::{Algorithm, Argon2, PasswordHasher as _, PasswordVerifier as _, Vers
 use tokio::sync::{OnceCell, Semaphore};
 use zeroize::Zeroizing;
 
-/// The longest password accepted, in bytes (4 KiB, SECURITY.md D7).
+/// The longest password accepted, in bytes (4 KiB, docs/SECURITY.md D7).
 pub const MAX_PASSWORD_BYTES: usize = 4096;
 
 /// Salt length in bytes (PWD-1 asks for at least 16).

@@ -82,7 +82,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The lifecycle of DESIGN.md §1 with every secret it produced kept aside.
+/// The lifecycle of docs/ARCHITECTURE.md §2.3 with every secret it produced kept aside.
 async fn lifecycle(h: &H, secrets: &mut Vec<String>) {
     let remember = |s: &TotpSecret, secrets: &mut Vec<String>| {
         secrets.push(s.to_base32().as_str().to_owned());

@@ -186,7 +186,7 @@ impl PolicyEngine {
         changes
     }
 
-    /// The warnings of POLICY.md §11, found through the exhaustive matrix: permits that only
+    /// The warnings of docs/POLICY.md §11, found through the exhaustive matrix: permits that only
     /// guardrails ever answer, rules that never match, and widget roles that break the view chain.
     #[must_use]
     pub fn warnings(&self) -> Vec<ValidationWarning> {

@@ -1,7 +1,7 @@
-//! Load time: validates a [`PolicyDocument`] against a [`Catalog`] (POLICY.md §11) and compiles
+//! Load time: validates a [`PolicyDocument`] against a [`Catalog`] (docs/POLICY.md §11) and compiles
 //! it with its profile's rules into the engine's per-(role, action) tables.
 //!
-//! One pass over the document in the order of POLICY.md §11: custom actions, custom roles and
+//! One pass over the document in the order of docs/POLICY.md §11: custom actions, custom roles and
 //! their templates, then every rule (the profile's first); every problem is collected, so a
 //! rejected document names all its offending items at once. Only a document without errors is
 //! compiled: rule ids are numbered in id order, and each rule's target spec becomes a bitmask
@@ -27,7 +27,7 @@ impl PolicyDocument {
     /// Validates the document against a catalog, as loading does, and returns its warnings.
     ///
     /// # Errors
-    /// Every validation problem (POLICY.md §11), each naming the offending rule, role or action.
+    /// Every validation problem (docs/POLICY.md §11), each naming the offending rule, role or action.
     pub fn validate(&self, catalog: &Catalog) -> Result<Vec<ValidationWarning>, ValidationErrors> {
         compile(self, catalog).map(|engine| engine.warnings())
     }
@@ -44,7 +44,7 @@ fn resolve_role(name: &str, custom: &[(Box<str>, usize)]) -> Option<usize> {
 
 #[expect(
     clippy::too_many_lines,
-    reason = "one pass over the document, in the order of POLICY.md §11"
+    reason = "one pass over the document, in the order of docs/POLICY.md §11"
 )]
 pub(super) fn compile(
     doc: &PolicyDocument,

@@ -113,7 +113,7 @@ impl PolicyEngine {
         Reason::DefaultDeny
     }
 
-    /// Decides a request: guardrail > forbid > permit > default deny (POLICY.md §9).
+    /// Decides a request: guardrail > forbid > permit > default deny (docs/POLICY.md §9).
     ///
     /// Total: never panics, never allocates, and runs in bounded time (a few table loads and a
     /// scan of at most the rules naming this role and action).

@@ -30,7 +30,7 @@ pub struct BulkDecision {
     pub all_allowed: bool,
 }
 
-/// What a subject may do with the "Admins Without MFA Required" widget (POLICY.md §8).
+/// What a subject may do with the "Admins Without MFA Required" widget (docs/POLICY.md §8).
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -108,7 +108,7 @@ impl PolicyEngine {
         }
     }
 
-    /// The subject's access to a widget: the seed's widget row, derived from `view-home`,
+    /// The subject's access to a widget: the widget row of JumpCloud's admin-portal MFA guide, derived from `view-home`,
     /// `view-admins-without-mfa-widget` and `act-on-admins-without-mfa-widget`.
     #[must_use]
     pub fn widget_access(

@@ -1,4 +1,4 @@
-//! The guardrails (POLICY.md §7): checks in code that run before any rule, so that no policy
+//! The guardrails (docs/POLICY.md §7): checks in code that run before any rule, so that no policy
 //! document can remove or grant around them. Each is one condition on the request and the facts
 //! about its target; [`GuardrailId`] names and explains them.
 

@@ -2,7 +2,7 @@
 //!
 //! The engine works in passes, one module each:
 //!
-//! - [`compile`]: validates a [`PolicyDocument`] against a [`Catalog`] (POLICY.md §11) and
+//! - [`compile`]: validates a [`PolicyDocument`] against a [`Catalog`] (docs/POLICY.md §11) and
 //!   builds the tables below;
 //! - [`guardrails`]: the guardrails G1–G8, which no document can remove;
 //! - [`decide`]: the allocation-free [`PolicyEngine::decide`] (guardrail > forbid > permit >
@@ -163,14 +163,14 @@ impl Default for PolicyEngine {
 }
 
 impl PolicyEngine {
-    /// The default profile `jumpcloud` (POLICY.md §4): Administrator may enable or reset MFA for
+    /// The default profile `jumpcloud` (docs/POLICY.md §4): Administrator may enable or reset MFA for
     /// admins who are not Administrator With Billing.
     #[must_use]
     pub fn jumpcloud() -> Self {
         Self::profile(Extends::Jumpcloud)
     }
 
-    /// The profile `jumpcloud-strict` (POLICY.md §5): only Administrator With Billing mutates other
+    /// The profile `jumpcloud-strict` (docs/POLICY.md §5): only Administrator With Billing mutates other
     /// admins; Administrator keeps `enable-mfa` on itself.
     #[must_use]
     pub fn jumpcloud_strict() -> Self {
@@ -210,7 +210,7 @@ impl PolicyEngine {
     /// Validates and compiles a document with the default [`Catalog`].
     ///
     /// # Errors
-    /// Every validation problem of the document (POLICY.md §11).
+    /// Every validation problem of the document (docs/POLICY.md §11).
     pub fn from_document(doc: PolicyDocument) -> Result<Self, ValidationErrors> {
         Self::from_document_with(&doc, &Catalog::default())
     }
@@ -218,7 +218,7 @@ impl PolicyEngine {
     /// Validates and compiles a document against a host [`Catalog`].
     ///
     /// # Errors
-    /// Every validation problem of the document (POLICY.md §11).
+    /// Every validation problem of the document (docs/POLICY.md §11).
     pub fn from_document_with(
         doc: &PolicyDocument,
         catalog: &Catalog,

@@ -54,7 +54,7 @@ const MAX_ATTEMPTS: usize = 256;
 /// one; none when the plan only edits the record or finds nothing to do).
 type Plan = Vec<Command>;
 
-/// TOTP multi-factor authentication for admin accounts: every operation of the seed story,
+/// TOTP multi-factor authentication for admin accounts: every operation of JumpCloud's admin-portal MFA guide,
 /// each gated by the policy, each returning a typed outcome.
 ///
 /// Build one with [`MfaService::builder`]. It is `Send + Sync`; share it behind an `Arc`.

@@ -1,5 +1,5 @@
 //! The stores a service test can run on: memory, SQLite (a temporary file, WAL) and
-//! PostgreSQL (a fresh schema per store, dropped afterwards). PostgreSQL follows DESIGN.md
+//! PostgreSQL (a fresh schema per store, dropped afterwards). PostgreSQL follows docs/ARCHITECTURE.md
 //! §7: it runs when `ADMIN_MFA_TEST_POSTGRES_URL` is set, prints one skip line when it is
 //! not, and a missing or unreachable server fails under `ADMIN_MFA_REQUIRE_EXTERNAL=1`.
 

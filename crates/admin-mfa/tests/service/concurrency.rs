@@ -602,7 +602,7 @@ async fn sixteen_concurrent_bootstraps_create_one_admin(b: Backend) {
     ));
 }
 
-/// DESIGN.md §5 in miniature: two service instances (two "replicas") on one store; the
+/// docs/ARCHITECTURE.md §6 in miniature: two service instances (two "replicas") on one store; the
 /// guarantees rest on the store's compare-and-swap, so one code is still accepted once and
 /// one link still completes once across both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,5 +1,5 @@
-//! Service-level tests of `admin-mfa`: one scenario per row of DESIGN.md §1 on every store
-//! (memory, SQLite, PostgreSQL when configured), the SECURITY.md groups on every store too,
+//! Service-level tests of `admin-mfa`: one scenario per row of docs/ARCHITECTURE.md §2.3 on every store
+//! (memory, SQLite, PostgreSQL when configured), the docs/SECURITY.md groups on every store too,
 //! concurrency and fault injection on the memory store, and the scale-out proof (two service
 //! instances on one database).
 

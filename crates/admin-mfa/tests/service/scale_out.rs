@@ -1,4 +1,4 @@
-//! DESIGN.md §5, the scale-out proof: two `MfaService` instances ("replicas"), each with its
+//! docs/ARCHITECTURE.md §6, the scale-out proof: two `MfaService` instances ("replicas"), each with its
 //! own store and connection pool on ONE database, the same keys and configuration. Every
 //! once-only guarantee must hold across them because it rests on the database's
 //! compare-and-swap: one code is accepted once, failures add up to one lock that holds on

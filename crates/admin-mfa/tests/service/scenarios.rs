@@ -1,4 +1,4 @@
-//! One scenario per row of DESIGN.md §1, each run on every store: `memory::*`, `sqlite::*`
+//! One scenario per row of docs/ARCHITECTURE.md §2.3, each run on every store: `memory::*`, `sqlite::*`
 //! (a temporary file) and `postgres::*` (a fresh schema; skipped unless configured).
 
 use admin_mfa::lifecycle::{Factor, Requirement};
@@ -184,7 +184,7 @@ async fn enable_mfa_requires_and_sends_the_setup_email(b: Backend) {
         && e.target == target
         && e.org == h.org
         && e.at == h.now()));
-    // An AwB may enable MFA for themselves (the seed's second consideration).
+    // An AwB may enable MFA for themselves (the guide's second consideration).
     let own = h.svc.enable_mfa(&session, awb).await.unwrap();
     assert!(own.changed);
 }

@@ -1,4 +1,4 @@
-//! The SECURITY.md test groups at the service level, each run on every store (`memory::*`,
+//! The docs/SECURITY.md test groups at the service level, each run on every store (`memory::*`,
 //! `sqlite::*`, `postgres::*`, as the scenarios are): T-ENR, T-REQ, T-RST, T-TOK, T-RL,
 //! T-RPL, T-ENU, T-PWD, T-LOG (Debug, audit, outbox), T-NOT, T-SES.
 
