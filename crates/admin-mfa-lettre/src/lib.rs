@@ -108,3 +108,8 @@ pub use config::{
 };
 pub use lettre;
 pub use mailer::{LettreMailer, MessageError};
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

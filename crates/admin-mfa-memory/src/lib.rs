@@ -46,3 +46,8 @@ pub use clock::ManualClock;
 pub use mailer::{RecordingMailer, ScriptedFailure};
 pub use random::SeededRandom;
 pub use store::MemoryStore;
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -79,3 +79,8 @@ fn _dyn_ok(
     _: &dyn RandomSource,
 ) {
 }
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -133,3 +133,8 @@ pub mod defaults {
 /// `open_with` / `connect_with` constructors (pools and connect options).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sqlx;
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(all(doctest, feature = "sqlite"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
