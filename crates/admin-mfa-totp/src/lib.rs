@@ -93,8 +93,3 @@ pub use verify::{MAX_CODE_INPUT_LEN, TimeStep, VerifyError, generate, generate_a
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-
-/// The README's example, run as a doctest so it keeps up with the API.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;

@@ -205,8 +205,3 @@ pub use admin_mfa_totp as totp;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-
-/// The README's example, run as a doctest so it keeps up with the API.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
