@@ -111,3 +111,8 @@ pub use extract::{CurrentAdmin, PendingChallenge};
 pub use layers::{SECURITY_HEADERS, security_headers};
 pub use problem::{ApiError, PROBLEM_JSON};
 pub use state::MfaWeb;
+
+/// The README's example, run as a doctest so it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
