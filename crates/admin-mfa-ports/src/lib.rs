@@ -67,7 +67,7 @@ pub use store::{
     ConflictKind, Lease, OutboxEntry, OutboxId, OutboxStats, Page, PageRequest, StoreError,
     Version, Versioned,
 };
-pub use validate::{StoredKeys, StoredState};
+pub use validate::{MAX_DISPLAY_NAME_BYTES, StoredKeys, StoredState};
 
 /// Compile-time guard: every port must stay usable as a trait object.
 #[allow(dead_code, reason = "compile-time check only")]

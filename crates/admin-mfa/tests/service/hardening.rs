@@ -486,6 +486,54 @@ async fn inp_1_hostile_text_is_refused_by_field_on_every_store(b: Backend) {
         .unwrap();
 }
 
+/// The same strings written straight to every store (no service in front) get the same
+/// answers: hostile text is an invalid change everywhere, never a driver error on one backend
+/// and a stored row on another; unusual but valid text round-trips byte for byte (INP-1).
+async fn inp_1_every_store_answers_the_same_strings_alike(b: Backend) {
+    use admin_mfa::ports::StoreError;
+
+    let h = b.h().await;
+    let refused = [
+        "Eve\0Mallory".to_owned(),
+        "Eve\nBcc: x@example.com".to_owned(),
+        "tab\there".to_owned(),
+        "\u{85}next line".to_owned(),
+        "e".repeat(257),
+    ];
+    for (n, name) in refused.iter().enumerate() {
+        let mut admin = seed_admin(h.org, 100 + n as u32, R::Manager);
+        admin.display_name = name.clone();
+        match h.store.commit(Change::new().insert(admin)).await {
+            Err(StoreError::InvalidChange(_)) => {}
+            other => panic!("{name:?}: {other:?}"),
+        }
+    }
+    let kept = [
+        "Zoë O'Brien-Łukasz 🙂".to_owned(),
+        "\u{202E}reversed".to_owned(),
+        "名前".to_owned(),
+        "e".repeat(256),
+        "' OR 1=1; --".to_owned(),
+    ];
+    for (n, name) in kept.iter().enumerate() {
+        let mut admin = seed_admin(h.org, 200 + n as u32, R::Manager);
+        admin.display_name = name.clone();
+        let id = admin.id;
+        h.store.commit(Change::new().insert(admin)).await.unwrap();
+        assert_eq!(&h.get(id).await.display_name, name);
+    }
+    // Nothing of the refused ones was written.
+    for n in 0..refused.len() as u32 {
+        assert!(
+            h.store
+                .admin(h.org, id_of(h.org, 100 + n))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
 on_every_store!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     rl_8_a_burst_of_wrong_passwords_gets_the_threshold_of_checks,
@@ -497,4 +545,5 @@ on_every_store!(
     g8_a_session_cannot_remove_its_own_requirement_or_reset_itself,
     not_2_3_every_requirement_change_is_told,
     inp_1_hostile_text_is_refused_by_field_on_every_store,
+    inp_1_every_store_answers_the_same_strings_alike,
 );
