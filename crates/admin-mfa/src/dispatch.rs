@@ -1,76 +1,4 @@
 //! Outbox delivery: at least once, with exponential backoff and a dead-letter state
-//! (docs/SECURITY.md REL-2, T-FLT-4, T-FLT-6, T-LOAD-5).
-//!
-//! State changes queue their emails in the store's outbox in the same atomic write;
-//! [`dispatch`] delivers them later. Each run leases due entries in batches, opens each
-//! sealed link token with the current [`KeyProvider`], renders the email with the
-//! [`EmailRenderer`], sends it with a timeout, and marks the entry:
-//!
-//! ```text
-//!   pending --lease--> leased --sent--------------------------------> sent
-//!                        |----transient failure, timeout, mailer panic,
-//!                        |    missing or wrong sealing key ---------> pending, due at now + backoff(attempts)
-//!                        |----the same at the last attempt, a permanent
-//!                        |    mail failure, or an unrenderable entry -> dead (+ an operator event)
-//! ```
-//!
-//! The backoff after the n-th failed attempt is `base × 2^(n−1)`, capped; the defaults
-//! ([`DispatchConfig::default`]) are 8 attempts, 30 s doubling to at most 1 h. Every attempt
-//! of one entry carries the same [`EmailMessage::idempotency_key`](admin_mfa_ports::EmailMessage)
-//! (the notification's dedupe key), so receivers can drop the duplicates an at-least-once
-//! delivery may produce (a send that succeeded but whose `mark_sent` was lost).
-//!
-//! A mailer that panics is caught: the attempt counts as a transient failure and the
-//! dispatcher carries on. A mailer that hangs is cut off by [`DispatchConfig::send_timeout`].
-//! Sends within a batch run one after another; a lease lasts long enough for a whole batch
-//! of timeouts (checked when the configuration is built), and several dispatchers (one per
-//! replica) may run at once, since the store never leases one entry twice.
-//!
-//! Logs carry outbox ids, admin ids and kinds only: never a token, link, body or address.
-//!
-//! ```
-//! use admin_mfa::{DispatchConfig, EmailConfig, EmailRenderer, dispatch};
-//! use admin_mfa_lifecycle::{
-//!     AdminId, DedupeKey, Email, KeyId, KeyRing, Notification, NotificationKind, OrgId,
-//!     SealingKey, UnixTime,
-//! };
-//! use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
-//! use admin_mfa_ports::{AdminStore, Change};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = MemoryStore::new();
-//! let mailer = RecordingMailer::new();
-//! let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
-//! let keys = KeyRing::new(SealingKey::new(KeyId::new(1), [7; 32]));
-//! let renderer = EmailRenderer::new(EmailConfig::builder("Acme", "https://admin.acme.example/mfa").build()?);
-//!
-//! // A state change queued a confirmation email in its commit.
-//! let admin = AdminId::from_bytes([1; 16]);
-//! store.commit(Change::new().notify([Notification {
-//!     kind: NotificationKind::SetupCompleted,
-//!     org: OrgId::from_bytes([2; 16]),
-//!     admin,
-//!     to: Email::parse("ada@acme.example")?,
-//!     display_name: "Ada".to_owned(),
-//!     link: None,
-//!     link_purpose: None,
-//!     link_expires_at: None,
-//!     created_at: UnixTime::from_secs(1_700_000_000),
-//!     dedupe_key: DedupeKey::new(admin, NotificationKind::SetupCompleted, "epoch-1"),
-//! }])).await?;
-//!
-//! mailer.fail_next(1); // the first attempt fails: retried 30 s later
-//! let config = DispatchConfig::default();
-//! let report = dispatch(&store, &mailer, &clock, &keys, &renderer, &config).await?;
-//! assert_eq!((report.sent, report.retried), (0, 1));
-//! clock.advance(30);
-//! let report = dispatch(&store, &mailer, &clock, &keys, &renderer, &config).await?;
-//! assert_eq!(report.sent, 1);
-//! assert_eq!(mailer.sent()[0].subject, "Multi-factor authentication is set up for Acme");
-//! # Ok(())
-//! # }
-//! ```
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -440,7 +368,79 @@ pub struct DispatchError {
     pub source: DispatchFailure,
 }
 
-/// Delivers due outbox entries; see the [module docs](self).
+/// Outbox delivery: at least once, with exponential backoff and a dead-letter state
+/// (docs/SECURITY.md REL-2, T-FLT-4, T-FLT-6, T-LOAD-5).
+///
+/// State changes queue their emails in the store's outbox in the same atomic write;
+/// [`dispatch`] delivers them later. Each run leases due entries in batches, opens each
+/// sealed link token with the current [`KeyProvider`], renders the email with the
+/// [`EmailRenderer`], sends it with a timeout, and marks the entry:
+///
+/// ```text
+///   pending --lease--> leased --sent--------------------------------> sent
+///                        |----transient failure, timeout, mailer panic,
+///                        |    missing or wrong sealing key ---------> pending, due at now + backoff(attempts)
+///                        |----the same at the last attempt, a permanent
+///                        |    mail failure, or an unrenderable entry -> dead (+ an operator event)
+/// ```
+///
+/// The backoff after the n-th failed attempt is `base × 2^(n−1)`, capped; the defaults
+/// ([`DispatchConfig::default`]) are 8 attempts, 30 s doubling to at most 1 h. Every attempt
+/// of one entry carries the same [`EmailMessage::idempotency_key`](admin_mfa_ports::EmailMessage)
+/// (the notification's dedupe key), so receivers can drop the duplicates an at-least-once
+/// delivery may produce (a send that succeeded but whose `mark_sent` was lost).
+///
+/// A mailer that panics is caught: the attempt counts as a transient failure and the
+/// dispatcher carries on. A mailer that hangs is cut off by [`DispatchConfig::send_timeout`].
+/// Sends within a batch run one after another; a lease lasts long enough for a whole batch
+/// of timeouts (checked when the configuration is built), and several dispatchers (one per
+/// replica) may run at once, since the store never leases one entry twice.
+///
+/// Logs carry outbox ids, admin ids and kinds only: never a token, link, body or address.
+///
+/// ```
+/// use admin_mfa::{DispatchConfig, EmailConfig, EmailRenderer, dispatch};
+/// use admin_mfa_lifecycle::{
+///     AdminId, DedupeKey, Email, KeyId, KeyRing, Notification, NotificationKind, OrgId,
+///     SealingKey, UnixTime,
+/// };
+/// use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
+/// use admin_mfa_ports::{AdminStore, Change};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// let mailer = RecordingMailer::new();
+/// let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+/// let keys = KeyRing::new(SealingKey::new(KeyId::new(1), [7; 32]));
+/// let renderer = EmailRenderer::new(EmailConfig::builder("Acme", "https://admin.acme.example/mfa").build()?);
+///
+/// // A state change queued a confirmation email in its commit.
+/// let admin = AdminId::from_bytes([1; 16]);
+/// store.commit(Change::new().notify([Notification {
+///     kind: NotificationKind::SetupCompleted,
+///     org: OrgId::from_bytes([2; 16]),
+///     admin,
+///     to: Email::parse("ada@acme.example")?,
+///     display_name: "Ada".to_owned(),
+///     link: None,
+///     link_purpose: None,
+///     link_expires_at: None,
+///     created_at: UnixTime::from_secs(1_700_000_000),
+///     dedupe_key: DedupeKey::new(admin, NotificationKind::SetupCompleted, "epoch-1"),
+/// }])).await?;
+///
+/// mailer.fail_next(1); // the first attempt fails: retried 30 s later
+/// let config = DispatchConfig::default();
+/// let report = dispatch(&store, &mailer, &clock, &keys, &renderer, &config).await?;
+/// assert_eq!((report.sent, report.retried), (0, 1));
+/// clock.advance(30);
+/// let report = dispatch(&store, &mailer, &clock, &keys, &renderer, &config).await?;
+/// assert_eq!(report.sent, 1);
+/// assert_eq!(mailer.sent()[0].subject, "Multi-factor authentication is set up for Acme");
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// Leases up to [`DispatchConfig::batch_size`] due entries at a time, until none is due or
 /// [`DispatchConfig::max_batches`] batches are done. Each entry is marked sent, retried at

@@ -1,56 +1,4 @@
 //! Rendering outbox [`Notification`]s into emails (docs/SECURITY.md NOT-1, NOT-2, TOK-5).
-//!
-//! [`EmailRenderer`] turns each of the six [`NotificationKind`]s into an [`EmailMessage`]
-//! with a plain-text and an HTML body. What goes in is fixed by configuration
-//! ([`EmailConfig`]: product name, link base URL, optional support contact) and by the
-//! notification; nothing comes from a request, so a forged `Host` header cannot move a link
-//! to another site (TOK-5). Setup and reset emails carry one link, built from the configured
-//! base URL and the raw token as a query parameter: `{base}?purpose=setup&token={token}`.
-//!
-//! Every message:
-//! - holds no TOTP secret, QR code, `otpauth://` URI or code, and only the link-kind emails
-//!   hold a link token;
-//! - tells the reader what to do if it wasn't them (RST-6, T-NOT-2);
-//! - treats the display name as hostile: control characters (CR, LF, …), bidirectional
-//!   overrides such as U+202E and line separators are removed everywhere, and the HTML body
-//!   escapes `& < > " '` in every interpolated value;
-//! - has a subject with no CR or LF (it names the product, never the display name).
-//!
-//! ```
-//! use admin_mfa::{EmailConfig, EmailRenderer};
-//! use admin_mfa_lifecycle::{
-//!     AdminId, DedupeKey, Email, KeyId, KeyRing, LinkPurpose, LinkToken, Nonce, Notification,
-//!     NotificationKind, OrgId, Sealed, SealingKey, UnixTime,
-//! };
-//!
-//! let config = EmailConfig::builder("Acme Admin", "https://admin.acme.example/mfa")
-//!     .support_contact("security@acme.example")
-//!     .build()?;
-//! let renderer = EmailRenderer::new(config);
-//!
-//! let admin = AdminId::from_bytes([1; 16]);
-//! let token = LinkToken::from_bytes([7; 32]);
-//! let key = SealingKey::new(KeyId::new(1), [9; 32]);
-//! let sealed = Sealed::seal_link_token(&key, Nonce::from_bytes([3; 12]), admin, LinkPurpose::Setup, &token)?;
-//! let notification = Notification {
-//!     kind: NotificationKind::SetupInvitation,
-//!     org: OrgId::from_bytes([2; 16]),
-//!     admin,
-//!     to: Email::parse("ada@acme.example")?,
-//!     display_name: "Ada <script>".to_owned(),
-//!     link: Some(sealed),
-//!     link_purpose: Some(LinkPurpose::Setup),
-//!     link_expires_at: Some(UnixTime::from_secs(1_700_086_400)),
-//!     created_at: UnixTime::from_secs(1_700_000_000),
-//!     dedupe_key: DedupeKey::new(admin, NotificationKind::SetupInvitation, "example"),
-//! };
-//! // The dispatcher opens the sealed token just before rendering.
-//! let message = renderer.render(&notification, Some(&token))?;
-//! assert!(message.text.contains(&format!("https://admin.acme.example/mfa?purpose=setup&token={}", token.encode().as_str())));
-//! assert!(message.html.contains("Ada &lt;script&gt;"));
-//! assert!(!message.subject.contains('\n'));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -343,7 +291,59 @@ pub const fn link_purpose_of(kind: NotificationKind) -> Option<LinkPurpose> {
     }
 }
 
-/// Renders notifications into emails; see the [module docs](self).
+/// Rendering outbox [`Notification`]s into emails (docs/SECURITY.md NOT-1, NOT-2, TOK-5).
+///
+/// [`EmailRenderer`] turns each of the six [`NotificationKind`]s into an [`EmailMessage`]
+/// with a plain-text and an HTML body. What goes in is fixed by configuration
+/// ([`EmailConfig`]: product name, link base URL, optional support contact) and by the
+/// notification; nothing comes from a request, so a forged `Host` header cannot move a link
+/// to another site (TOK-5). Setup and reset emails carry one link, built from the configured
+/// base URL and the raw token as a query parameter: `{base}?purpose=setup&token={token}`.
+///
+/// Every message:
+/// - holds no TOTP secret, QR code, `otpauth://` URI or code, and only the link-kind emails
+///   hold a link token;
+/// - tells the reader what to do if it wasn't them (RST-6, T-NOT-2);
+/// - treats the display name as hostile: control characters (CR, LF, …), bidirectional
+///   overrides such as U+202E and line separators are removed everywhere, and the HTML body
+///   escapes `& < > " '` in every interpolated value;
+/// - has a subject with no CR or LF (it names the product, never the display name).
+///
+/// ```
+/// use admin_mfa::{EmailConfig, EmailRenderer};
+/// use admin_mfa_lifecycle::{
+///     AdminId, DedupeKey, Email, KeyId, KeyRing, LinkPurpose, LinkToken, Nonce, Notification,
+///     NotificationKind, OrgId, Sealed, SealingKey, UnixTime,
+/// };
+///
+/// let config = EmailConfig::builder("Acme Admin", "https://admin.acme.example/mfa")
+///     .support_contact("security@acme.example")
+///     .build()?;
+/// let renderer = EmailRenderer::new(config);
+///
+/// let admin = AdminId::from_bytes([1; 16]);
+/// let token = LinkToken::from_bytes([7; 32]);
+/// let key = SealingKey::new(KeyId::new(1), [9; 32]);
+/// let sealed = Sealed::seal_link_token(&key, Nonce::from_bytes([3; 12]), admin, LinkPurpose::Setup, &token)?;
+/// let notification = Notification {
+///     kind: NotificationKind::SetupInvitation,
+///     org: OrgId::from_bytes([2; 16]),
+///     admin,
+///     to: Email::parse("ada@acme.example")?,
+///     display_name: "Ada <script>".to_owned(),
+///     link: Some(sealed),
+///     link_purpose: Some(LinkPurpose::Setup),
+///     link_expires_at: Some(UnixTime::from_secs(1_700_086_400)),
+///     created_at: UnixTime::from_secs(1_700_000_000),
+///     dedupe_key: DedupeKey::new(admin, NotificationKind::SetupInvitation, "example"),
+/// };
+/// // The dispatcher opens the sealed token just before rendering.
+/// let message = renderer.render(&notification, Some(&token))?;
+/// assert!(message.text.contains(&format!("https://admin.acme.example/mfa?purpose=setup&token={}", token.encode().as_str())));
+/// assert!(message.html.contains("Ada &lt;script&gt;"));
+/// assert!(!message.subject.contains('\n'));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct EmailRenderer {
     config: EmailConfig,

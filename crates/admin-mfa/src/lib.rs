@@ -13,7 +13,7 @@
 //! | "Enable MultiFactor Authentication for Admin Login" | [`MfaService::enable_mfa`] (policy-gated; [`Error::Forbidden`] carries the reason) |
 //! | the emailed "Set Up MFA" link | [`MfaService::open_link`] → [`MfaService::confirm_identity`] → [`Provisioning`] → [`MfaService::complete_setup`] |
 //! | log in with MFA | [`MfaService::login`] → [`MfaChallenge`] → [`MfaService::verify`] → [`Authenticated`] |
-//! | required but not enrolled | [`MfaService::login`] → [`LoginOutcome::SetupRequired`] (setup e-mail resent, rate-limited) |
+//! | required but not enrolled | [`MfaService::login`] → [`LoginOutcome::SetupRequired`] (a new setup e-mail, rate-limited, only when no working setup link is pending, LNK-1) |
 //! | "Admins Without MFA Required" tile | [`MfaService::admins_without_mfa_required`] → [`WidgetView`] |
 //! | Actions → Require MFA | [`MfaService::require_mfa`] → [`BulkReport`] |
 //! | Home settings: widget off | [`MfaService::set_widget_enabled`] |
@@ -88,6 +88,39 @@
 //! with the next code from the app gives the [`Authenticated`] session every management call
 //! takes. The `quickstart` example tells the whole story, roles, widget, bulk require,
 //! lockout and reset included: `cargo run --example quickstart`.
+//!
+//! # Embedding it in a web service
+//!
+//! - **Where state lives.** Everything durable is in the [`AdminStore`]: admins, their MFA
+//!   state, the audit log and the e-mail outbox. Between requests a host keeps only the
+//!   login state the service handed out: an [`MfaChallenge`] after the password, an
+//!   [`Authenticated`] session after the code, and the [`SetupProof`] between a link's
+//!   identity step and its code. Keep them server-side, or seal them with
+//!   [`MfaService::seal_challenge`], [`MfaService::seal_session`] and
+//!   [`MfaService::seal_setup_proof`] into a [`PortableToken`] that any replica holding the
+//!   keys opens (a cookie or a session store can carry it; no sticky sessions). An opened
+//!   session is re-checked against the store on every call.
+//! - **Errors as HTTP.** The crate `admin-mfa-axum` maps every [`Error`] to a status with an
+//!   RFC 9457 problem body: the generic credential and code answers are 401, a policy refusal
+//!   403 with its reason, [`Error::NotFound`] 404, [`Error::Conflict`] and
+//!   [`Error::EmailTaken`] 409, [`Error::InvalidInput`] 422 naming the field,
+//!   [`Error::RetryLater`] 429 with `Retry-After`, store failures 503. Other frameworks can
+//!   follow the same table.
+//! - **The outbox needs a task.** State changes only queue e-mails; call
+//!   [`MfaService::dispatch_emails`] every few seconds (`admin_mfa_axum::spawn_dispatcher`
+//!   does it on a tokio interval and stops on shutdown). Several replicas may run it at once.
+//! - **Debug builds.** argon2id at the OWASP parameters takes seconds per login without
+//!   optimisation. This workspace builds its dependencies optimised, but that setting does not
+//!   carry over to a host; add to the host's `Cargo.toml`:
+//!   ```toml
+//!   [profile.dev.package.argon2]
+//!   opt-level = 3
+//!   ```
+//! - **After set-up, wait for the next code.** The code that completes a set-up is used up
+//!   (VER-2), so the first MFA login needs the app's next code, up to 30 seconds later; say so
+//!   on the "done" page.
+//!
+//! [`AdminStore`]: admin_mfa_ports::AdminStore
 //!
 //! # Feature flags
 //!

@@ -1,38 +1,4 @@
 //! Password hashing and verification with Argon2id (docs/SECURITY.md PWD-1..3, ENU-2, D7).
-//!
-//! - [`Password`] is the raw input: at most [`MAX_PASSWORD_BYTES`] bytes (longer input is
-//!   refused before any hashing work), kept exactly as received (no Unicode normalisation,
-//!   trimming, truncation or case folding), zeroised on drop and never printed.
-//! - [`PasswordParams`] are the Argon2id costs, validated against the OWASP floor
-//!   (m = 19456 KiB, t = 2, p = 1, the default) and a ceiling that bounds memory.
-//! - [`Passwords`] hashes to PHC strings and verifies them. Argon2 runs on tokio's blocking
-//!   pool behind a semaphore (by default 2 × the available parallelism), so the async worker
-//!   threads never block and at most `permits × m` KiB of argon2 memory is in use at once.
-//!
-//! [`Passwords::verify`] takes the stored hash as an `Option`: for an unknown account
-//! (`None`) it verifies against a dummy hash made with the **live** parameters, so the
-//! unknown-account path costs the same time and memory as the known one (ENU-2). A match
-//! against a hash with weaker parameters than the live ones comes back with a new hash to
-//! store ([`Verification::rehash`]).
-//!
-//! ```
-//! use admin_mfa::{Password, PasswordParams, Passwords};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let passwords = Passwords::new(PasswordParams::default());
-//! let hash = passwords.hash(&Password::new("correct horse battery staple")?).await?;
-//! assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-//!
-//! let ok = passwords.verify(Some(&hash), &Password::new("correct horse battery staple")?).await?;
-//! assert!(ok.is_match() && ok.rehash().is_none());
-//! let wrong = passwords.verify(Some(&hash), &Password::new("Correct horse battery staple")?).await?;
-//! assert!(!wrong.is_match());
-//! // Unknown account: the same work against a dummy hash, never a match.
-//! assert!(!passwords.verify(None, &Password::new("anything")?).await?.is_match());
-//! # Ok(())
-//! # }
-//! ```
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -432,6 +398,42 @@ fn default_permits() -> usize {
         .saturating_mul(2)
 }
 
+/// Password hashing and verification with Argon2id (docs/SECURITY.md PWD-1..3, ENU-2, D7).
+///
+/// - [`Password`] is the raw input: at most [`MAX_PASSWORD_BYTES`] bytes (longer input is
+///   refused before any hashing work), kept exactly as received (no Unicode normalisation,
+///   trimming, truncation or case folding), zeroised on drop and never printed.
+/// - [`PasswordParams`] are the Argon2id costs, validated against the OWASP floor
+///   (m = 19456 KiB, t = 2, p = 1, the default) and a ceiling that bounds memory.
+/// - [`Passwords`] hashes to PHC strings and verifies them. Argon2 runs on tokio's blocking
+///   pool behind a semaphore (by default 2 × the available parallelism), so the async worker
+///   threads never block and at most `permits × m` KiB of argon2 memory is in use at once.
+///
+/// [`Passwords::verify`] takes the stored hash as an `Option`: for an unknown account
+/// (`None`) it verifies against a dummy hash made with the **live** parameters, so the
+/// unknown-account path costs the same time and memory as the known one (ENU-2). A match
+/// against a hash with weaker parameters than the live ones comes back with a new hash to
+/// store ([`Verification::rehash`]).
+///
+/// ```
+/// use admin_mfa::{Password, PasswordParams, Passwords};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let passwords = Passwords::new(PasswordParams::default());
+/// let hash = passwords.hash(&Password::new("correct horse battery staple")?).await?;
+/// assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+///
+/// let ok = passwords.verify(Some(&hash), &Password::new("correct horse battery staple")?).await?;
+/// assert!(ok.is_match() && ok.rehash().is_none());
+/// let wrong = passwords.verify(Some(&hash), &Password::new("Correct horse battery staple")?).await?;
+/// assert!(!wrong.is_match());
+/// // Unknown account: the same work against a dummy hash, never a match.
+/// assert!(!passwords.verify(None, &Password::new("anything")?).await?.is_match());
+/// # Ok(())
+/// # }
+/// ```
+///
 /// Argon2id password hashing and verification, off the async threads and bounded.
 ///
 /// Cheap to clone (the clones share the semaphore, the dummy hash and the counters). Every
