@@ -16,17 +16,10 @@ mod common;
 use admin_mfa_ports::{AdminStore, Change};
 use admin_mfa_sqlx::PostgresStore;
 use admin_mfa_sqlx::sqlx::{self, AssertSqlSafe};
-use admin_mfa_testkit::fixtures::{T0, admin, audit, notification, org, set_link, token_hash};
-use common::postgres::{Schema, fresh_schema, options_in};
+use admin_mfa_testkit::Guarded;
+use admin_mfa_testkit::fixtures::{T0, admin, org, token_hash};
+use common::postgres::{Schema, fresh_or_skip, options_in};
 use common::secrets::{needles, sample, sample_change};
-
-async fn schema_or_skip(test: &str) -> Option<Schema> {
-    let schema = fresh_schema().await;
-    if schema.is_none() {
-        eprintln!("skipped {test}: {} is not set", common::postgres::URL_VAR);
-    }
-    schema
-}
 
 async fn connect(schema: &Schema) -> PostgresStore {
     PostgresStore::connect_with(options_in(schema), 4)
@@ -36,11 +29,13 @@ async fn connect(schema: &Schema) -> PostgresStore {
 
 #[tokio::test]
 async fn migrations_run_on_an_empty_schema_and_are_idempotent() {
-    let Some(schema) = schema_or_skip("migrations_run_on_an_empty_schema_and_are_idempotent").await
+    let Some(Guarded {
+        store,
+        guard: schema,
+    }) = fresh_or_skip("migrations_run_on_an_empty_schema_and_are_idempotent").await
     else {
         return;
     };
-    let store = connect(&schema).await;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = current_schema() ORDER BY 1",
@@ -83,20 +78,14 @@ async fn migrations_run_on_an_empty_schema_and_are_idempotent() {
 
 #[tokio::test]
 async fn unique_constraints_back_the_invariants() {
-    let Some(schema) = schema_or_skip("unique_constraints_back_the_invariants").await else {
+    let Some(Guarded {
+        store,
+        guard: _schema,
+    }) = fresh_or_skip("unique_constraints_back_the_invariants").await
+    else {
         return;
     };
-    let store = connect(&schema).await;
-    let mut a = admin(org(1), 1);
-    set_link(&mut a, token_hash(1), T0);
-    store
-        .commit(
-            Change::new()
-                .insert(a.clone())
-                .notify([notification(&a, "dedupe-1", T0)]),
-        )
-        .await
-        .unwrap();
+    let a = common::seed_unique_keys(&store).await;
     let copy_admin = "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
         created_at, mfa_required, token_hash, mfa, widget_hidden, version) \
         SELECT $1, org, $2, display_name, role, password_hash, created_at, mfa_required, $3, \
@@ -136,10 +125,13 @@ async fn unique_constraints_back_the_invariants() {
 
 #[tokio::test]
 async fn no_raw_secret_or_token_in_any_row() {
-    let Some(schema) = schema_or_skip("no_raw_secret_or_token_in_any_row").await else {
+    let Some(Guarded {
+        store,
+        guard: _schema,
+    }) = fresh_or_skip("no_raw_secret_or_token_in_any_row").await
+    else {
         return;
     };
-    let store = connect(&schema).await;
     let s = sample();
     store.commit(sample_change(&s)).await.unwrap();
     let needles = needles(&s);
@@ -179,20 +171,14 @@ async fn no_raw_secret_or_token_in_any_row() {
 
 #[tokio::test]
 async fn times_are_stored_as_bigint_utc_seconds() {
-    let Some(schema) = schema_or_skip("times_are_stored_as_bigint_utc_seconds").await else {
+    let Some(Guarded {
+        store,
+        guard: _schema,
+    }) = fresh_or_skip("times_are_stored_as_bigint_utc_seconds").await
+    else {
         return;
     };
-    let store = connect(&schema).await;
-    let a = admin(org(1), 1);
-    store
-        .commit(
-            Change::new()
-                .insert(a.clone())
-                .audit([audit(org(1), a.id, T0.saturating_add_secs(1))])
-                .notify([notification(&a, "k", T0.saturating_add_secs(2))]),
-        )
-        .await
-        .unwrap();
+    common::seed_times(&store).await;
     let types: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text, data_type::text \
          FROM information_schema.columns WHERE table_schema = current_schema() \
@@ -218,21 +204,25 @@ async fn times_are_stored_as_bigint_utc_seconds() {
 
 #[tokio::test]
 async fn the_widget_counter_matches_a_recount() {
-    let Some(schema) = schema_or_skip("the_widget_counter_matches_a_recount").await else {
+    let Some(Guarded {
+        store,
+        guard: _schema,
+    }) = fresh_or_skip("the_widget_counter_matches_a_recount").await
+    else {
         return;
     };
-    let store = connect(&schema).await;
-    for o in common::churn_widget_counts(&store).await {
-        let recount: i64 =
+    let pool = store.pool().clone();
+    common::assert_widget_counts_match_recount(&store, |o| {
+        let pool = pool.clone();
+        async move {
             sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE org = $1 AND NOT mfa_required")
                 .bind(o.as_uuid().as_bytes().to_vec())
-                .fetch_one(store.pool())
+                .fetch_one(&pool)
                 .await
-                .unwrap();
-        let counted = store.count_without_mfa_required(o).await.unwrap();
-        assert_eq!(counted, u64::try_from(recount).unwrap());
-        assert!(counted > 0);
-    }
+                .unwrap()
+        }
+    })
+    .await;
     store.close().await;
 }
 

@@ -23,23 +23,41 @@ use admin_mfa_lifecycle::TimeStep;
 use admin_mfa_ports::{AdminStore, Change, ConflictKind, StoreError, Version};
 use admin_mfa_sqlx::SqliteStore;
 use admin_mfa_sqlx::sqlx::{self, Row};
-use admin_mfa_testkit::fixtures::{T0, admin, notification, org, set_link, token_hash};
+use admin_mfa_testkit::Guarded;
+use admin_mfa_testkit::fixtures::{T0, admin, org, token_hash};
 use common::secrets::{needles, sample, sample_change};
+use common::sqlite::fresh;
 
 async fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(dir.join("admin-mfa.db")).await.unwrap()
 }
 
-#[tokio::test]
-async fn migrations_run_on_an_empty_file_and_are_idempotent() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+/// The names of the schema's own objects of `kind` (`table`, `index`), in order.
+async fn schema_objects(store: &SqliteStore, kind: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%' ORDER BY name",
     )
+    .bind(kind)
     .fetch_all(store.pool())
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// The value of `PRAGMA name` on one of the store's connections.
+async fn pragma<T>(store: &SqliteStore, name: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin,
+{
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn migrations_run_on_an_empty_file_and_are_idempotent() {
+    let Guarded { store, guard: dir } = fresh().await;
+    let tables = schema_objects(&store, "table").await;
     assert_eq!(
         tables,
         [
@@ -50,12 +68,7 @@ async fn migrations_run_on_an_empty_file_and_are_idempotent() {
             "widget_counts"
         ]
     );
-    let indexes: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap();
+    let indexes = schema_objects(&store, "index").await;
     assert_eq!(
         indexes,
         [
@@ -68,21 +81,10 @@ async fn migrations_run_on_an_empty_file_and_are_idempotent() {
             "outbox_pending_idx",
         ]
     );
-    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(journal, "wal");
-    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    assert_eq!(pragma::<String>(&store, "journal_mode").await, "wal");
+    let busy: i64 = pragma(&store, "busy_timeout").await;
     assert!(busy >= 1000, "busy_timeout is {busy} ms");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(fk, 1);
+    assert_eq!(pragma::<i64>(&store, "foreign_keys").await, 1);
 
     store
         .commit(Change::new().insert(admin(org(1), 1)))
@@ -107,18 +109,8 @@ async fn migrations_run_on_an_empty_file_and_are_idempotent() {
 
 #[tokio::test]
 async fn unique_constraints_back_the_invariants() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let mut a = admin(org(1), 1);
-    set_link(&mut a, token_hash(1), T0);
-    store
-        .commit(
-            Change::new()
-                .insert(a.clone())
-                .notify([notification(&a, "dedupe-1", T0)]),
-        )
-        .await
-        .unwrap();
+    let Guarded { store, guard: _dir } = fresh().await;
+    let a = common::seed_unique_keys(&store).await;
     let copy_admin = "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
         created_at, mfa_required, token_hash, mfa, widget_hidden, version) \
         SELECT ?, org, ?, display_name, role, password_hash, created_at, mfa_required, ?, mfa, \
@@ -172,8 +164,7 @@ fn scan_dir(dir: &Path, needles: &[(String, Vec<u8>)]) -> usize {
 
 #[tokio::test]
 async fn no_raw_secret_or_token_reaches_the_database_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+    let Guarded { store, guard: dir } = fresh().await;
     let s = sample();
     store.commit(sample_change(&s)).await.unwrap();
     let needles = needles(&s);
@@ -253,23 +244,8 @@ async fn data_survives_closing_and_reopening_the_file() {
 
 #[tokio::test]
 async fn times_are_stored_as_utc_integer_seconds() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let mut a = admin(org(1), 1);
-    a.created_at = T0;
-    store
-        .commit(
-            Change::new()
-                .insert(a.clone())
-                .audit([admin_mfa_testkit::fixtures::audit(
-                    org(1),
-                    a.id,
-                    T0.saturating_add_secs(1),
-                )])
-                .notify([notification(&a, "k", T0.saturating_add_secs(2))]),
-        )
-        .await
-        .unwrap();
+    let Guarded { store, guard: _dir } = fresh().await;
+    common::seed_times(&store).await;
     let expect = i64::try_from(T0.as_secs()).unwrap();
     let row = sqlx::query("SELECT typeof(created_at) AS t, created_at FROM admins")
         .fetch_one(store.pool())
@@ -297,8 +273,8 @@ async fn times_are_stored_as_utc_integer_seconds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_writers_and_sixteen_readers_lose_nothing() {
     const ADMINS: u32 = 4;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(dir.path()).await);
+    let Guarded { store, guard: _dir } = fresh().await;
+    let store = Arc::new(store);
     let o = org(1);
     let mut change = Change::new();
     for n in 0..ADMINS {
@@ -401,17 +377,17 @@ async fn eight_writers_and_sixteen_readers_lose_nothing() {
 
 #[tokio::test]
 async fn the_widget_counter_matches_a_recount() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    for o in common::churn_widget_counts(&store).await {
-        let recount: i64 =
+    let Guarded { store, guard: _dir } = fresh().await;
+    let pool = store.pool().clone();
+    common::assert_widget_counts_match_recount(&store, |o| {
+        let pool = pool.clone();
+        async move {
             sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE org = ? AND mfa_required = 0")
                 .bind(o.as_uuid().as_bytes().to_vec())
-                .fetch_one(store.pool())
+                .fetch_one(&pool)
                 .await
-                .unwrap();
-        let counted = store.count_without_mfa_required(o).await.unwrap();
-        assert_eq!(counted, u64::try_from(recount).unwrap());
-        assert!(counted > 0);
-    }
+                .unwrap()
+        }
+    })
+    .await;
 }

@@ -13,9 +13,12 @@
     reason = "test setup fails loudly"
 )]
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use admin_mfa_lifecycle::Admin;
 use admin_mfa_ports::{AdminStore, Change, OrgId};
+use admin_mfa_testkit::fixtures::{T0, admin, audit, notification, org, set_link, token_hash};
 
 /// A store with what must outlive it (its temp dir, its schema): the suite's own type, so
 /// the cases run on the store itself.
@@ -129,6 +132,15 @@ pub mod postgres {
             .options
             .clone()
             .options([("search_path", schema.name.as_str())])
+    }
+
+    /// [`fresh`], or `None` after one line naming `test` when PostgreSQL is not configured.
+    pub async fn fresh_or_skip(test: &str) -> Option<Guarded<PostgresStore, Schema>> {
+        let fresh = fresh().await;
+        if fresh.is_none() {
+            eprintln!("skipped {test}: {URL_VAR} is not set");
+        }
+        fresh
     }
 
     /// A fresh store in a new schema, or `None` when PostgreSQL is not configured.
@@ -253,7 +265,7 @@ pub mod secrets {
 /// Drives the widget counter through inserts, requirement flips both ways, a refused change
 /// and two organizations; returns the organizations for the caller's raw recount.
 pub async fn churn_widget_counts(store: &dyn AdminStore) -> [OrgId; 2] {
-    use admin_mfa_testkit::fixtures::{T0, admin, org, require, unrequire};
+    use admin_mfa_testkit::fixtures::{require, unrequire};
     let orgs = [org(1), org(2)];
     let mut change = Change::new();
     for n in 0..40u32 {
@@ -301,4 +313,49 @@ pub async fn churn_widget_counts(store: &dyn AdminStore) -> [OrgId; 2] {
         .await;
     assert!(stale.is_err());
     orgs
+}
+
+/// Commits admin 1 of org 1 with link token 1 and one queued email (dedupe key
+/// `dedupe-1`): one row in each table with a unique key, for the constraint tests to copy.
+pub async fn seed_unique_keys(store: &dyn AdminStore) -> Admin {
+    let mut a = admin(org(1), 1);
+    set_link(&mut a, token_hash(1), T0);
+    store
+        .commit(
+            Change::new()
+                .insert(a.clone())
+                .notify([notification(&a, "dedupe-1", T0)]),
+        )
+        .await
+        .unwrap();
+    a
+}
+
+/// Commits admin 1 of org 1 created at `T0`, an audit event at `T0 + 1` and an email
+/// created at `T0 + 2`: one time column of each kind, for the time-format tests.
+pub async fn seed_times(store: &dyn AdminStore) {
+    let a = admin(org(1), 1);
+    store
+        .commit(
+            Change::new()
+                .insert(a.clone())
+                .audit([audit(org(1), a.id, T0.saturating_add_secs(1))])
+                .notify([notification(&a, "k", T0.saturating_add_secs(2))]),
+        )
+        .await
+        .unwrap();
+}
+
+/// Churns the widget counter ([`churn_widget_counts`]) and checks, per organization, that
+/// the store's count equals `recount`, a raw `COUNT(*)` over the admins table.
+pub async fn assert_widget_counts_match_recount<F, Fut>(store: &dyn AdminStore, recount: F)
+where
+    F: Fn(OrgId) -> Fut,
+    Fut: Future<Output = i64>,
+{
+    for o in churn_widget_counts(store).await {
+        let counted = store.count_without_mfa_required(o).await.unwrap();
+        assert_eq!(counted, u64::try_from(recount(o).await).unwrap());
+        assert!(counted > 0);
+    }
 }
