@@ -15,9 +15,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use admin_mfa_lifecycle::{AdminId, BuiltinRole, Email, Role, UnixTime};
+use admin_mfa_lifecycle::{AdminId, BuiltinRole, Email, OrgId, Role, UnixTime};
 use admin_mfa_ports::{
-    AdminStore, AuditCursor, Change, ConflictKind, OutboxStats, PageRequest, StoreError, Version,
+    AdminStore, AuditCursor, Change, CommitReceipt, ConflictKind, OutboxStats, PageRequest,
+    StoreError, Version,
 };
 use tokio::sync::Barrier;
 
@@ -34,7 +35,35 @@ fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, kind: Conf
 }
 
 async fn insert(store: &Arc<dyn AdminStore>, a: admin_mfa_lifecycle::Admin) {
-    store.commit(Change::new().insert(a)).await.unwrap();
+    apply(store, Change::new().insert(a)).await;
+}
+
+/// Commits `change`, which must go through.
+async fn apply(store: &Arc<dyn AdminStore>, change: Change) -> CommitReceipt {
+    store.commit(change).await.unwrap()
+}
+
+/// The admin that `email` finds in `org`.
+async fn by_email(store: &Arc<dyn AdminStore>, org: OrgId, email: &Email) -> Option<AdminId> {
+    let found = store.admin_by_email(org, email).await.unwrap();
+    found.map(|v| v.value.id)
+}
+
+/// The admin that link token hash `n` finds.
+async fn by_token(store: &Arc<dyn AdminStore>, n: u32) -> Option<AdminId> {
+    let found = store.admin_by_token(&token_hash(n)).await.unwrap();
+    found.map(|v| v.value.id)
+}
+
+/// The emails the widget lists for `org` (one page of up to 100), sorted.
+async fn widget_emails(store: &Arc<dyn AdminStore>, org: OrgId) -> Vec<Email> {
+    let listed = store
+        .list_without_mfa_required(org, PageRequest::first(100))
+        .await
+        .unwrap();
+    let mut emails: Vec<Email> = listed.items.into_iter().map(|s| s.email).collect();
+    emails.sort();
+    emails
 }
 
 /// An inserted admin reads back, at version 1, by id, by email and by token hash.
@@ -43,47 +72,32 @@ pub(crate) async fn reads_by_id_email_and_token(store: Arc<dyn AdminStore>) {
     let mut a = admin(o, 1);
     require(&mut a, T0);
     set_link(&mut a, token_hash(1), T0);
-    let receipt = store.commit(Change::new().insert(a.clone())).await.unwrap();
+    let receipt = apply(&store, Change::new().insert(a.clone())).await;
     assert_eq!(receipt.versions, vec![(a.id, Version::FIRST)]);
 
     let by_id = store.admin(o, a.id).await.unwrap().expect("found by id");
     assert_eq!(by_id.value, a);
     assert_eq!(by_id.version, Version::FIRST);
-    let by_email = store.admin_by_email(o, &a.email).await.unwrap();
-    assert_eq!(by_email.map(|v| v.value.id), Some(a.id));
-    let by_token = store.admin_by_token(&token_hash(1)).await.unwrap();
-    assert_eq!(by_token.map(|v| v.value.id), Some(a.id));
+    assert_eq!(by_email(&store, o, &a.email).await, Some(a.id));
+    assert_eq!(by_token(&store, 1).await, Some(a.id));
 
     assert!(store.admin(o, admin_id(2)).await.unwrap().is_none());
-    assert!(
-        store
-            .admin_by_email(o, &email_of(2))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .admin_by_token(&token_hash(2))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(by_email(&store, o, &email_of(2)).await.is_none());
+    assert!(by_token(&store, 2).await.is_none());
 }
 
 /// A batched read answers in the order asked, with `None` for a missing admin and for an
 /// admin of another organization.
 pub(crate) async fn batched_read_keeps_order_and_isolation(store: Arc<dyn AdminStore>) {
     let (o1, o2) = (org(1), org(2));
-    store
-        .commit(
-            Change::new()
-                .insert(admin(o1, 1))
-                .insert(admin(o1, 2))
-                .insert(admin(o2, 3)),
-        )
-        .await
-        .unwrap();
+    apply(
+        &store,
+        Change::new()
+            .insert(admin(o1, 1))
+            .insert(admin(o1, 2))
+            .insert(admin(o2, 3)),
+    )
+    .await;
     let ids = [
         admin_id(2),
         admin_id(9),
@@ -114,7 +128,7 @@ pub(crate) async fn thousands_of_admins_in_one_read_and_one_commit(store: Arc<dy
     for n in 0..N {
         change = change.insert(admin(if n % 3 == 0 { o2 } else { o1 }, n));
     }
-    store.commit(change).await.unwrap();
+    apply(&store, change).await;
     // Every id, in a scrambled order, and one that does not exist.
     let mut ids: Vec<AdminId> = (0..N).map(|n| admin_id((n * 7) % N)).collect();
     ids.push(admin_id(N + 1));
@@ -131,7 +145,7 @@ pub(crate) async fn thousands_of_admins_in_one_read_and_one_commit(store: Arc<dy
         change = change.update(next, current.version);
     }
     assert_eq!(change.writes.len(), 2_000);
-    let receipt = store.commit(change).await.unwrap();
+    let receipt = apply(&store, change).await;
     assert_eq!(receipt.versions.len(), 2_000);
     assert!(receipt.versions.iter().all(|(_, v)| *v == Version::new(2)));
     assert_eq!(store.count_without_mfa_required(o1).await.unwrap(), 0);
@@ -176,10 +190,8 @@ pub(crate) async fn email_is_unique_per_org(store: Arc<dyn AdminStore>) {
     let mut other_org = admin(o2, 2);
     other_org.email = email_of(1);
     insert(&store, other_org).await;
-    let found = store.admin_by_email(o2, &email_of(1)).await.unwrap();
-    assert_eq!(found.map(|v| v.value.id), Some(admin_id(2)));
-    let found = store.admin_by_email(o1, &email_of(1)).await.unwrap();
-    assert_eq!(found.map(|v| v.value.id), Some(admin_id(1)));
+    assert_eq!(by_email(&store, o2, &email_of(1)).await, Some(admin_id(2)));
+    assert_eq!(by_email(&store, o1, &email_of(1)).await, Some(admin_id(1)));
 }
 
 /// A link-token hash belongs to one admin at most, across organizations too.
@@ -207,10 +219,7 @@ pub(crate) async fn stale_version_conflicts(store: Arc<dyn AdminStore>) {
 
     let mut first = v1.value.clone();
     first.display_name = "First".into();
-    let receipt = store
-        .commit(Change::new().update(first.clone(), v1.version))
-        .await
-        .unwrap();
+    let receipt = apply(&store, Change::new().update(first.clone(), v1.version)).await;
     assert_eq!(receipt.versions, vec![(a.id, Version::new(2))]);
 
     let mut second = v1.value.clone();
@@ -273,17 +282,11 @@ pub(crate) async fn admin_written_twice_in_one_change_is_invalid(store: Arc<dyn 
 pub(crate) async fn change_is_all_or_nothing(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let (a, b) = (admin(o, 1), admin(o, 2));
-    store
-        .commit(Change::new().insert(a.clone()).insert(b.clone()))
-        .await
-        .unwrap();
+    apply(&store, Change::new().insert(a.clone()).insert(b.clone())).await;
     // Move b on, so the change below holds a stale version for it.
     let mut b2 = b.clone();
     b2.display_name = "moved on".into();
-    store
-        .commit(Change::new().update(b2.clone(), Version::FIRST))
-        .await
-        .unwrap();
+    apply(&store, Change::new().update(b2.clone(), Version::FIRST)).await;
 
     let mut a_new = a.clone();
     require(&mut a_new, T0);
@@ -325,7 +328,7 @@ pub(crate) async fn change_is_all_or_nothing(store: Arc<dyn AdminStore>) {
         .update(a_new.clone(), Version::FIRST)
         .audit([audit(o, a.id, T0)])
         .notify([notification(&a_new, "atomic-1", T0)]);
-    let receipt = store.commit(change).await.unwrap();
+    let receipt = apply(&store, change).await;
     assert_eq!(receipt.queued, 1);
     assert_eq!(store.outbox_stats().await.unwrap().pending, 1);
     let log = store.audit_log(o, PageRequest::first(100)).await.unwrap();
@@ -410,18 +413,20 @@ pub(crate) async fn concurrent_inserts_of_one_email_have_one_winner(store: Arc<d
 pub(crate) async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);
     insert(&store, a.clone()).await;
-    let first = store
-        .commit(Change::new().notify([notification(&a, "require:1", T0)]))
-        .await
-        .unwrap();
+    let first = apply(
+        &store,
+        Change::new().notify([notification(&a, "require:1", T0)]),
+    )
+    .await;
     assert_eq!((first.queued, first.deduplicated), (1, 0));
-    let second = store
-        .commit(Change::new().notify([
+    let second = apply(
+        &store,
+        Change::new().notify([
             notification(&a, "require:1", T0),
             notification(&a, "require:2", T0),
-        ]))
-        .await
-        .unwrap();
+        ]),
+    )
+    .await;
     assert_eq!((second.queued, second.deduplicated), (1, 1));
     assert_eq!(store.outbox_stats().await.unwrap().pending, 2);
 
@@ -430,10 +435,11 @@ pub(crate) async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore
     for entry in &leased {
         store.mark_sent(entry.lease).await.unwrap();
     }
-    let third = store
-        .commit(Change::new().notify([notification(&a, "require:1", T0)]))
-        .await
-        .unwrap();
+    let third = apply(
+        &store,
+        Change::new().notify([notification(&a, "require:1", T0)]),
+    )
+    .await;
     assert_eq!((third.queued, third.deduplicated), (0, 1));
     let stats = store.outbox_stats().await.unwrap();
     assert_eq!((stats.pending, stats.sent), (0, 2));
@@ -443,10 +449,7 @@ pub(crate) async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore
 pub(crate) async fn outbox_lease_and_mark(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);
     insert(&store, a.clone()).await;
-    store
-        .commit(Change::new().notify([notification(&a, "k1", T0)]))
-        .await
-        .unwrap();
+    apply(&store, Change::new().notify([notification(&a, "k1", T0)])).await;
     // Not due before it was created.
     let early = store
         .lease_outbox(UnixTime::from_secs(T0.as_secs() - 1), 60, 10)
@@ -499,10 +502,7 @@ pub(crate) async fn outbox_lease_and_mark(store: Arc<dyn AdminStore>) {
 pub(crate) async fn outbox_lease_expiry_retry_and_dead(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);
     insert(&store, a.clone()).await;
-    store
-        .commit(Change::new().notify([notification(&a, "k1", T0)]))
-        .await
-        .unwrap();
+    apply(&store, Change::new().notify([notification(&a, "k1", T0)])).await;
     let first = store.lease_outbox(T0, 60, 10).await.unwrap().remove(0);
     let later = T0.saturating_add_secs(60);
     let second = store.lease_outbox(later, 60, 10).await.unwrap().remove(0);
@@ -552,7 +552,7 @@ pub(crate) async fn concurrent_leasing_never_hands_out_an_entry_twice(store: Arc
     let notes: Vec<_> = (0..ENTRIES)
         .map(|i| notification(&a, &format!("bulk-{i}"), T0))
         .collect();
-    store.commit(Change::new().notify(notes)).await.unwrap();
+    apply(&store, Change::new().notify(notes)).await;
 
     let barrier = Arc::new(Barrier::new(8));
     let mut tasks = tokio::task::JoinSet::new();
@@ -595,7 +595,7 @@ pub(crate) async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) 
         }
         change = change.insert(a);
     }
-    store.commit(change).await.unwrap();
+    apply(&store, change).await;
     expected.sort();
     assert_eq!(expected.len(), 75);
     assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 75);
@@ -635,10 +635,11 @@ pub(crate) async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) 
         .unwrap();
     let mut required = first.value.clone();
     require(&mut required, T0);
-    store
-        .commit(Change::new().update(required.clone(), first.version))
-        .await
-        .unwrap();
+    apply(
+        &store,
+        Change::new().update(required.clone(), first.version),
+    )
+    .await;
     assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 74);
     let head = store
         .list_without_mfa_required(o, PageRequest::first(1))
@@ -646,10 +647,7 @@ pub(crate) async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) 
         .unwrap();
     assert_eq!(head.items[0].email, expected[1]);
     unrequire(&mut required);
-    store
-        .commit(Change::new().update(required, first.version.next()))
-        .await
-        .unwrap();
+    apply(&store, Change::new().update(required, first.version.next())).await;
     assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 75);
 }
 
@@ -659,18 +657,17 @@ pub(crate) async fn tenant_isolation(store: Arc<dyn AdminStore>) {
     let a = admin(oa, 1);
     let mut b = admin(ob, 2);
     b.role = Role::Builtin(BuiltinRole::AdministratorWithBilling);
-    store
-        .commit(
-            Change::new()
-                .insert(a.clone())
-                .insert(b.clone())
-                .audit([audit(oa, a.id, T0), audit(ob, b.id, T0)]),
-        )
-        .await
-        .unwrap();
+    apply(
+        &store,
+        Change::new()
+            .insert(a.clone())
+            .insert(b.clone())
+            .audit([audit(oa, a.id, T0), audit(ob, b.id, T0)]),
+    )
+    .await;
 
     assert!(store.admin(ob, a.id).await.unwrap().is_none());
-    assert!(store.admin_by_email(ob, &a.email).await.unwrap().is_none());
+    assert!(by_email(&store, ob, &a.email).await.is_none());
     assert_eq!(store.count_without_mfa_required(oa).await.unwrap(), 1);
     assert_eq!(store.count_without_mfa_required(ob).await.unwrap(), 1);
     assert_eq!(store.count_without_mfa_required(org(3)).await.unwrap(), 0);
@@ -722,7 +719,7 @@ pub(crate) async fn times_round_trip_exactly(store: Arc<dyn AdminStore>) {
             .notify([notification(&a, &format!("time-{n}"), at)])
             .insert(a);
     }
-    store.commit(change).await.unwrap();
+    apply(&store, change).await;
     for (n, secs) in (0u32..).zip(times) {
         let at = UnixTime::from_secs(secs);
         let stored = store.admin(o, admin_id(n)).await.unwrap().unwrap().value;
@@ -753,10 +750,11 @@ pub(crate) async fn audit_log_pages_in_commit_order(store: Arc<dyn AdminStore>) 
     let a = admin(o, 1);
     insert(&store, a.clone()).await;
     for i in 0..25u64 {
-        store
-            .commit(Change::new().audit([audit(o, a.id, T0.saturating_add_secs(i))]))
-            .await
-            .unwrap();
+        apply(
+            &store,
+            Change::new().audit([audit(o, a.id, T0.saturating_add_secs(i))]),
+        )
+        .await;
     }
     let mut seen = Vec::new();
     let mut page: PageRequest<AuditCursor> = PageRequest::first(10);
@@ -779,17 +777,11 @@ pub(crate) async fn role_counts_follow_role_changes(store: Arc<dyn AdminStore>) 
     let plain = Role::Builtin(BuiltinRole::Administrator);
     let mut a = admin(o, 1);
     a.role = awb.clone();
-    store
-        .commit(Change::new().insert(a.clone()).insert(admin(o, 2)))
-        .await
-        .unwrap();
+    apply(&store, Change::new().insert(a.clone()).insert(admin(o, 2))).await;
     assert_eq!(store.count_with_role(o, &awb).await.unwrap(), 1);
     assert_eq!(store.count_with_role(o, &plain).await.unwrap(), 1);
     a.role = plain.clone();
-    store
-        .commit(Change::new().update(a, Version::FIRST))
-        .await
-        .unwrap();
+    apply(&store, Change::new().update(a, Version::FIRST)).await;
     assert_eq!(store.count_with_role(o, &awb).await.unwrap(), 0);
     assert_eq!(store.count_with_role(o, &plain).await.unwrap(), 2);
 }
@@ -802,17 +794,8 @@ pub(crate) async fn token_index_follows_link_changes(store: Arc<dyn AdminStore>)
     set_link(&mut a, token_hash(1), T0);
     insert(&store, a.clone()).await;
     set_link(&mut a, token_hash(2), T0);
-    store
-        .commit(Change::new().update(a.clone(), Version::FIRST))
-        .await
-        .unwrap();
-    assert!(
-        store
-            .admin_by_token(&token_hash(1))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    apply(&store, Change::new().update(a.clone(), Version::FIRST)).await;
+    assert!(by_token(&store, 1).await.is_none());
     assert_eq!(
         store
             .admin_by_token(&token_hash(2))
@@ -822,80 +805,42 @@ pub(crate) async fn token_index_follows_link_changes(store: Arc<dyn AdminStore>)
         Some(Version::new(2))
     );
     clear_link(&mut a);
-    store
-        .commit(Change::new().update(a, Version::new(2)))
-        .await
-        .unwrap();
-    assert!(
-        store
-            .admin_by_token(&token_hash(2))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    apply(&store, Change::new().update(a, Version::new(2))).await;
+    assert!(by_token(&store, 2).await.is_none());
 
     let mut b = admin(o, 2);
     set_link(&mut b, token_hash(2), T0);
     insert(&store, b).await;
-    assert_eq!(
-        store
-            .admin_by_token(&token_hash(2))
-            .await
-            .unwrap()
-            .map(|v| v.value.id),
-        Some(admin_id(2))
-    );
+    assert_eq!(by_token(&store, 2).await, Some(admin_id(2)));
 }
 
 /// Changing an email moves the lookup, and two admins can swap emails in one change.
 pub(crate) async fn email_index_follows_email_changes(store: Arc<dyn AdminStore>) {
     let o = org(1);
     let (mut a, mut b) = (admin(o, 1), admin(o, 2));
-    store
-        .commit(Change::new().insert(a.clone()).insert(b.clone()))
-        .await
-        .unwrap();
+    apply(&store, Change::new().insert(a.clone()).insert(b.clone())).await;
     a.email = email("renamed@example.com");
-    store
-        .commit(Change::new().update(a.clone(), Version::FIRST))
-        .await
-        .unwrap();
-    assert!(
-        store
-            .admin_by_email(o, &email_of(1))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let found = store.admin_by_email(o, &a.email).await.unwrap();
-    assert_eq!(found.map(|v| v.value.id), Some(a.id));
+    apply(&store, Change::new().update(a.clone(), Version::FIRST)).await;
+    assert!(by_email(&store, o, &email_of(1)).await.is_none());
+    assert_eq!(by_email(&store, o, &a.email).await, Some(a.id));
 
     // A swap is valid as a whole even though each half alone would collide.
     let (ea, eb) = (a.email.clone(), b.email.clone());
     a.email = eb.clone();
     b.email = ea.clone();
-    store
-        .commit(
-            Change::new()
-                .update(a.clone(), Version::new(2))
-                .update(b.clone(), Version::FIRST),
-        )
-        .await
-        .unwrap();
-    let found = store.admin_by_email(o, &eb).await.unwrap();
-    assert_eq!(found.map(|v| v.value.id), Some(a.id));
-    let found = store.admin_by_email(o, &ea).await.unwrap();
-    assert_eq!(found.map(|v| v.value.id), Some(b.id));
+    apply(
+        &store,
+        Change::new()
+            .update(a.clone(), Version::new(2))
+            .update(b.clone(), Version::FIRST),
+    )
+    .await;
+    assert_eq!(by_email(&store, o, &eb).await, Some(a.id));
+    assert_eq!(by_email(&store, o, &ea).await, Some(b.id));
     // The widget list follows the new emails as well.
-    let listed = store
-        .list_without_mfa_required(o, PageRequest::first(10))
-        .await
-        .unwrap();
-    let mut emails: Vec<_> = listed.items.iter().map(|s| s.email.clone()).collect();
-    emails.sort();
     let mut want = vec![ea, eb];
     want.sort();
-    assert_eq!(emails, want);
+    assert_eq!(widget_emails(&store, o).await, want);
 }
 
 /// Unique keys are checked on the change as a whole: a key another written admin keeps, or
@@ -906,10 +851,7 @@ pub(crate) async fn key_claims_within_one_change(store: Arc<dyn AdminStore>) {
     let (mut a, mut b) = (admin(o, 1), admin(o, 2));
     set_link(&mut a, token_hash(1), T0);
     set_link(&mut b, token_hash(2), T0);
-    store
-        .commit(Change::new().insert(a.clone()).insert(b.clone()))
-        .await
-        .unwrap();
+    apply(&store, Change::new().insert(a.clone()).insert(b.clone())).await;
 
     // b claims a's email while a is rewritten but keeps it.
     let mut kept = a.clone();
@@ -967,49 +909,22 @@ pub(crate) async fn key_claims_within_one_change(store: Arc<dyn AdminStore>) {
     c.email = ea.clone();
     set_link(&mut a, token_hash(2), T0);
     set_link(&mut b, token_hash(1), T0);
-    store
-        .commit(
-            Change::new()
-                .insert(c.clone())
-                .update(a.clone(), Version::FIRST)
-                .update(b.clone(), Version::FIRST),
-        )
-        .await
-        .unwrap();
-    let by_email = |e: Email| {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .admin_by_email(o, &e)
-                .await
-                .unwrap()
-                .map(|v| v.value.id)
-        }
-    };
-    assert_eq!(by_email(ea).await, Some(c.id));
-    assert_eq!(by_email(eb).await, Some(a.id));
-    assert_eq!(by_email(b.email.clone()).await, Some(b.id));
-    let by_token = |n: u32| {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .admin_by_token(&token_hash(n))
-                .await
-                .unwrap()
-                .map(|v| v.value.id)
-        }
-    };
-    assert_eq!(by_token(1).await, Some(b.id));
-    assert_eq!(by_token(2).await, Some(a.id));
+    apply(
+        &store,
+        Change::new()
+            .insert(c.clone())
+            .update(a.clone(), Version::FIRST)
+            .update(b.clone(), Version::FIRST),
+    )
+    .await;
+    assert_eq!(by_email(&store, o, &ea).await, Some(c.id));
+    assert_eq!(by_email(&store, o, &eb).await, Some(a.id));
+    assert_eq!(by_email(&store, o, &b.email).await, Some(b.id));
+    assert_eq!(by_token(&store, 1).await, Some(b.id));
+    assert_eq!(by_token(&store, 2).await, Some(a.id));
     // The widget lists the three admins under their new emails.
-    let listed = store
-        .list_without_mfa_required(o, PageRequest::first(10))
-        .await
-        .unwrap();
-    let mut emails: Vec<_> = listed.items.iter().map(|s| s.email.clone()).collect();
-    emails.sort();
     let mut want = vec![a.email.clone(), b.email.clone(), c.email.clone()];
     want.sort();
-    assert_eq!(emails, want);
+    assert_eq!(widget_emails(&store, o).await, want);
     assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 3);
 }

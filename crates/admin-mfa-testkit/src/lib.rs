@@ -186,7 +186,7 @@ fn find<'a, C>(cases: &'a [C], name_of: fn(&C) -> &'static str, name: &str) -> &
 #[macro_export]
 macro_rules! store_conformance {
     (@cases $($then:tt)*) => {
-        $crate::store_conformance! { $($then)* [
+        $crate::__conformance! { $($then)* [
             reads_by_id_email_and_token,
             batched_read_keeps_order_and_isolation,
             thousands_of_admins_in_one_read_and_one_commit,
@@ -215,24 +215,10 @@ macro_rules! store_conformance {
         ]}
     };
     (@table) => {
-        $crate::store_conformance!(@cases @table_of)
-    };
-    (@table_of [$($case:ident),* $(,)?]) => {
-        &[$($crate::StoreCase {
-            name: stringify!($case),
-            run: |store| Box::pin($crate::cases::$case(store)),
-        }),*]
-    };
-    (@tests [$make:expr] [$($case:ident),* $(,)?]) => {
-        $(
-            #[test]
-            fn $case() {
-                $crate::run_store_case(stringify!($case), || $make);
-            }
-        )*
+        $crate::store_conformance!(@cases @table_of StoreCase cases)
     };
     (optional $make:expr) => {
-        $crate::store_conformance!(@cases @tests [$make]);
+        $crate::store_conformance!(@cases @tests run_store_case [$make]);
     };
     (guarded $make:expr) => {
         $crate::store_conformance!(optional async { Some($make.await) });
@@ -255,7 +241,7 @@ macro_rules! store_conformance {
 #[macro_export]
 macro_rules! mailer_conformance {
     (@cases $($then:tt)*) => {
-        $crate::mailer_conformance! { $($then)* [
+        $crate::__conformance! { $($then)* [
             delivers_recipient_subject_and_bodies_intact,
             idempotency_key_is_kept_across_retries,
             transient_failures_are_retryable_and_deliver_nothing,
@@ -266,27 +252,33 @@ macro_rules! mailer_conformance {
         ]}
     };
     (@table) => {
-        $crate::mailer_conformance!(@cases @table_of)
-    };
-    (@table_of [$($case:ident),* $(,)?]) => {
-        &[$($crate::MailerCase {
-            name: stringify!($case),
-            run: |harness| Box::pin($crate::mail::$case(harness)),
-        }),*]
-    };
-    (@tests [$make:expr] [$($case:ident),* $(,)?]) => {
-        $(
-            #[test]
-            fn $case() {
-                $crate::run_mailer_case(stringify!($case), || $make);
-            }
-        )*
+        $crate::mailer_conformance!(@cases @table_of MailerCase mail)
     };
     (optional $make:expr) => {
-        $crate::mailer_conformance!(@cases @tests [$make]);
+        $crate::mailer_conformance!(@cases @tests run_mailer_case [$make]);
     };
     ($make:expr) => {
         $crate::mailer_conformance!(optional async { Some($make.await) });
+    };
+}
+
+/// The arms both suites share: the table of cases, and one `#[test]` per case.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance {
+    (@table_of $case_type:ident $module:ident [$($case:ident),* $(,)?]) => {
+        &[$($crate::$case_type {
+            name: stringify!($case),
+            run: |under_test| Box::pin($crate::$module::$case(under_test)),
+        }),*]
+    };
+    (@tests $runner:ident [$make:expr] [$($case:ident),* $(,)?]) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::$runner(stringify!($case), || $make);
+            }
+        )*
     };
 }
 
