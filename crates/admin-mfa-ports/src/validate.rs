@@ -221,6 +221,32 @@ impl Change {
     }
 }
 
+/// The longest display name a store keeps, in bytes; the service refuses longer ones before
+/// any store sees them.
+pub const MAX_DISPLAY_NAME_BYTES: usize = 256;
+
+/// The free-text fields of a written admin, checked alike by every store (INP-1): a NUL or
+/// another control character, or an over-long name, is refused as an invalid change rather
+/// than stored by one backend and failing with a driver error in another.
+fn check_text(admin: &Admin) -> Result<(), StoreError> {
+    if admin.display_name.len() > MAX_DISPLAY_NAME_BYTES {
+        return Err(StoreError::InvalidChange(
+            "a display name is longer than 256 bytes",
+        ));
+    }
+    if admin.display_name.chars().any(char::is_control) {
+        return Err(StoreError::InvalidChange(
+            "a display name holds a control character",
+        ));
+    }
+    if admin.password_hash.as_str().chars().any(char::is_control) {
+        return Err(StoreError::InvalidChange(
+            "a password hash holds a control character",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
@@ -318,30 +344,4 @@ mod tests {
             Some(ConflictKind::DuplicateId)
         );
     }
-}
-
-/// The longest display name a store keeps, in bytes; the service refuses longer ones before
-/// any store sees them.
-pub const MAX_DISPLAY_NAME_BYTES: usize = 256;
-
-/// The free-text fields of a written admin, checked alike by every store (INP-1): a NUL or
-/// another control character, or an over-long name, is refused as an invalid change rather
-/// than stored by one backend and failing with a driver error in another.
-fn check_text(admin: &Admin) -> Result<(), StoreError> {
-    if admin.display_name.len() > MAX_DISPLAY_NAME_BYTES {
-        return Err(StoreError::InvalidChange(
-            "a display name is longer than 256 bytes",
-        ));
-    }
-    if admin.display_name.chars().any(char::is_control) {
-        return Err(StoreError::InvalidChange(
-            "a display name holds a control character",
-        ));
-    }
-    if admin.password_hash.as_str().chars().any(char::is_control) {
-        return Err(StoreError::InvalidChange(
-            "a password hash holds a control character",
-        ));
-    }
-    Ok(())
 }
