@@ -83,7 +83,9 @@ impl fmt::Debug for Fresh {
 #[derive(Debug, Clone)]
 pub enum Command {
     /// "Enable MultiFactor Authentication for Admin Login": makes MFA required and, unless a
-    /// factor is active or an enrolment is in flight, issues a setup link (rate-limited).
+    /// factor is active, an enrolment is in flight or a setup link that still works is
+    /// pending (LNK-1), issues a setup link (rate-limited). When no link goes out, the
+    /// admin is told that MFA is now required instead.
     Enable {
         /// The acting admin (`None`: the system, e.g. the default for new admins).
         by: Option<AdminId>,
@@ -103,8 +105,12 @@ pub enum Command {
         /// MFA is required for the whole organization: the removal is refused.
         global_required: bool,
     },
-    /// A required, unenrolled admin passed the password step: (re)send the setup link,
-    /// rate-limited. Revokes any older link.
+    /// A required, unenrolled admin passed the password step: send a setup link unless one
+    /// that still works is pending. A pending setup link that has not expired and belongs
+    /// to the current credential epoch is kept, and the command is a no-op (no events), so
+    /// a login never kills the link already in the admin's inbox (LNK-1). Otherwise (no
+    /// link, or one that expired, went stale or is a reset link) a new setup link is
+    /// issued, rate-limited, and it revokes the older one.
     IssueSetupLink {
         /// Randomness for the link.
         fresh: Fresh,
@@ -546,7 +552,7 @@ pub fn decide(
                 });
             }
             let in_flight = state.live_link(now).is_some_and(|l| l.candidate.is_some());
-            if !state.is_enrolled() && !in_flight {
+            if !state.is_enrolled() && !in_flight && !has_live_setup_link(state, now) {
                 events.push(issue_link(
                     state,
                     LinkPurpose::Setup,
@@ -587,6 +593,9 @@ pub fn decide(
             }
             if !state.requirement.is_required() {
                 return Err(TransitionError::NotRequired);
+            }
+            if has_live_setup_link(state, now) {
+                return Ok(Vec::new());
             }
             let event = issue_link(
                 state,
@@ -773,6 +782,16 @@ pub fn decide(
             }])
         }
     }
+}
+
+/// `true` while a setup link that still works is pending: not expired at `now` and issued
+/// at the current credential epoch. Issuing a new one would revoke it and leave a dead link
+/// in the admin's inbox, so [`Command::IssueSetupLink`] and [`Command::Enable`] keep it
+/// instead (LNK-1). An expired, stale or voided link, or a reset link, does not count.
+fn has_live_setup_link(state: &MfaState, now: UnixTime) -> bool {
+    state.live_link(now).is_some_and(|l| {
+        l.purpose == LinkPurpose::Setup && l.epoch_at_issue == state.credential_epoch
+    })
 }
 
 /// A new link of `purpose`, or [`Event::LinkRateLimited`] when the admin already got the

@@ -11,6 +11,9 @@
 //! - a missing, forged, replaced or expired identity proof changes nothing (SETUP-1);
 //! - a password attempt is counted when reserved, before its check; from
 //!   `password_delay_after` attempts the next one is refused unchecked (RL-8);
+//! - a login (`IssueSetupLink`) or `Enable` never replaces a setup link that still works,
+//!   so no e-mailed link dies that way (LNK-1); without one, `IssueSetupLink` sends a new
+//!   link or is rate-limited;
 //! - every notification's dedupe key is new: no e-mail is taken for a copy of another
 //!   (NOT-3), and removing the requirement is notified (NOT-2);
 //! - `apply` (and `decide`) never panic, on any state and any event or command.
@@ -391,6 +394,10 @@ fn run_sequence(
             }
         };
         let is_require = matches!(op, Op::Require);
+        let asks_for_setup_link = matches!(op, Op::Enable | Op::IssueSetupLink);
+        let working_setup_link = before.live_link(m.w.now).is_some_and(|l| {
+            l.purpose == LinkPurpose::Setup && l.epoch_at_issue == before.credential_epoch
+        });
         let is_admin_reset = matches!(op, Op::AdminReset);
         let is_complete = matches!(op, Op::Complete(..));
         let version = m.w.version;
@@ -663,6 +670,30 @@ fn run_sequence(
                 prop_assert_eq!(m.w.state.requirement, before.requirement);
             }
         }
+        // LNK-1: a setup link that still works is kept, and nothing is sent over it.
+        if asks_for_setup_link && working_setup_link {
+            prop_assert_eq!(&m.w.state.link, &before.link);
+            prop_assert_eq!(&m.w.state.email_log, &before.email_log);
+            prop_assert!(
+                !events
+                    .iter()
+                    .any(|e| matches!(e, Event::LinkIssued(_) | Event::LinkRateLimited { .. })),
+                "a setup link was sent over one that still works: {:?}",
+                events
+            );
+            seen.insert("working setup link kept");
+        }
+        if matches!(op, Op::IssueSetupLink) && !working_setup_link {
+            prop_assert!(
+                matches!(
+                    events.as_slice(),
+                    [Event::LinkIssued(_) | Event::LinkRateLimited { .. }]
+                ),
+                "no working setup link, yet none sent: {:?}",
+                events
+            );
+            seen.insert("setup link replaced");
+        }
         if is_require {
             prop_assert_eq!(&m.w.state.factor, &before.factor);
             prop_assert_eq!(&m.w.state.link, &before.link);
@@ -745,6 +776,8 @@ fn the_generator_reaches_every_situation() {
         "stale candidate refused",
         "candidate replaced",
         "rate limited",
+        "working setup link kept",
+        "setup link replaced",
         "link expired",
         "unlocked",
         "setup code failed",

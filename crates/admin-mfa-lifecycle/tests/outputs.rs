@@ -168,7 +168,8 @@ fn dedupe_keys() {
     };
     let cmd = w.enable();
     journey(&mut w, cmd);
-    w.advance(60);
+    // The first link expires (one that still works is never replaced, LNK-1).
+    w.advance(w.config.setup_link_ttl_secs());
     let cmd = w.issue_setup_link();
     journey(&mut w, cmd);
     let cmd = w.confirm();
@@ -291,10 +292,12 @@ fn rst_8_admin_reset_requirement_is_audited_and_notified() {
     );
     assert_eq!(kinds(&n), [NotificationKind::SetupInvitation]);
 
-    let mut w = World::new(51);
+    // Setup links live 1 s, so each Enable finds the previous link expired and sends one.
+    let mut w = World::with_setup_link_ttl(51, 1);
     for _ in 0..w.config.emails_per_window() {
         let cmd = w.enable();
         w.run(cmd).unwrap();
+        w.advance(1);
     }
     w.run(Command::RemoveRequirement {
         by,

@@ -504,7 +504,8 @@ fn rst_8_admin_reset_makes_mfa_required() {
     assert_eq!(w.state.login_step(), LoginStep::SetupRequired);
 
     // The setup e-mail is rate-limited: the requirement is set all the same.
-    let mut w = World::new(47);
+    // Setup links live 1 s, so each Enable finds the previous link expired and sends one.
+    let mut w = World::with_setup_link_ttl(47, 1);
     for _ in 0..w.config.emails_per_window() {
         let cmd = w.enable();
         w.run(cmd).unwrap();
@@ -623,10 +624,15 @@ fn link_rules() {
         })
         .unwrap_err();
     assert_eq!(err, TransitionError::InvalidLink(LinkRejection::Expired));
-    // Back inside the lifetime: a newer link revokes the older token.
+    // Back inside the lifetime: asking for a setup link again keeps the one that still
+    // works (LNK-1), and a newer link (here an admin reset's) revokes the older token.
     w.now = UnixTime::from_secs(common::T0 + 60);
     let cmd = w.issue_setup_link();
+    assert_eq!(w.run(cmd).unwrap(), []);
+    assert_eq!(w.link_hash(), hash);
+    let cmd = w.admin_reset();
     w.run(cmd).unwrap();
+    assert_ne!(w.link_hash(), hash);
     let err = w
         .decide(Command::CompleteSetup {
             purpose: LinkPurpose::Setup,
@@ -671,9 +677,13 @@ fn stale_epoch_is_rejected() {
 }
 
 /// RL-7, T-TOK-9: 3 link e-mails per purpose per 15 minutes; the 4th changes nothing.
+/// Setup links live 60 s here, so each request finds the previous link expired and takes
+/// the e-mail path (a setup link that still works is kept instead, LNK-1).
 #[test]
 fn link_emails_are_rate_limited() {
-    let mut w = World::enabled(21); // 1st
+    let mut w = World::with_setup_link_ttl(21, 60);
+    let cmd = w.enable(); // 1st
+    w.run(cmd).unwrap();
     for _ in 0..2 {
         w.advance(60);
         let cmd = w.issue_setup_link();
@@ -691,7 +701,7 @@ fn link_emails_are_rate_limited() {
     };
     assert_eq!(*purpose, LinkPurpose::Setup);
     assert_eq!(*retry_at, UnixTime::from_secs(common::T0 + 900));
-    assert_eq!(w.state, before, "no new link, the old one still works");
+    assert_eq!(w.state, before, "no new link, nothing changed");
     w.now = *retry_at;
     let cmd = w.issue_setup_link();
     assert!(matches!(only(&w.run(cmd).unwrap()), Event::LinkIssued(_)));
@@ -706,6 +716,67 @@ fn link_emails_are_rate_limited() {
         only(&w.run(cmd).unwrap()),
         Event::LinkRateLimited { .. }
     ));
+}
+
+/// LNK-1: a login (`IssueSetupLink`) or an `Enable` while a setup link that still works is
+/// pending changes nothing, so the link in the admin's inbox keeps working; an expired or
+/// stale setup link, or a reset link, is replaced by a new setup link.
+#[test]
+fn lnk_1_a_setup_link_that_still_works_is_kept() {
+    let mut w = World::enabled(27);
+    let hash = w.link_hash();
+    let before = w.state.clone();
+    w.advance(60);
+    let cmd = w.issue_setup_link();
+    assert_eq!(w.run(cmd).unwrap(), []);
+    let cmd = w.enable();
+    assert_eq!(w.run(cmd).unwrap(), []);
+    assert_eq!(
+        w.state, before,
+        "the pending link and the e-mail log are untouched"
+    );
+    // The first e-mail's link still opens and completes the enrolment.
+    let cmd = w.confirm();
+    assert!(
+        matches!(only(&w.run(cmd).unwrap()), Event::CandidateStored { token_hash, .. } if *token_hash == hash)
+    );
+    let cmd = w.complete(true);
+    assert!(
+        matches!(only(&w.run(cmd).unwrap()), Event::Enrolled { token_hash, .. } if *token_hash == hash)
+    );
+
+    // One second before expiry the link still works; at expiry a new one is issued.
+    let mut w = World::enabled(28);
+    let hash = w.link_hash();
+    let expires = w.state.link.as_ref().unwrap().expires_at;
+    w.now = expires.saturating_sub_secs(1);
+    let cmd = w.issue_setup_link();
+    assert_eq!(w.run(cmd).unwrap(), []);
+    w.now = expires;
+    let cmd = w.issue_setup_link();
+    let ev = w.run(cmd).unwrap();
+    assert!(
+        matches!(only(&ev), Event::LinkIssued(l) if l.purpose == LinkPurpose::Setup && l.token_hash != hash)
+    );
+    assert_ne!(w.link_hash(), hash);
+
+    // A stale setup link (from an older credential epoch) no longer works: replaced.
+    let mut w = World::enabled(29);
+    w.state.credential_epoch += 1;
+    let cmd = w.issue_setup_link();
+    let ev = w.run(cmd).unwrap();
+    assert!(
+        matches!(only(&ev), Event::LinkIssued(l) if l.epoch_at_issue == w.state.credential_epoch)
+    );
+    let cmd = w.confirm();
+    assert!(w.run(cmd).is_ok(), "the new link opens");
+
+    // A reset link is not a setup link (a state only an old or hand-built record holds).
+    let mut w = World::resetting(30);
+    w.state.factor = admin_mfa_lifecycle::Factor::None;
+    let cmd = w.issue_setup_link();
+    let ev = w.run(cmd).unwrap();
+    assert!(matches!(only(&ev), Event::LinkIssued(l) if l.purpose == LinkPurpose::Setup));
 }
 
 /// REQ-1, T-REQ-1/2: require is idempotent and leaves an in-flight enrolment alone.

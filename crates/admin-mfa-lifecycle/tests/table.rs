@@ -116,6 +116,7 @@ type Setup = fn() -> World;
 
 const MISSING: &str = "E:InvalidLink(Missing)";
 const EXPIRED: &str = "E:InvalidLink(Expired)";
+const STALE: &str = "E:InvalidLink(Stale)";
 const PROOF: &str = "E:ProofMismatch";
 const RESET: &str = "factor-removed+link:setup";
 /// RST-8: an admin reset of an admin for whom MFA was optional also makes it required.
@@ -131,29 +132,36 @@ fn rows() -> Vec<(&'static str, Setup, [&'static str; 17])> {
             MISSING, MISSING, MISSING, MISSING, "E:NoActiveFactor", "E:NoActiveFactor",
             RESET_REQUIRES, "E:NotLocked", "-", ATTEMPT, "-",
         ]),
+        // LNK-1: a setup link that still works is kept; nothing new is issued over it.
         ("required, setup link", || World::enabled(2), [
-            "link:setup", "-", "removed", "E:GloballyRequired", "link:setup", "E:NoActiveFactor",
+            "-", "-", "removed", "E:GloballyRequired", "-", "E:NoActiveFactor",
             "candidate", "E:NoCandidate", "E:NoCandidate", "E:NoCandidate", "E:NoActiveFactor",
             "E:NoActiveFactor", RESET, "E:NotLocked", "-", ATTEMPT, "-",
         ]),
         ("required, link + candidate", || World::confirming(3), [
-            "-", "-", "removed", "E:GloballyRequired", "link:setup", "E:NoActiveFactor",
+            "-", "-", "removed", "E:GloballyRequired", "-", "E:NoActiveFactor",
             "candidate", "enrolled:setup", "setup-failed", PROOF, "E:NoActiveFactor",
             "E:NoActiveFactor", RESET, "E:NotLocked", "-", ATTEMPT, "-",
         ]),
         ("link + candidate, proof expired", proof_expired, [
-            "-", "-", "removed", "E:GloballyRequired", "link:setup", "E:NoActiveFactor",
+            "-", "-", "removed", "E:GloballyRequired", "-", "E:NoActiveFactor",
             "candidate", PROOF, PROOF, PROOF, "E:NoActiveFactor",
             "E:NoActiveFactor", RESET, "E:NotLocked", "-", ATTEMPT, "-",
         ]),
         ("link + candidate, one wrong code from voiding", one_from_voiding, [
-            "-", "-", "removed", "E:GloballyRequired", "link:setup", "E:NoActiveFactor",
+            "-", "-", "removed", "E:GloballyRequired", "-", "E:NoActiveFactor",
             "candidate", "enrolled:setup", "setup-failed+voided", PROOF, "E:NoActiveFactor",
             "E:NoActiveFactor", RESET, "E:NotLocked", "-", ATTEMPT, "-",
         ]),
         ("required, setup link voided", voided, [
             "link:setup", "-", "removed", "E:GloballyRequired", "link:setup", "E:NoActiveFactor",
             MISSING, MISSING, MISSING, MISSING, "E:NoActiveFactor", "E:NoActiveFactor",
+            RESET, "E:NotLocked", "-", ATTEMPT, "-",
+        ]),
+        // LNK-1: a stale setup link no longer works, so a new one replaces it.
+        ("required, setup link stale", stale, [
+            "link:setup", "-", "removed", "E:GloballyRequired", "link:setup", "E:NoActiveFactor",
+            STALE, STALE, STALE, STALE, "E:NoActiveFactor", "E:NoActiveFactor",
             RESET, "E:NotLocked", "-", ATTEMPT, "-",
         ]),
         ("enrolled", || World::enrolled(4), [
@@ -233,6 +241,15 @@ fn password_delayed() -> World {
 fn expired() -> World {
     let mut w = World::enabled(8);
     w.advance(w.config.setup_link_ttl_secs());
+    w
+}
+
+/// A setup link from an older credential epoch (as if the credential changed after issue
+/// without the link being dropped): it no longer opens.
+fn stale() -> World {
+    let mut w = World::enabled(15);
+    w.state.credential_epoch += 1;
+    assert!(w.state.live_link(w.now).is_some(), "unexpired, but stale");
     w
 }
 

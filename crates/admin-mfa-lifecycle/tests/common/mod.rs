@@ -56,6 +56,17 @@ impl World {
         }
     }
 
+    /// Default settings, but setup links that live `secs` seconds: short enough to expire
+    /// inside the e-mail rate-limit window, so repeated setup e-mails can reach the cap
+    /// (a setup link that still works is never replaced, LNK-1).
+    pub(crate) fn with_setup_link_ttl(seed: u64, secs: u64) -> Self {
+        let config = LifecycleConfig::builder()
+            .setup_link_ttl_secs(secs)
+            .build()
+            .unwrap();
+        Self::with_config(seed, config)
+    }
+
     pub(crate) fn ctx(&self) -> DecideContext<'_> {
         DecideContext::new(self.admin, &self.config, &self.keys)
     }

@@ -18,8 +18,10 @@ impl MfaService {
     /// - No factor and MFA not required: [`LoginOutcome::Authenticated`] (password only).
     /// - A factor is active (required or not, locked or not): [`LoginOutcome::MfaChallenge`];
     ///   finish with [`MfaService::verify`].
-    /// - MFA required but not set up: [`LoginOutcome::SetupRequired`], and a setup e-mail
-    ///   is queued (rate-limited; not while an enrolment is in flight). No privileges.
+    /// - MFA required but not set up: [`LoginOutcome::SetupRequired`], no privileges. A
+    ///   setup link that still works (unexpired, current credential epoch) stays pending and
+    ///   no new e-mail is sent, so the link already in the admin's inbox keeps working
+    ///   (LNK-1); otherwise a new setup e-mail is queued (rate-limited).
     ///
     /// A pending link past its expiry is collected (audited as `LinkExpired`).
     ///

@@ -57,8 +57,8 @@ impl MfaService {
     }
 
     /// "Enable MultiFactor Authentication for Admin Login": makes MFA required for `target`
-    /// and, unless a factor is active or an enrolment is in flight, queues the setup e-mail
-    /// (policy action `enable-mfa`; an Administrator may not do it for an Administrator With
+    /// and, unless a factor is active, an enrolment is in flight or a setup link that still
+    /// works is pending (LNK-1), queues the setup e-mail (policy action `enable-mfa`; an Administrator may not do it for an Administrator With
     /// Billing, G1). Idempotent.
     ///
     /// # Errors

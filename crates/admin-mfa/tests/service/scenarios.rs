@@ -18,6 +18,7 @@ on_every_store!(
     setup_link_flow_enrols_with_qr_key_and_code,
     login_with_mfa,
     setup_required_at_login_resends_the_link_rate_limited,
+    lnk_1_a_login_keeps_the_setup_link_already_sent,
     widget_as_each_role_sees_it,
     bulk_require_reports_per_admin_and_is_idempotent,
     widget_toggle_is_a_personal_preference,
@@ -313,8 +314,16 @@ async fn login_with_mfa(b: Backend) {
     ));
 }
 
+/// REQ-2, RL-7: a required admin without a factor gets `SetupRequired` and a setup e-mail,
+/// at most three per 15 minutes. Setup links live 60 s here, so each later login finds the
+/// previous link expired and takes the e-mail path; a login while the link still works
+/// sends nothing (LNK-1).
 async fn setup_required_at_login_resends_the_link_rate_limited(b: Backend) {
-    let h = b.h().await;
+    let lifecycle = admin_mfa::lifecycle::LifecycleConfig::builder()
+        .setup_link_ttl_secs(60)
+        .build()
+        .unwrap();
+    let h = b.with(|c| c.lifecycle(lifecycle)).await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let target = h.seed(2, R::HelpDesk).await;
     let session = h.session(awb).await;
@@ -322,8 +331,7 @@ async fn setup_required_at_login_resends_the_link_rate_limited(b: Backend) {
     assert!(report.all_required());
     h.deliver().await;
     let email = h.get(target).await.email;
-    let mut links = 0;
-    for _ in 0..5 {
+    let login = || async {
         let outcome = h
             .svc
             .login(h.org, email.as_str(), &password())
@@ -333,25 +341,85 @@ async fn setup_required_at_login_resends_the_link_rate_limited(b: Backend) {
             panic!("expected SetupRequired, got {outcome:?}");
         };
         assert_eq!(setup.admin(), target);
-        links += h
-            .deliver()
+        h.deliver()
             .await
             .iter()
             .filter(|m| m.text.contains("token="))
-            .count();
+            .count()
+    };
+    // The first login sends the link; a second one while it still works sends nothing.
+    assert_eq!(login().await, 1);
+    assert_eq!(login().await, 0);
+    let mut links = 1;
+    for _ in 0..4 {
+        h.advance(61);
+        links += login().await;
     }
     // Three setup e-mails per 15 minutes; the other two logins look the same.
     assert_eq!(links, 3);
     // A password-only login never enrols by itself.
     assert_eq!(h.get(target).await.mfa.factor, Factor::None);
     h.advance(15 * 60 + 1);
-    let outcome = h
+    assert_eq!(login().await, 1);
+}
+
+/// LNK-1: the setup e-mail sent when MFA became required (the first admin's bootstrap, an
+/// admin enabling MFA) is the only one a following login leads to, and its link still opens
+/// and completes the enrolment.
+async fn lnk_1_a_login_keeps_the_setup_link_already_sent(b: Backend) {
+    let h = b.h().await;
+    let boss = h
         .svc
-        .login(h.org, email.as_str(), &password())
+        .bootstrap_admin(
+            h.org,
+            NewAdmin {
+                email: "boss@example.com".into(),
+                display_name: "Boss".into(),
+                role: role(R::AdministratorWithBilling),
+                password: password(),
+            },
+        )
         .await
         .unwrap();
-    assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
-    assert_eq!(h.deliver().await.len(), 1);
+    let target = h.seed(2, R::HelpDesk).await;
+    let awb = h.seed(1, R::AdministratorWithBilling).await;
+    let session = h.session(awb).await;
+    assert!(h.svc.enable_mfa(&session, target).await.unwrap().changed);
+    let admins = [
+        (boss.id, "boss@example.com".to_owned()),
+        (target, h.get(target).await.email.as_str().to_owned()),
+    ];
+    h.advance(5);
+    for (_, address) in &admins {
+        let outcome = h.svc.login(h.org, address, &password()).await.unwrap();
+        assert!(
+            matches!(outcome, LoginOutcome::SetupRequired(_)),
+            "{outcome:?}"
+        );
+    }
+    let delivered = h.deliver().await;
+    for (id, address) in &admins {
+        let sent: Vec<_> = delivered
+            .iter()
+            .filter(|m| m.to.as_str() == address)
+            .collect();
+        assert_eq!(sent.len(), 1, "exactly one setup e-mail for {address}");
+        let token = token_in(&sent[0].text);
+        // The e-mailed link still works after the login, and completes the enrolment.
+        let info = h.svc.open_link(&token).await.unwrap();
+        assert_eq!(info.purpose, LinkPurpose::Setup);
+        let provisioning = h
+            .svc
+            .confirm_identity(&token, address, &password())
+            .await
+            .unwrap();
+        let secret = app_secret(&provisioning.otpauth_uri());
+        h.svc
+            .complete_setup(&token, provisioning.proof(), &h.code(&secret))
+            .await
+            .unwrap();
+        assert!(matches!(h.get(*id).await.mfa.factor, Factor::Active(_)));
+    }
 }
 
 async fn widget_as_each_role_sees_it(b: Backend) {
