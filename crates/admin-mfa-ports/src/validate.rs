@@ -116,7 +116,7 @@ impl Change {
     ///     Admin, AdminId, Change, ConflictKind, Email, OrgId, StoreError, StoredKeys,
     ///     StoredState, Version,
     /// };
-    /// # use admin_mfa_lifecycle::{BuiltinRole, PasswordHash, UnixTime};
+    /// # use admin_mfa_lifecycle::{AdminProfile, BuiltinRole, PasswordHash, UnixTime};
     ///
     /// /// A store holding nothing.
     /// struct Empty;
