@@ -82,7 +82,13 @@ impl Schema {
 
     async fn drop_now(self) {
         if let Ok(mut conn) = PgConnection::connect_with(&self.options).await {
-            let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name);
+            // A test that failed mid-transaction may leave a connection holding locks in the
+            // schema: give up after a while (the schema stays behind, named for this process)
+            // rather than hang the whole run on the clean-up.
+            let sql = format!(
+                "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                self.name
+            );
             let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
             let _ = conn.close().await;
         }

@@ -146,7 +146,13 @@ impl Schema {
 impl Drop for Schema {
     fn drop(&mut self) {
         let options = self.options.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name);
+        // A test that failed mid-transaction may leave a connection holding locks in the
+        // schema: give up after a while (the schema stays behind, named for this process)
+        // rather than hang the whole run on the clean-up.
+        let sql = format!(
+            "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.name
+        );
         // Drop may run inside a test's runtime: do the async work on a thread of its own.
         let dropper = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
