@@ -175,13 +175,12 @@ impl WebConfig {
         }
     }
 
-    /// A `Set-Cookie` value storing `value` in cookie `kind` for `max_age_secs`.
-    pub(crate) fn set_cookie(
-        &self,
-        kind: CookieKind,
-        value: &str,
-        max_age_secs: u64,
-    ) -> HeaderValue {
+    /// A `Set-Cookie` value storing `value` in cookie `kind` for `max_age_secs`, with every
+    /// attribute of the [module table](self). A host's own routes (server-rendered sign-in
+    /// forms, say) use it with the [`PortableToken`](admin_mfa::PortableToken)s the service
+    /// seals, exactly as the API router does.
+    #[must_use]
+    pub fn set_cookie(&self, kind: CookieKind, value: &str, max_age_secs: u64) -> HeaderValue {
         let age = i64::try_from(max_age_secs).unwrap_or(i64::MAX);
         let cookie = self
             .cookie(kind, value.to_owned())
@@ -190,7 +189,8 @@ impl WebConfig {
     }
 
     /// A `Set-Cookie` value removing cookie `kind`.
-    pub(crate) fn clear_cookie(&self, kind: CookieKind) -> HeaderValue {
+    #[must_use]
+    pub fn clear_cookie(&self, kind: CookieKind) -> HeaderValue {
         let mut cookie = self.cookie(kind, String::new()).build();
         cookie.make_removal();
         header_value(&cookie)
@@ -204,8 +204,10 @@ impl WebConfig {
             .same_site(SameSite::Strict)
     }
 
-    /// The value of cookie `kind` in a request's headers.
-    pub(crate) fn read_cookie(&self, headers: &HeaderMap, kind: CookieKind) -> Option<String> {
+    /// The value of cookie `kind` in a request's headers, by its exact name under this
+    /// configuration.
+    #[must_use]
+    pub fn read_cookie(&self, headers: &HeaderMap, kind: CookieKind) -> Option<String> {
         let name = self.cookie_name(kind);
         headers
             .get_all(header::COOKIE)

@@ -10,6 +10,10 @@
 //! - [`api_router`]: the JSON API for the whole story, with a CSRF check on every write and
 //!   security headers on every response ([`layers`]), mountable under any prefix.
 //! - [`spawn_dispatcher`]: the e-mail outbox delivered in the background.
+//! - For a host's own server-rendered pages: [`protect_pages`] (the same CSRF check in front
+//!   of HTML forms, page security headers) and the cookie helpers of [`WebConfig`]
+//!   ([`WebConfig::set_cookie`], [`WebConfig::read_cookie`]). The reference portal
+//!   (`examples/portal`, `cargo run -p admin-mfa-portal`) is built on them.
 //!
 //! # Getting started
 //!
@@ -108,7 +112,7 @@ pub use api::api_router;
 pub use cookies::{CookieKind, MAX_SESSION_LIFETIME_SECS, WebConfig, WebConfigError};
 pub use dispatcher::spawn_dispatcher;
 pub use extract::{CurrentAdmin, PendingChallenge};
-pub use layers::{SECURITY_HEADERS, security_headers};
+pub use layers::{PAGE_SECURITY_HEADERS, SECURITY_HEADERS, protect_pages, security_headers};
 pub use problem::{ApiError, PROBLEM_JSON};
 pub use state::MfaWeb;
 
