@@ -113,7 +113,7 @@ impl MfaService {
         };
         let proof_hash = proof.hash();
         let applied = self
-            .mutate(org, ok.id, Some(ok.id), |next, _| {
+            .mutate_from(ok.reserved, org, ok.id, Some(ok.id), |next, _| {
                 if next.password_hash != ok.verified_hash
                     && ok.rehash.as_ref() != Some(&next.password_hash)
                 {

@@ -41,7 +41,8 @@ impl MfaService {
     /// correct password clears it. Every attempt is audited, without the password; an
     /// unknown address writes one audit record too, so both paths do the same store work
     /// (ENU-4). A correct password leads to one more write, which also carries the rehash
-    /// and the setup link.
+    /// and the setup link, and starts from the admin as the reservation stored it: a login
+    /// costs one read and at most two writes (RL-9).
     ///
     /// # Errors
     ///
@@ -67,7 +68,7 @@ impl MfaService {
         // One write for everything a correct password leads to: the password count cleared,
         // a weaker hash replaced, the setup link (re)sent, an expired link collected (T-ENR-8).
         let applied = self
-            .mutate(org, ok.id, Some(ok.id), |next, now| {
+            .mutate_from(ok.reserved, org, ok.id, Some(ok.id), |next, now| {
                 apply_rehash(next, &ok.verified_hash, ok.rehash.as_ref());
                 let mut plan = vec![Command::PasswordAccepted];
                 let in_flight = next
@@ -234,6 +235,17 @@ pub(super) struct PasswordOk {
     pub(super) verified_hash: PasswordHash,
     /// A stronger hash of it, when the verified one used weaker parameters than the live ones.
     pub(super) rehash: Option<PasswordHash>,
+    /// The admin as the reservation stored it: the caller's one write starts from it, so a
+    /// correct password costs one read and two writes, not a second read.
+    pub(super) reserved: Option<Versioned<Admin>>,
+}
+
+/// A reserved password attempt: whose it is, the hash to check, the admin as stored after.
+#[derive(Debug)]
+struct Reserved {
+    id: AdminId,
+    hash: PasswordHash,
+    stored: Option<Versioned<Admin>>,
 }
 
 /// The target id of audit records about an address no admin has ([`AuditKind::UnknownAccount`]).
@@ -265,7 +277,7 @@ impl MfaService {
                 None
             }
         };
-        let stored = reserved.as_ref().map(|(_, hash)| hash);
+        let stored = reserved.as_ref().map(|r| &r.hash);
         let verification = match self.passwords.verify(stored, password).await {
             Ok(v) => v,
             Err(PasswordError::MalformedHash) => {
@@ -275,37 +287,41 @@ impl MfaService {
             Err(e) => return Err(Error::Password(Box::new(e))),
         };
         Ok(match reserved {
-            Some((id, verified_hash)) if verification.is_match() => Some(PasswordOk {
-                id,
-                verified_hash,
+            Some(r) if verification.is_match() => Some(PasswordOk {
+                id: r.id,
+                verified_hash: r.hash,
                 rehash: verification.into_rehash(),
+                reserved: r.stored,
             }),
             _ => None,
         })
     }
 
-    /// Reserves one password attempt on `admin` (RL-8): the admin's id and the hash to check
-    /// the password against, or `None` inside a password delay (refused unchecked, audited).
+    /// Reserves one password attempt on `admin` (RL-8): the hash to check the password
+    /// against, or `None` inside a password delay (refused unchecked, audited).
     async fn reserve_password(
         &self,
         admin: Versioned<Admin>,
         check: PasswordCheck,
-    ) -> Result<Option<(AdminId, PasswordHash)>> {
+    ) -> Result<Option<Reserved>> {
         let (org, id) = (admin.value.org, admin.value.id);
         let mut hash = None;
         let applied = self
-            .mutate_from(Some(admin), org, id, None, |next, _| {
+            .mutate_kept(Some(admin), org, id, None, |next, _| {
                 hash = Some(next.password_hash.clone());
                 Ok(vec![Command::ReservePassword { check }])
             })
             .await;
-        let reserved = match applied {
-            Ok(applied) => applied.has(|e| matches!(e, Event::PasswordAttempted { .. })),
+        let stored = match applied {
+            Ok(applied) if applied.has(|e| matches!(e, Event::PasswordAttempted { .. })) => {
+                applied.stored
+            }
+            Ok(_) => return Ok(None),
             // Removed since it was read: nobody's password to check.
-            Err(Error::NotFound) => false,
+            Err(Error::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
-        Ok(hash.filter(|_| reserved).map(|hash| (id, hash)))
+        Ok(hash.map(|hash| Reserved { id, hash, stored }))
     }
 
     /// The store write of a password attempt that names no admin (ENU-4): one audit record,

@@ -175,6 +175,9 @@ struct Applied {
     queued: usize,
     /// Whether anything was written.
     written: bool,
+    /// The admin as committed, for a caller that writes it again next (kept only when asked
+    /// for, see [`MfaService::mutate_kept`]).
+    stored: Option<Versioned<Admin>>,
 }
 
 impl Applied {
@@ -461,11 +464,43 @@ impl MfaService {
     /// just read it) instead of reading it again; a conflict re-reads as usual.
     async fn mutate_from<P>(
         &self,
+        read: Option<Versioned<Admin>>,
+        org: OrgId,
+        id: AdminId,
+        actor: Option<AdminId>,
+        plan: P,
+    ) -> Result<Applied>
+    where
+        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
+    {
+        self.mutate_inner(read, org, id, actor, plan, false).await
+    }
+
+    /// [`MfaService::mutate_from`], also handing back the admin as committed
+    /// ([`Applied::stored`]), so a caller that writes the same admin again next (the password
+    /// step: a reservation, then its outcome) starts from it instead of reading it again.
+    async fn mutate_kept<P>(
+        &self,
+        read: Option<Versioned<Admin>>,
+        org: OrgId,
+        id: AdminId,
+        actor: Option<AdminId>,
+        plan: P,
+    ) -> Result<Applied>
+    where
+        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
+    {
+        self.mutate_inner(read, org, id, actor, plan, true).await
+    }
+
+    async fn mutate_inner<P>(
+        &self,
         mut read: Option<Versioned<Admin>>,
         org: OrgId,
         id: AdminId,
         actor: Option<AdminId>,
         mut plan: P,
+        keep: bool,
     ) -> Result<Applied>
     where
         P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
@@ -476,16 +511,14 @@ impl MfaService {
                 Some(current) => current,
                 None => self.store.admin(org, id).await?.ok_or(Error::NotFound)?,
             };
-            let (change, applied) = self.prepare(current, actor, now, &mut plan)?;
+            let (change, mut applied) = self.prepare(current, actor, now, &mut plan, keep)?;
             let Some(change) = change else {
                 return Ok(applied);
             };
             match self.store.commit(change).await {
                 Ok(receipt) => {
-                    return Ok(Applied {
-                        queued: receipt.queued,
-                        ..applied
-                    });
+                    applied.queued = receipt.queued;
+                    return Ok(applied);
                 }
                 Err(StoreError::Conflict(ConflictKind::Version)) => {
                     tracing::debug!(admin = %id, "version conflict; deciding again");
@@ -500,14 +533,13 @@ impl MfaService {
         Err(Error::Conflict)
     }
 
-    /// One decide pass of [`MfaService::mutate`]: the change to commit (if any) and what it
-    /// does.
     fn prepare<P>(
         &self,
         current: Versioned<Admin>,
         actor: Option<AdminId>,
         now: UnixTime,
         plan: &mut P,
+        keep: bool,
     ) -> Result<(Option<Change>, Applied)>
     where
         P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
@@ -531,6 +563,10 @@ impl MfaService {
                 events,
                 queued: 0,
                 written: false,
+                stored: keep.then(|| Versioned {
+                    value: next,
+                    version: current.version,
+                }),
             };
             return Ok((None, applied));
         }
@@ -544,14 +580,27 @@ impl MfaService {
             current.version.get(),
         );
         let outline = Outline::from(&next);
+        let mut stored = None;
         if changed {
+            if keep {
+                stored = Some(Versioned {
+                    value: next.clone(),
+                    version: current.version.next(),
+                });
+            }
             change = change.update(next, current.version);
+        } else if keep {
+            stored = Some(Versioned {
+                value: next,
+                version: current.version,
+            });
         }
         let applied = Applied {
             admin: outline,
             events,
             queued: 0,
             written: true,
+            stored,
         };
         Ok((Some(change), applied))
     }

@@ -606,3 +606,70 @@ async fn t_flt_4_6_mailer_failures_keep_state_and_retry() {
     assert_eq!(report.dead.len(), 1);
     assert_eq!(h.outbox().await.dead, 1);
 }
+
+impl<S> FaultyStore<S> {
+    /// The reads and writes counted since the last call (counting starts afresh).
+    fn take_traffic(&self) -> (usize, usize) {
+        (
+            self.reads.swap(0, Ordering::SeqCst),
+            self.writes.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+/// The store traffic of one password step (issue 11 with RL-8): a refused password costs one
+/// read and one write (the reservation); a correct one one read and two writes (the
+/// reservation before argon2 runs, then everything the password leads to, the rehash
+/// included), never a second read, whatever it leads to.
+#[tokio::test]
+async fn login_reads_once_and_writes_at_most_twice() {
+    let rig = rig();
+    let h = &rig.h;
+    let plain = h.seed(1, R::AdministratorWithBilling).await;
+    let setup = h.seed(2, R::Manager).await;
+    let session = h.session(plain).await;
+    assert!(h.svc.enable_mfa(&session, setup).await.unwrap().changed);
+    let (enrolled, _) = h.enrolled(3, R::Manager).await;
+    h.deliver().await;
+    for (who, id) in [
+        ("password only", plain),
+        ("set-up required", setup),
+        ("enrolled", enrolled),
+    ] {
+        let email = h.get(id).await.email;
+        rig.faulty.take_traffic();
+        let outcome = h.svc.login(h.org, email.as_str(), &password()).await;
+        assert!(outcome.is_ok(), "{who}: {outcome:?}");
+        assert_eq!(
+            rig.faulty.take_traffic(),
+            (1, 2),
+            "{who}: (reads, writes) of a correct password"
+        );
+        let refused = h
+            .svc
+            .login(h.org, email.as_str(), &admin_mfa::Password::new("not the password").unwrap())
+            .await;
+        assert!(matches!(refused, Err(Error::InvalidCredentials)), "{who}");
+        assert_eq!(
+            rig.faulty.take_traffic(),
+            (1, 1),
+            "{who}: (reads, writes) of a wrong password"
+        );
+    }
+    // The link's identity step: the same password step behind a token lookup.
+    let linked = h.seed(4, R::Manager).await;
+    assert!(h.svc.enable_mfa(&session, linked).await.unwrap().changed);
+    h.deliver().await;
+    let token = h.token_for(linked).await;
+    rig.faulty.take_traffic();
+    let provisioning = h
+        .svc
+        .confirm_identity(&token, email_of(4).as_str(), &password())
+        .await;
+    assert!(provisioning.is_ok(), "{provisioning:?}");
+    assert_eq!(
+        rig.faulty.take_traffic(),
+        (1, 2),
+        "(reads, writes) of a correct identity step"
+    );
+}
