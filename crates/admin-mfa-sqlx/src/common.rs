@@ -73,7 +73,7 @@ pub(crate) type ExistingRow = (Vec<u8>, Vec<u8>, i64, String, Option<Vec<u8>>, S
 #[error("corrupt stored row: {0}")]
 pub(crate) struct CorruptRow(pub(crate) &'static str);
 
-fn corrupt(what: &'static str) -> StoreError {
+pub(crate) fn corrupt(what: &'static str) -> StoreError {
     StoreError::backend(CorruptRow(what))
 }
 
@@ -213,10 +213,54 @@ pub(crate) fn admin_from_row(
 ) -> Result<admin_mfa_ports::Versioned<Admin>, StoreError> {
     let (id, org, email, display_name, role, password_hash, created_at, mfa, hidden, version) = row;
     let mfa: MfaState = from_json(&mfa, "mfa state")?;
+    admin_from_columns(
+        admin_id_from_db(&id)?,
+        org_from_db(&org)?,
+        AdminColumns {
+            email,
+            display_name,
+            role,
+            password_hash,
+            created_at,
+            mfa,
+            hidden,
+            version,
+        },
+    )
+}
+
+/// The columns of an `admins` row besides its keys, with the MFA state decoded.
+pub(crate) struct AdminColumns {
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) role: String,
+    pub(crate) password_hash: String,
+    pub(crate) created_at: i64,
+    pub(crate) mfa: MfaState,
+    pub(crate) hidden: bool,
+    pub(crate) version: i64,
+}
+
+/// An admin from its id, organization and the rest of its row.
+pub(crate) fn admin_from_columns(
+    id: AdminId,
+    org: OrgId,
+    columns: AdminColumns,
+) -> Result<admin_mfa_ports::Versioned<Admin>, StoreError> {
+    let AdminColumns {
+        email,
+        display_name,
+        role,
+        password_hash,
+        created_at,
+        mfa,
+        hidden,
+        version,
+    } = columns;
     Ok(admin_mfa_ports::Versioned {
         value: Admin {
-            id: admin_id_from_db(&id)?,
-            org: org_from_db(&org)?,
+            id,
+            org,
             email: email_from_db(&email)?,
             display_name,
             role: role_from_db(&role)?,

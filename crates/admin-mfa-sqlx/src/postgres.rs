@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use admin_mfa_lifecycle::{AdminId, OrgId};
-use admin_mfa_ports::{Change, CommitReceipt, ConflictKind, StoreError};
+use admin_mfa_lifecycle::{Admin, AdminId, OrgId};
+use admin_mfa_ports::{Change, CommitReceipt, ConflictKind, StoreError, Versioned};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
 use crate::common::{
-    AdminRow, CorruptRow, ExistingRow, OpenError, Plan, Write, admin_select, db_error,
-    existing_columns, id_bytes, org_bytes,
+    AdminRow, CorruptRow, ExistingRow, OpenError, Plan, Write, admin_from_row, admin_select,
+    db_error, existing_columns, id_bytes, org_bytes,
 };
 use crate::template::sql_admin_store;
 
@@ -127,14 +127,19 @@ impl PostgresStore {
     }
 
     /// The admins `ids` of `org`, in one statement for any number of ids.
-    async fn admin_rows(&self, org: OrgId, ids: &[AdminId]) -> Result<Vec<AdminRow>, StoreError> {
+    async fn found_admins(
+        &self,
+        org: OrgId,
+        ids: &[AdminId],
+    ) -> Result<Vec<Versioned<Admin>>, StoreError> {
         let wanted: Vec<Vec<u8>> = ids.iter().map(|id| id_bytes(*id)).collect();
-        sqlx::query_as(admin_select!("WHERE org = $1 AND id = ANY($2)"))
+        let rows: Vec<AdminRow> = sqlx::query_as(admin_select!("WHERE org = $1 AND id = ANY($2)"))
             .bind(org_bytes(org))
             .bind(wanted)
             .fetch_all(&self.pool)
             .await
-            .map_err(db_error)
+            .map_err(db_error)?;
+        rows.into_iter().map(admin_from_row).collect()
     }
 
     /// The rows of the admins a commit writes, locked in id order so that two commits never

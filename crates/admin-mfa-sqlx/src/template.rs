@@ -10,8 +10,8 @@
 /// - a `pool` field (the sqlx pool);
 /// - `async fn begin_write(&self) -> Result<Write<_, _>, StoreError>`: a write transaction
 ///   (with the store's writer turn on SQLite);
-/// - `async fn admin_rows(&self, org, ids: &[AdminId]) -> Result<Vec<AdminRow>, StoreError>`:
-///   the batched read, one statement whatever the number of ids;
+/// - `async fn found_admins(&self, org, ids: &[AdminId]) -> Result<Vec<Versioned<Admin>>,
+///   StoreError>`: the batched read, one statement whatever the number of ids, in any order;
 /// - `async fn read_existing(conn, ids: &[AdminId]) -> Result<Vec<ExistingRow>, StoreError>`:
 ///   the rows a commit checks, read inside its transaction (and locked, on PostgreSQL);
 /// - `async fn apply_plan(conn, plan: &Plan) -> Result<usize, StoreError>`: the batched writes
@@ -64,12 +64,7 @@ macro_rules! sql_admin_store {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let found = self
-                    .admin_rows(org, ids)
-                    .await?
-                    .into_iter()
-                    .map($crate::common::admin_from_row)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let found = self.found_admins(org, ids).await?;
                 Ok($crate::common::in_order_of(ids, found))
             }
 
