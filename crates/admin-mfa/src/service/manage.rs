@@ -2,6 +2,9 @@
 //! create admins.
 
 use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
 
 use foldhash::fast::RandomState;
 
@@ -30,6 +33,43 @@ fn outcome(applied: &Applied) -> ChangeOutcome {
             _ => None,
         }),
     }
+}
+
+/// A chunk of a bulk require whose change is decided and not yet written: its ids, their
+/// result slots, which of them the change writes, and the change.
+struct DecidedChunk<'a> {
+    ids: &'a [AdminId],
+    results: &'a mut [Option<BulkItem>],
+    pending: Vec<bool>,
+    change: Change,
+}
+
+/// Runs two futures side by side on the current task and returns both outputs.
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    let mut a_out = None;
+    let mut b_out = None;
+    poll_fn(|cx| {
+        if a_out.is_none()
+            && let Poll::Ready(out) = a.as_mut().poll(cx)
+        {
+            a_out = Some(out);
+        }
+        if b_out.is_none()
+            && let Poll::Ready(out) = b.as_mut().poll(cx)
+        {
+            b_out = Some(out);
+        }
+        if a_out.is_some()
+            && b_out.is_some()
+            && let (Some(a), Some(b)) = (a_out.take(), b_out.take())
+        {
+            return Poll::Ready((a, b));
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 impl MfaService {
@@ -149,7 +189,9 @@ impl MfaService {
     /// (REQ-1). Factors and in-flight enrolments are left alone.
     ///
     /// Admins are written in chunks of [`MfaConfig::bulk_chunk_size`](crate::MfaConfig::bulk_chunk_size),
-    /// one store write per chunk; a chunk that fails is redone admin by admin.
+    /// one store write per chunk; a chunk that fails is redone admin by admin. The next
+    /// chunk is read and decided while the previous one is written (the chunks hold
+    /// different admins), so a store's read and its commit overlap.
     ///
     /// # Errors
     ///
@@ -174,11 +216,29 @@ impl MfaService {
         }
         let mut results: Vec<Option<BulkItem>> = Vec::with_capacity(unique.len());
         results.resize_with(unique.len(), || None);
-        for (chunk, slots) in unique
-            .chunks(self.config.bulk_chunk_size())
-            .zip(results.chunks_mut(self.config.bulk_chunk_size()))
-        {
-            self.require_chunk(&subject, &context, chunk, slots).await;
+        let size = self.config.bulk_chunk_size();
+        let mut chunks = unique.chunks(size).zip(results.chunks_mut(size));
+        // A decided chunk waiting for its write, which runs beside the next chunk's read.
+        let mut decided: Option<DecidedChunk<'_>> = None;
+        loop {
+            let next = chunks.next();
+            let last = next.is_none();
+            let write = async {
+                if let Some(chunk) = decided.take() {
+                    self.write_chunk(&subject, &context, chunk).await;
+                }
+            };
+            let decide = async {
+                match next {
+                    Some((ids, slots)) => self.decide_chunk(&subject, &context, ids, slots).await,
+                    None => None,
+                }
+            };
+            let ((), next_decided) = both(write, decide).await;
+            decided = next_decided;
+            if last {
+                break;
+            }
         }
         let mut results: Vec<Option<BulkItem>> = results
             .into_iter()
@@ -207,15 +267,17 @@ impl MfaService {
         Ok(report)
     }
 
-    /// One chunk of a bulk require: decided together and committed as one change; if that
-    /// write fails, every admin of the chunk is redone on its own.
-    async fn require_chunk(
+    /// One chunk of a bulk require, decided together: one read, the policy and the lifecycle
+    /// per admin. Admins that fail or need nothing get their result here; the others are
+    /// returned with the change that writes them (`None` when there is nothing to write).
+    /// If the read fails, every admin of the chunk is done on its own.
+    async fn decide_chunk<'a>(
         &self,
         subject: &Admin,
         context: &PolicyContext,
-        chunk: &[AdminId],
-        results: &mut [Option<BulkItem>],
-    ) {
+        chunk: &'a [AdminId],
+        results: &'a mut [Option<BulkItem>],
+    ) -> Option<DecidedChunk<'a>> {
         let now = self.clock.now();
         let keys = self.keys.keys();
         let mut change = Change {
@@ -233,7 +295,7 @@ impl MfaService {
                 for (id, slot) in chunk.iter().zip(results.iter_mut()) {
                     *slot = Some(self.require_one(subject, context, *id).await);
                 }
-                return;
+                return None;
             }
         };
         for (((&id, slot), written), current) in chunk
@@ -272,9 +334,23 @@ impl MfaService {
                 }
             }
         }
-        if !pending.contains(&true) {
-            return;
-        }
+        pending.contains(&true).then_some(DecidedChunk {
+            ids: chunk,
+            results,
+            pending,
+            change,
+        })
+    }
+
+    /// Commits a decided chunk as one change; if that write fails, every admin it would
+    /// have written is redone on its own.
+    async fn write_chunk(&self, subject: &Admin, context: &PolicyContext, chunk: DecidedChunk<'_>) {
+        let DecidedChunk {
+            ids,
+            results,
+            pending,
+            change,
+        } = chunk;
         match self.store.commit(change).await {
             Ok(_) => {
                 for (slot, written) in results.iter_mut().zip(&pending) {
@@ -285,7 +361,7 @@ impl MfaService {
             }
             Err(e) => {
                 tracing::debug!(error = %e, "bulk chunk not written; one by one");
-                for ((id, slot), written) in chunk.iter().zip(results.iter_mut()).zip(&pending) {
+                for ((id, slot), written) in ids.iter().zip(results.iter_mut()).zip(&pending) {
                     if *written {
                         *slot = Some(self.require_one(subject, context, *id).await);
                     }
