@@ -22,6 +22,7 @@ pub const PASSWORD: &str = "portal test: correct horse battery";
 pub struct Running {
     pub portal: Portal,
     pub origin: String,
+    pub listening: std::net::SocketAddr,
     pub clock: Arc<ManualClock>,
     pub mailbox: Arc<RecordingMailer>,
     _dir: Option<tempfile::TempDir>,
@@ -56,8 +57,20 @@ impl Running {
         clock: Arc<ManualClock>,
         mailbox: Arc<RecordingMailer>,
     ) -> Self {
+        Self::behind(None, store, clock, mailbox).await
+    }
+
+    /// A portal whose public origin is `public` (a load balancer in front of it) when given,
+    /// else its own address. [`Running::listening`] is where it really listens.
+    pub async fn behind(
+        public: Option<&str>,
+        store: Arc<dyn AdminStore>,
+        clock: Arc<ManualClock>,
+        mailbox: Arc<RecordingMailer>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let listening = listener.local_addr().unwrap();
+        let origin = public.map_or_else(|| format!("http://{listening}"), str::to_owned);
         let portal = Portal::new(PortalSetup {
             origin: origin.clone(),
             store,
@@ -71,6 +84,7 @@ impl Running {
         Self {
             portal,
             origin,
+            listening,
             clock,
             mailbox,
             _dir: None,
