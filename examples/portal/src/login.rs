@@ -190,13 +190,21 @@ pub(crate) async fn signin(State(portal): State<Portal>, form: Fields) -> PageRe
                 .set_cookie(CookieKind::Challenge, token.as_str(), ttl);
             Ok((set_cookies([cookie]), Redirect::to("/signin/mfa")).into_response())
         }
-        Ok(LoginOutcome::SetupRequired(_)) => Ok(message_page(
-            &Page::anonymous(""),
-            "Set up MFA to continue",
-            "MFA is required for your account and not set up yet. We sent you an e-mail: \
-             click Set Up MFA in it, then sign in again.",
-        )
-        .into_response()),
+        Ok(LoginOutcome::SetupRequired(_)) => Ok(Page::anonymous("")
+            .render(
+                "Set up MFA to continue",
+                html! {
+                    p.notice role="status" {
+                        "MFA is required for your account and not set up yet. We sent you an \
+                         e-mail (or, if one is already on its way, that one still works): click \
+                         Set Up MFA in it, then sign in again."
+                    }
+                    @if portal.mailbox().is_some() {
+                        p { "Development mode: the e-mail is in the " a href="/dev/mailbox" { "mailbox" } "." }
+                    }
+                },
+            )
+            .into_response()),
         Err(e @ (Error::InvalidCredentials | Error::RetryLater { .. })) => {
             let (status, text) = explain(&e);
             Ok((status, signin_page(&portal, None, Some(&text), email)).into_response())
