@@ -11,7 +11,8 @@ use admin_mfa::ports::{
 use admin_mfa::totp::{OtpauthUri, generate};
 use admin_mfa::{
     AdminId, Authenticated, BuiltinRole, Email, LoginOutcome, MfaChallenge, MfaConfig,
-    MfaConfigBuilder, MfaService, OrgId, Password, PasswordParams, Passwords, Role, UnixTime,
+    MfaConfigBuilder, MfaService, OrgId, Password, PasswordParams, Passwords, Provisioning, Role,
+    UnixTime,
 };
 use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer, SeededRandom};
 
@@ -243,17 +244,65 @@ impl H {
         self.deliver().await;
         let token = self.token_for(id).await;
         let admin = self.get(id).await;
+        self.enrol_with(&token, admin.email.as_str()).await
+    }
+
+    /// "Reset TOTP MFA" at a fresh MFA prompt of enrolled admin `id`: the reset link's token.
+    pub async fn reset_link(&self, id: AdminId) -> String {
+        self.advance(30);
+        let challenge = self.challenge(id).await;
+        self.svc.request_reset(&challenge).await.unwrap();
+        self.deliver().await;
+        self.token_for(id).await
+    }
+
+    /// The link's identity step with `email` and the right password: the provisioning, and
+    /// the secret an authenticator app reads off its QR code.
+    pub async fn provision(&self, token: &str, email: &str) -> (Provisioning, TotpSecret) {
         let provisioning = self
             .svc
-            .confirm_identity(&token, admin.email.as_str(), &password())
+            .confirm_identity(token, email, &password())
             .await
             .unwrap();
         let secret = app_secret(&provisioning.otpauth_uri());
+        (provisioning, secret)
+    }
+
+    /// The link's code step with the current code of `secret`.
+    pub async fn finish_setup(
+        &self,
+        token: &str,
+        provisioning: &Provisioning,
+        secret: &TotpSecret,
+    ) {
         self.svc
-            .complete_setup(&token, provisioning.proof(), &self.code(&secret))
+            .complete_setup(token, provisioning.proof(), &self.code(secret))
             .await
             .unwrap();
+    }
+
+    /// Both steps of the link at `token`: the secret the admin enrolled.
+    pub async fn enrol_with(&self, token: &str, email: &str) -> TotpSecret {
+        let (provisioning, secret) = self.provision(token, email).await;
+        self.finish_setup(token, &provisioning, &secret).await;
         secret
+    }
+
+    /// The organization's first Administrator With Billing, `boss@example.com`, through
+    /// [`MfaService::bootstrap_admin`].
+    pub async fn bootstrap_boss(&self) -> admin_mfa::CreatedAdmin {
+        self.svc
+            .bootstrap_admin(
+                self.org,
+                admin_mfa::NewAdmin {
+                    email: "boss@example.com".into(),
+                    display_name: "Boss".into(),
+                    role: role(BuiltinRole::AdministratorWithBilling),
+                    password: password(),
+                },
+            )
+            .await
+            .unwrap()
     }
 
     /// Seeds admin `n` with MFA required and runs the self-service setup through login.

@@ -224,12 +224,7 @@ async fn one_link_completed_by_8_tasks_completes_once(b: Backend) {
         h.deliver().await;
         let token = h.token_for(id).await;
         let email = h.get(id).await.email;
-        let provisioning = h
-            .svc
-            .confirm_identity(&token, email.as_str(), &password())
-            .await
-            .unwrap();
-        let new = app_secret(&provisioning.otpauth_uri());
+        let (provisioning, new) = h.provision(&token, email.as_str()).await;
         h.advance(30);
         let code = h.code(&new);
         let barrier = Arc::new(Barrier::new(8));

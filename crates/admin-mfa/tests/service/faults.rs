@@ -647,7 +647,11 @@ async fn login_reads_once_and_writes_at_most_twice() {
         );
         let refused = h
             .svc
-            .login(h.org, email.as_str(), &admin_mfa::Password::new("not the password").unwrap())
+            .login(
+                h.org,
+                email.as_str(),
+                &admin_mfa::Password::new("not the password").unwrap(),
+            )
             .await;
         assert!(matches!(refused, Err(Error::InvalidCredentials)), "{who}");
         assert_eq!(

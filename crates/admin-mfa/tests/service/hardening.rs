@@ -142,11 +142,7 @@ async fn setup_1_the_token_alone_cannot_drive_the_code_step(b: Backend) {
     let mut proofs = Vec::new();
     let mut tokens = Vec::new();
     for id in [victim, mallory] {
-        h.advance(30);
-        let challenge = h.challenge(id).await;
-        h.svc.request_reset(&challenge).await.unwrap();
-        h.deliver().await;
-        let token = h.token_for(id).await;
+        let token = h.reset_link(id).await;
         let email = h.get(id).await.email;
         let p = h
             .svc
@@ -186,11 +182,7 @@ async fn setup_1_the_token_alone_cannot_drive_the_code_step(b: Backend) {
 async fn setup_2_wrong_setup_codes_void_the_link_and_never_lock_the_factor(b: Backend) {
     let h = b.h().await;
     let (id, old) = h.enrolled(1, R::Manager).await;
-    h.advance(30);
-    let challenge = h.challenge(id).await;
-    h.svc.request_reset(&challenge).await.unwrap();
-    h.deliver().await;
-    let token = h.token_for(id).await;
+    let token = h.reset_link(id).await;
     let email = h.get(id).await.email;
     let p = h
         .svc

@@ -29,19 +29,7 @@ on_every_store!(
 
 async fn new_admins_get_mfa_by_default(b: Backend) {
     let h = b.h().await;
-    let boss = h
-        .svc
-        .bootstrap_admin(
-            h.org,
-            NewAdmin {
-                email: "boss@example.com".into(),
-                display_name: "Boss".into(),
-                role: role(R::AdministratorWithBilling),
-                password: password(),
-            },
-        )
-        .await
-        .unwrap();
+    let boss = h.bootstrap_boss().await;
     // The first admin is itself subject to the default, and gets the setup e-mail.
     assert!(boss.mfa_required);
     assert_eq!(boss.emails_queued, 1);
@@ -368,19 +356,7 @@ async fn setup_required_at_login_resends_the_link_rate_limited(b: Backend) {
 /// and completes the enrolment.
 async fn lnk_1_a_login_keeps_the_setup_link_already_sent(b: Backend) {
     let h = b.h().await;
-    let boss = h
-        .svc
-        .bootstrap_admin(
-            h.org,
-            NewAdmin {
-                email: "boss@example.com".into(),
-                display_name: "Boss".into(),
-                role: role(R::AdministratorWithBilling),
-                password: password(),
-            },
-        )
-        .await
-        .unwrap();
+    let boss = h.bootstrap_boss().await;
     let target = h.seed(2, R::HelpDesk).await;
     let awb = h.seed(1, R::AdministratorWithBilling).await;
     let session = h.session(awb).await;
@@ -408,16 +384,7 @@ async fn lnk_1_a_login_keeps_the_setup_link_already_sent(b: Backend) {
         // The e-mailed link still works after the login, and completes the enrolment.
         let info = h.svc.open_link(&token).await.unwrap();
         assert_eq!(info.purpose, LinkPurpose::Setup);
-        let provisioning = h
-            .svc
-            .confirm_identity(&token, address, &password())
-            .await
-            .unwrap();
-        let secret = app_secret(&provisioning.otpauth_uri());
-        h.svc
-            .complete_setup(&token, provisioning.proof(), &h.code(&secret))
-            .await
-            .unwrap();
+        h.enrol_with(&token, address).await;
         assert!(matches!(h.get(*id).await.mfa.factor, Factor::Active(_)));
     }
 }

@@ -42,12 +42,7 @@ async fn t_enr_2_wrong_code_at_enrolment_counts_on_the_link_and_enrols_nothing(b
     let h = b.h().await;
     let (id, token) = enabled_with_link(&h, 1).await;
     let email = h.get(id).await.email;
-    let p = h
-        .svc
-        .confirm_identity(&token, email.as_str(), &password())
-        .await
-        .unwrap();
-    let secret = app_secret(&p.otpauth_uri());
+    let (p, secret) = h.provision(&token, email.as_str()).await;
     assert!(matches!(
         h.svc.complete_setup(&token, p.proof(), "123456").await,
         Err(Error::InvalidCode)
@@ -68,10 +63,7 @@ async fn t_enr_2_wrong_code_at_enrolment_counts_on_the_link_and_enrols_nothing(b
         .unwrap();
     assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
     // The enrolment in flight is not disturbed by that login: the code still completes it.
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&secret))
-        .await
-        .unwrap();
+    h.finish_setup(&token, &p, &secret).await;
 }
 
 async fn t_enr_4_enrolment_needs_token_and_password_of_the_same_admin(b: Backend) {
@@ -223,12 +215,7 @@ async fn t_req_2_bulk_require_leaves_an_enrolment_in_flight_alone(b: Backend) {
     let h = b.h().await;
     let (x, token) = enabled_with_link(&h, 1).await;
     let email = h.get(x).await.email;
-    let p = h
-        .svc
-        .confirm_identity(&token, email.as_str(), &password())
-        .await
-        .unwrap();
-    let secret = app_secret(&p.otpauth_uri());
+    let (p, secret) = h.provision(&token, email.as_str()).await;
     let candidate = h.get(x).await.mfa.link.unwrap().candidate.unwrap();
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let session = h.session(awb).await;
@@ -238,10 +225,7 @@ async fn t_req_2_bulk_require_leaves_an_enrolment_in_flight_alone(b: Backend) {
         h.get(x).await.mfa.link.unwrap().candidate.unwrap(),
         candidate
     );
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&secret))
-        .await
-        .unwrap();
+    h.finish_setup(&token, &p, &secret).await;
     let admin = h.get(x).await;
     assert!(admin.mfa.requirement.is_required() && admin.mfa.is_enrolled());
 }
@@ -299,22 +283,13 @@ async fn t_req_4_roles_without_permission_cannot_change_others(b: Backend) {
 
 // ---- T-RST / T-TOK ----------------------------------------------------------------------
 
-async fn reset_link(h: &H, id: admin_mfa::AdminId) -> String {
-    h.advance(30);
-    let challenge = h.challenge(id).await;
-    h.svc.request_reset(&challenge).await.unwrap();
-    let sent = h.deliver().await;
-    assert_eq!(sent.len(), 1);
-    token_in(&sent[0].text)
-}
-
 async fn t_rst_2_6_reset_needs_the_password_and_never_touches_it(b: Backend) {
     let h = b.h().await;
     let (id, _) = h.enrolled(1, R::Manager).await;
     let (other, _) = h.enrolled(2, R::Manager).await;
     h.deliver().await;
     let hash_before = h.get(id).await.password_hash;
-    let token = reset_link(&h, id).await;
+    let token = h.reset_link(id).await;
     let email = h.get(id).await.email;
     let other_email = h.get(other).await.email;
     let wrong = Password::new("guess").unwrap();
@@ -328,17 +303,9 @@ async fn t_rst_2_6_reset_needs_the_password_and_never_touches_it(b: Backend) {
             .await,
         Err(Error::InvalidCredentials)
     ));
-    let p = h
-        .svc
-        .confirm_identity(&token, email.as_str(), &password())
-        .await
-        .unwrap();
-    let new = app_secret(&p.otpauth_uri());
+    let (p, new) = h.provision(&token, email.as_str()).await;
     h.advance(30);
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&new))
-        .await
-        .unwrap();
+    h.finish_setup(&token, &p, &new).await;
     // D8: the password hash is untouched by the MFA reset.
     assert_eq!(h.get(id).await.password_hash, hash_before);
     // A host password change leaves the factor and the requirement in place: the new
@@ -375,7 +342,7 @@ async fn t_rst_7_reset_confirm_failures_count_on_the_link_and_never_lock(b: Back
     for _ in 0..3 {
         assert!(h.svc.verify(&challenge, "000000").await.is_err());
     }
-    let token = reset_link(&h, id).await;
+    let token = h.reset_link(id).await;
     let email = h.get(id).await.email;
     let p = h
         .svc
@@ -398,18 +365,10 @@ async fn t_rst_7_reset_confirm_failures_count_on_the_link_and_never_lock(b: Back
     ));
     // The old factor still signs in; a new reset link completes and replaces it.
     h.mfa_session(id, &old).await;
-    let token = reset_link(&h, id).await;
-    let p = h
-        .svc
-        .confirm_identity(&token, email.as_str(), &password())
-        .await
-        .unwrap();
-    let new = app_secret(&p.otpauth_uri());
+    let token = h.reset_link(id).await;
+    let (p, new) = h.provision(&token, email.as_str()).await;
     h.advance(30);
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&new))
-        .await
-        .unwrap();
+    h.finish_setup(&token, &p, &new).await;
     h.mfa_session(id, &new).await;
     h.advance(30);
     let challenge = h.challenge(id).await;
@@ -446,7 +405,7 @@ async fn t_tok_3_4_links_survive_scanners_work_once_and_expire(b: Backend) {
     let h = b.h().await;
     let (id, old) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
-    let token = reset_link(&h, id).await;
+    let token = h.reset_link(id).await;
     // One character changed.
     let mut tampered = token.clone().into_bytes();
     tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
@@ -461,29 +420,16 @@ async fn t_tok_3_4_links_survive_scanners_work_once_and_expire(b: Backend) {
     // Reset links live an hour: at expires_at − 1 s the POST works.
     h.advance(3_600 - 1);
     let email = h.get(id).await.email;
-    let p = h
-        .svc
-        .confirm_identity(&token, email.as_str(), &password())
-        .await
-        .unwrap();
-    let new = app_secret(&p.otpauth_uri());
+    let (p, new) = h.provision(&token, email.as_str()).await;
     h.advance(1);
     assert!(matches!(
         h.svc.complete_setup(&token, p.proof(), &h.code(&new)).await,
         Err(Error::InvalidCode)
     ));
     // A fresh link; completing it works once.
-    let token = reset_link(&h, id).await;
-    let p = h
-        .svc
-        .confirm_identity(&token, email.as_str(), &password())
-        .await
-        .unwrap();
-    let new = app_secret(&p.otpauth_uri());
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&new))
-        .await
-        .unwrap();
+    let token = h.reset_link(id).await;
+    let (p, new) = h.provision(&token, email.as_str()).await;
+    h.finish_setup(&token, &p, &new).await;
     assert!(matches!(
         h.svc.complete_setup(&token, p.proof(), &h.code(&new)).await,
         Err(Error::InvalidCode)
@@ -495,8 +441,8 @@ async fn t_tok_5_a_newer_link_voids_the_older(b: Backend) {
     let h = b.h().await;
     let (id, _) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
-    let first = reset_link(&h, id).await;
-    let second = reset_link(&h, id).await;
+    let first = h.reset_link(id).await;
+    let second = h.reset_link(id).await;
     assert!(matches!(
         h.svc.open_link(&first).await,
         Err(Error::InvalidCredentials)
@@ -810,12 +756,7 @@ async fn t_log_2_3_debug_and_audit_hold_no_secret(b: Backend) {
     let h = b.h().await;
     let (id, token) = enabled_with_link(&h, 1).await;
     let email = h.get(id).await.email;
-    let p = h
-        .svc
-        .confirm_identity(&token, email.as_str(), &password())
-        .await
-        .unwrap();
-    let secret = app_secret(&p.otpauth_uri());
+    let (p, secret) = h.provision(&token, email.as_str()).await;
     let code = h.code(&secret);
     let debug = format!(
         "{p:?} {:?} {:?} {:?}",
@@ -882,36 +823,18 @@ async fn t_not_1_2_each_change_queues_exactly_one_message_with_repudiation(b: Ba
     all.extend(m);
     // enrolment
     let token = h.token_for(a).await;
-    let p = h
-        .svc
-        .confirm_identity(&token, email_of(2).as_str(), &password())
-        .await
-        .unwrap();
-    let secret = app_secret(&p.otpauth_uri());
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&secret))
-        .await
-        .unwrap();
+    let secret = h.enrol_with(&token, email_of(2).as_str()).await;
     let m = h.deliver().await;
     assert_eq!(m.len(), 1, "enrolment");
     all.extend(m);
     // reset request (delivered inside `reset_link`, checked like the others) and completion
-    let token = reset_link(&h, a).await;
+    let token = h.reset_link(a).await;
     let request = h.mailer.sent().last().cloned().unwrap();
     assert!(request.subject.starts_with("Reset"), "{}", request.subject);
     assert!(request.text.contains("If this wasn't you"));
     assert!(!request.text.contains(secret.to_base32().as_str()));
     assert!(!request.text.contains("otpauth://"));
-    let p = h
-        .svc
-        .confirm_identity(&token, email_of(2).as_str(), &password())
-        .await
-        .unwrap();
-    let new = app_secret(&p.otpauth_uri());
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&new))
-        .await
-        .unwrap();
+    h.enrol_with(&token, email_of(2).as_str()).await;
     let m = h.deliver().await;
     assert_eq!(m.len(), 1, "reset completion");
     all.extend(m);
@@ -985,7 +908,7 @@ async fn t_ses_1_2_3_sessions_carry_factors_time_and_epoch(b: Backend) {
             .is_ok()
     );
     // A self-service reset moves the epoch: the old session is refused everywhere.
-    let token = reset_link(&h, id).await;
+    let token = h.reset_link(id).await;
     let email = h.get(id).await.email;
     let p = h
         .svc
@@ -993,10 +916,7 @@ async fn t_ses_1_2_3_sessions_carry_factors_time_and_epoch(b: Backend) {
         .await
         .unwrap();
     let new: TotpSecret = app_secret(&p.otpauth_uri());
-    h.svc
-        .complete_setup(&token, p.proof(), &h.code(&new))
-        .await
-        .unwrap();
+    h.finish_setup(&token, &p, &new).await;
     assert!(!h.svc.is_current(&session).await.unwrap());
     assert!(matches!(
         h.svc
@@ -1082,7 +1002,7 @@ async fn t_enr_8_an_abandoned_expired_link_is_collected_at_the_next_login(b: Bac
     let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
-    let token = reset_link(&h, id).await;
+    let token = h.reset_link(id).await;
     h.svc
         .confirm_identity(&token, email_of(1).as_str(), &password())
         .await
@@ -1112,7 +1032,7 @@ async fn t_rst_2_t_rl_4_5_password_limiter_is_shared_delays_and_never_locks(b: B
     let h = b.h().await;
     let (id, secret) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
-    let token = reset_link(&h, id).await;
+    let token = h.reset_link(id).await;
     let email = h.get(id).await.email;
     let wrong = Password::new("wrong password").unwrap();
     // Three wrong codes: the code counter is at 3.
@@ -1223,7 +1143,7 @@ async fn password_delays_double_and_are_configurable(b: Backend) {
     let h = b.with(|c| c.lifecycle(lifecycle)).await;
     let (id, _) = h.enrolled(1, R::Manager).await;
     h.deliver().await;
-    let token = reset_link(&h, id).await;
+    let token = h.reset_link(id).await;
     let email = h.get(id).await.email;
     let wrong = Password::new("wrong password").unwrap();
     for _ in 0..2 {
