@@ -563,7 +563,7 @@ impl MfaService {
                 events,
                 queued: 0,
                 written: false,
-                stored: keep.then(|| Versioned {
+                stored: keep.then_some(Versioned {
                     value: next,
                     version: current.version,
                 }),
