@@ -307,6 +307,31 @@ async fn bulk_require_mfa() {
     sign_in_with_mfa(&browser, &running, ADA, &ada_app).await;
     assert_eq!(browser.text("#widget-count").await, "5");
 
+    // A new administrator has MFA required from the start: the count stays at five.
+    browser.goto(&running.url("/admins")).await;
+    browser.on_page("Administrators").await;
+    browser.click("a[href='/admins/new']").await;
+    browser.on_page("New administrator").await;
+    browser.fill("#name", "Fay Six").await;
+    browser.fill("#email", "fay@example.com").await;
+    browser.click("#role option[value='manager']").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.shot("new-admin").await;
+    browser.click("form[action='/admins/new'] button").await;
+    browser.find("#notice").await;
+    assert!(
+        browser
+            .text("#notice")
+            .await
+            .starts_with("Administrator created")
+    );
+    assert_eq!(browser.text("#role").await, "Manager");
+    assert_eq!(browser.text("#mfa-status").await, "required, not set up");
+    browser.shot("new-admin-details").await;
+    browser.goto(&running.url("/home")).await;
+    browser.on_page("Home").await;
+    assert_eq!(browser.text("#widget-count").await, "5");
+
     browser.click("#widget-admins-without-mfa").await;
     browser.on_page("Admins Without MFA Required").await;
     for id in &ids {
@@ -357,6 +382,16 @@ async fn bulk_require_mfa() {
     browser.shot("results-again").await;
     running.portal.service().dispatch_emails().await.unwrap();
     assert_eq!(running.mailbox.sent().len(), mails, "no new e-mail");
+
+    // The audit log names who required MFA for whom.
+    browser.goto(&running.url("/audit")).await;
+    browser.on_page("Audit log").await;
+    let log = browser.text("#audit").await;
+    assert!(
+        log.contains("Ann One <ann@example.com>") && log.contains("MFA required"),
+        "{log}"
+    );
+    browser.shot("audit-log").await;
     browser.close().await;
 }
 
@@ -439,6 +474,19 @@ async fn lockout_and_unlock() {
     sign_out(&browser).await;
 
     sign_in_with_mfa(&browser, &running, "vic@example.com", &vic_app).await;
+    sign_out(&browser).await;
+
+    // Reset MFA on Details: Vic's app is removed; he sets up a new one from the e-mail.
+    sign_in_with_mfa(&browser, &running, ADA, &ada_app).await;
+    open_details(&browser, &running, "vic@example.com").await;
+    browser.click("#reset-mfa").await;
+    browser.find("#notice").await;
+    assert!(browser.text("#notice").await.starts_with("MFA reset"));
+    assert_eq!(browser.text("#mfa-status").await, "required, not set up");
+    browser.shot("details-reset").await;
+    sign_out(&browser).await;
+    sign_in(&browser, &running, "vic@example.com").await;
+    browser.on_page("Set up MFA to continue").await;
     browser.close().await;
 }
 
