@@ -23,6 +23,10 @@ use crate::template::sql_admin_store;
 /// of 32 766 variables per statement.
 const CHUNK: usize = 500;
 
+/// The most changes one write transaction takes in: a transaction stops taking in changes
+/// queued while it writes there, so it always ends.
+const MAX_BATCH: usize = 256;
+
 /// The busy timeout [`SqliteStore::open`] sets: how long a writer waits for the write lock.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -44,12 +48,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// Writers of one store (and of its clones) therefore queue in process: a commit joins the
 /// queue and waits for the writer's turn (woken as soon as the previous write ends, not by
 /// polling the file lock with the busy handler's back-off); the commit holding the turn
-/// writes every change queued by then in one `BEGIN IMMEDIATE` transaction, each change in
-/// a savepoint of its own (a change alone in the transaction needs none), checked against
-/// the writes before it. A change that fails rolls back to its savepoint alone; the others
-/// commit together, and every caller learns its own outcome once the transaction is
-/// durable. So concurrent writers share one `fsync` instead of waiting for each other's.
-/// Reads never wait for a turn.
+/// writes every change queued by then, and every change queued while it writes (up to 256),
+/// in one `BEGIN IMMEDIATE` transaction, each change in a savepoint of its own (a first
+/// change alone needs none), checked against the writes before it. A change that fails
+/// rolls back to its savepoint alone; the others commit together, and every caller learns
+/// its own outcome once the transaction is durable. So concurrent writers share one
+/// `fsync` instead of waiting for each other's. Reads never wait for a turn.
 ///
 /// Several processes (or several stores) may open one file; they then share every
 /// guarantee, because each rests on the database's lock and the `version` column, not on
@@ -84,8 +88,11 @@ impl Writer {
             .push(queued);
     }
 
-    fn take(&self) -> Vec<Queued> {
-        std::mem::take(&mut *self.queued.lock().unwrap_or_else(PoisonError::into_inner))
+    /// The first `max` changes of the queue, in order.
+    fn take_up_to(&self, max: usize) -> Vec<Queued> {
+        let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = queued.len().min(max);
+        queued.drain(..n).collect()
     }
 
     #[cfg(test)]
@@ -227,20 +234,22 @@ impl SqliteStore {
     }
 
     /// Queues a change and waits for its outcome. Whoever gets the writer's turn writes the
-    /// whole queue; a caller whose change an earlier turn wrote finds its answer waiting.
+    /// queue, and what joins it while that transaction writes (up to [`MAX_BATCH`] changes);
+    /// a caller whose change an earlier turn wrote finds its answer waiting.
     /// The batch runs in a task of its own, so a caller that goes away mid-write cannot
     /// cut short the other callers' transaction.
     async fn commit_change(&self, change: Change) -> Result<CommitReceipt, StoreError> {
         let (done, outcome) = oneshot::channel();
         self.writer.push(Queued { change, done });
         let turn = self.writer.turn().await;
-        let batch = self.writer.take();
+        let batch = self.writer.take_up_to(MAX_BATCH);
         if batch.is_empty() {
             drop(turn);
         } else {
             let pool = self.pool.clone();
+            let writer = Arc::clone(&self.writer);
             tokio::spawn(async move {
-                write_batch(&pool, batch).await;
+                write_batch(&pool, &writer, batch).await;
                 drop(turn);
             });
         }
@@ -353,56 +362,69 @@ fn from_hex(text: &str) -> Result<Vec<u8>, StoreError> {
         .map_err(|_| corrupt("hex value"))
 }
 
-/// Writes a batch of queued changes in one transaction and answers every caller.
-async fn write_batch(pool: &SqlitePool, batch: Vec<Queued>) {
-    let (changes, dones): (Vec<Change>, Vec<_>) =
-        batch.into_iter().map(|q| (q.change, q.done)).unzip();
-    let outcomes = match run_batch(pool, &changes).await {
-        Ok(outcomes) => outcomes,
-        Err(failed) => {
-            let failed = Arc::new(failed);
-            changes
-                .iter()
-                .map(|_| Err(StoreError::backend(WriteFailed(Arc::clone(&failed)))))
-                .collect()
-        }
-    };
-    for (done, outcome) in dones.into_iter().zip(outcomes) {
+/// Writes a batch of queued changes in one transaction, taking in the changes queued while
+/// it writes, and answers every caller once the transaction has ended.
+async fn write_batch(pool: &SqlitePool, writer: &Writer, first: Vec<Queued>) {
+    let mut taken = Vec::with_capacity(first.len());
+    let mut outcomes = Vec::with_capacity(first.len());
+    if let Err(failed) = run_batch(pool, writer, first, &mut taken, &mut outcomes).await {
+        let failed = Arc::new(failed);
+        outcomes = taken
+            .iter()
+            .map(|_| Err(StoreError::backend(WriteFailed(Arc::clone(&failed)))))
+            .collect();
+    }
+    for (queued, outcome) in taken.into_iter().zip(outcomes) {
         // A caller that went away no longer needs its answer.
-        let _ = done.send(outcome);
+        let _ = queued.done.send(outcome);
     }
 }
 
-/// Each change in a savepoint of its own, then one commit: the outcome of every change, or
-/// the error that undid the whole transaction. A change alone in its batch needs no
-/// savepoint: if it fails, the whole transaction rolls back, which undoes the same writes
-/// and spares every page it touches a copy into the savepoint's journal.
+/// Writes `first`, then whatever was queued meanwhile (up to [`MAX_BATCH`] changes), then
+/// commits once: every change taken goes into `taken`, its outcome into `outcomes`; an
+/// error undid the whole transaction.
+///
+/// Each change has a savepoint of its own, so one that fails is undone alone. A change alone
+/// at the start needs none: if it fails, the transaction rolls back (undoing the same
+/// writes, and sparing every page a copy into the savepoint's journal) and ends there,
+/// leaving later changes to the next turn. Changes queued while this transaction writes
+/// join it before it commits, so writers that arrive a moment apart share one `fsync`
+/// instead of waiting for each other's.
 async fn run_batch(
     pool: &SqlitePool,
-    changes: &[Change],
-) -> Result<Vec<Result<CommitReceipt, StoreError>>, sqlx::Error> {
+    writer: &Writer,
+    first: Vec<Queued>,
+    taken: &mut Vec<Queued>,
+    outcomes: &mut Vec<Result<CommitReceipt, StoreError>>,
+) -> Result<(), sqlx::Error> {
+    let lone = first.len() == 1;
+    taken.extend(first);
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    if let [change] = changes {
-        let outcome = SqliteStore::write_change(&mut tx, change).await;
-        if outcome.is_ok() {
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
-        return Ok(vec![outcome]);
-    }
-    let mut outcomes = Vec::with_capacity(changes.len());
-    for change in changes {
-        sqlx::query("SAVEPOINT change").execute(&mut *tx).await?;
-        let outcome = SqliteStore::write_change(&mut tx, change).await;
-        if outcome.is_err() {
-            sqlx::query("ROLLBACK TO change").execute(&mut *tx).await?;
-        }
-        sqlx::query("RELEASE change").execute(&mut *tx).await?;
+    if lone && let Some(queued) = taken.first() {
+        let outcome = SqliteStore::write_change(&mut tx, &queued.change).await;
+        let failed = outcome.is_err();
         outcomes.push(outcome);
+        if failed {
+            return tx.rollback().await;
+        }
     }
-    tx.commit().await?;
-    Ok(outcomes)
+    loop {
+        for queued in taken.get(outcomes.len()..).unwrap_or_default() {
+            sqlx::query("SAVEPOINT change").execute(&mut *tx).await?;
+            let outcome = SqliteStore::write_change(&mut tx, &queued.change).await;
+            if outcome.is_err() {
+                sqlx::query("ROLLBACK TO change").execute(&mut *tx).await?;
+            }
+            sqlx::query("RELEASE change").execute(&mut *tx).await?;
+            outcomes.push(outcome);
+        }
+        let more = writer.take_up_to(MAX_BATCH.saturating_sub(taken.len()));
+        if more.is_empty() {
+            break;
+        }
+        taken.extend(more);
+    }
+    tx.commit().await
 }
 
 /// A list of ids as one bound value: a JSON array of their hex forms.
