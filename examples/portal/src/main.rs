@@ -55,12 +55,20 @@ async fn main() -> Res {
         PathBuf::from,
     );
 
-    let store = open_store(&data).await?;
-    let keys = KeyRing::new(sealing_key(&data)?);
     let mail = match smtp_mailer()? {
         Some(smtp) => Mail::Send(Arc::new(smtp)),
+        // The mailbox shows every link: only on a loopback address, never on the network.
+        None if !addr.ip().is_loopback() => {
+            return Err(format!(
+                "without SMTP settings the portal keeps e-mails in a development mailbox, which \
+                 is only served on a loopback address, not on {addr}; set ADMIN_MFA_SMTP_HOST"
+            )
+            .into());
+        }
         None => Mail::Mailbox(Arc::new(RecordingMailer::new())),
     };
+    let store = open_store(&data).await?;
+    let keys = KeyRing::new(sealing_key(&data)?);
     let mailbox = matches!(mail, Mail::Mailbox(_));
     let portal = Portal::new(PortalSetup {
         origin: origin.clone(),
