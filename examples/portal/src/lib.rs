@@ -111,12 +111,21 @@ pub enum SetupError {
 }
 
 /// The portal: the service, the web configuration, the mailbox and the bootstrap token.
-/// Cheap to clone; every request handler gets one.
-#[derive(Debug, Clone)]
+/// Cheap to clone; every request handler gets one. Its `Debug` never shows the token.
+#[derive(Clone)]
 pub struct Portal {
     web: MfaWeb,
     mailbox: Option<Arc<RecordingMailer>>,
     bootstrap: Arc<Mutex<Option<Zeroizing<String>>>>,
+}
+
+impl std::fmt::Debug for Portal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portal")
+            .field("origin", &self.origin())
+            .field("mailbox", &self.mailbox.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Portal {
@@ -273,5 +282,64 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
 impl axum::extract::FromRef<Portal> for MfaWeb {
     fn from_ref(portal: &Portal) -> Self {
         portal.web.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use admin_mfa::lifecycle::{KeyId, SealingKey};
+    use admin_mfa::ports::SystemClock;
+    use admin_mfa_memory::MemoryStore;
+
+    fn setup(origin: &str, mail: Mail) -> PortalSetup {
+        PortalSetup {
+            origin: origin.into(),
+            store: Arc::new(MemoryStore::new()),
+            mail,
+            clock: Arc::new(SystemClock),
+            keys: KeyRing::new(SealingKey::new(KeyId::new(1), [3; 32])),
+        }
+    }
+
+    #[test]
+    fn the_mailbox_is_refused_off_plain_http_loopback() {
+        let mailbox = || Mail::Mailbox(Arc::new(RecordingMailer::new()));
+        assert!(matches!(
+            Portal::new(setup("https://admin.example.com", mailbox())),
+            Err(SetupError::MailboxOffLoopback)
+        ));
+        assert!(matches!(
+            Portal::new(setup("http://admin.example.com", mailbox())),
+            Err(SetupError::Origin(_))
+        ));
+        let portal = Portal::new(setup("http://127.0.0.1:8080", mailbox())).unwrap();
+        assert!(portal.mailbox().is_some());
+        let sent = Mail::Send(Arc::new(RecordingMailer::new()));
+        let portal = Portal::new(setup("https://admin.example.com", sent)).unwrap();
+        assert!(portal.mailbox().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_bootstrap_token_works_once_and_never_shows_in_debug() {
+        let portal = Portal::new(setup(
+            "http://127.0.0.1:8080",
+            Mail::Mailbox(Arc::new(RecordingMailer::new())),
+        ))
+        .unwrap();
+        let link = portal.bootstrap_link().await.unwrap().unwrap();
+        let token = link.split("token=").nth(1).unwrap().to_owned();
+        assert!(portal.bootstrap_token_is(&token));
+        assert!(!portal.bootstrap_token_is(""));
+        assert!(!format!("{portal:?}").contains(&token));
+        // A newer link replaces the older one.
+        let newer = portal.bootstrap_link().await.unwrap().unwrap();
+        assert_ne!(newer, link);
+        assert!(!portal.bootstrap_token_is(&token));
+        portal.end_bootstrap();
+        let newer_token = newer.split("token=").nth(1).unwrap();
+        assert!(!portal.bootstrap_token_is(newer_token));
     }
 }
