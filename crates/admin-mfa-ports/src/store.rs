@@ -1,5 +1,7 @@
 use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use admin_mfa_lifecycle::{
@@ -430,79 +432,167 @@ pub trait AdminStore: Send + Sync {
     async fn outbox_stats(&self) -> Result<OutboxStats, StoreError>;
 }
 
+/// What a forwarded store method returns: the inner store's own boxed future.
+type Forwarded<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Implements [`AdminStore`] for a smart pointer by handing back the inner store's future
+/// itself: an `async fn` here would box a second future around it and move every answer
+/// (an `Admin` is about 500 bytes) once more, on every call of a service that holds its
+/// store as `Arc<dyn AdminStore>`.
 macro_rules! forward_store {
     ($ty:ty) => {
-        #[async_trait]
         impl<T: AdminStore + ?Sized> AdminStore for $ty {
-            async fn admin(
-                &self,
+            fn admin<'life0, 'async_trait>(
+                &'life0 self,
                 org: OrgId,
                 id: AdminId,
-            ) -> Result<Option<Versioned<Admin>>, StoreError> {
-                (**self).admin(org, id).await
+            ) -> Forwarded<'async_trait, Option<Versioned<Admin>>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).admin(org, id)
             }
-            async fn admins(
-                &self,
+            fn admins<'life0, 'life1, 'async_trait>(
+                &'life0 self,
                 org: OrgId,
-                ids: &[AdminId],
-            ) -> Result<Vec<Option<Versioned<Admin>>>, StoreError> {
-                (**self).admins(org, ids).await
+                ids: &'life1 [AdminId],
+            ) -> Forwarded<'async_trait, Vec<Option<Versioned<Admin>>>>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).admins(org, ids)
             }
-            async fn admin_by_email(
-                &self,
+            fn admin_by_email<'life0, 'life1, 'async_trait>(
+                &'life0 self,
                 org: OrgId,
-                email: &Email,
-            ) -> Result<Option<Versioned<Admin>>, StoreError> {
-                (**self).admin_by_email(org, email).await
+                email: &'life1 Email,
+            ) -> Forwarded<'async_trait, Option<Versioned<Admin>>>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).admin_by_email(org, email)
             }
-            async fn admin_by_token(
-                &self,
-                hash: &TokenHash,
-            ) -> Result<Option<Versioned<Admin>>, StoreError> {
-                (**self).admin_by_token(hash).await
+            fn admin_by_token<'life0, 'life1, 'async_trait>(
+                &'life0 self,
+                hash: &'life1 TokenHash,
+            ) -> Forwarded<'async_trait, Option<Versioned<Admin>>>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).admin_by_token(hash)
             }
-            async fn count_without_mfa_required(&self, org: OrgId) -> Result<u64, StoreError> {
-                (**self).count_without_mfa_required(org).await
+            fn count_without_mfa_required<'life0, 'async_trait>(
+                &'life0 self,
+                org: OrgId,
+            ) -> Forwarded<'async_trait, u64>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).count_without_mfa_required(org)
             }
-            async fn list_without_mfa_required(
-                &self,
+            fn list_without_mfa_required<'life0, 'async_trait>(
+                &'life0 self,
                 org: OrgId,
                 page: PageRequest<Email>,
-            ) -> Result<Page<AdminSummary, Email>, StoreError> {
-                (**self).list_without_mfa_required(org, page).await
+            ) -> Forwarded<'async_trait, Page<AdminSummary, Email>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).list_without_mfa_required(org, page)
             }
-            async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
-                (**self).count_with_role(org, role).await
+            fn count_with_role<'life0, 'life1, 'async_trait>(
+                &'life0 self,
+                org: OrgId,
+                role: &'life1 Role,
+            ) -> Forwarded<'async_trait, u64>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).count_with_role(org, role)
             }
-            async fn commit(&self, change: Change) -> Result<CommitReceipt, StoreError> {
-                (**self).commit(change).await
+            fn commit<'life0, 'async_trait>(
+                &'life0 self,
+                change: Change,
+            ) -> Forwarded<'async_trait, CommitReceipt>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).commit(change)
             }
-            async fn audit_log(
-                &self,
+            fn audit_log<'life0, 'async_trait>(
+                &'life0 self,
                 org: OrgId,
                 page: PageRequest<AuditCursor>,
-            ) -> Result<AuditPage, StoreError> {
-                (**self).audit_log(org, page).await
+            ) -> Forwarded<'async_trait, AuditPage>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).audit_log(org, page)
             }
-            async fn lease_outbox(
-                &self,
+            fn lease_outbox<'life0, 'async_trait>(
+                &'life0 self,
                 now: UnixTime,
                 lease_secs: u64,
                 max: usize,
-            ) -> Result<Vec<OutboxEntry>, StoreError> {
-                (**self).lease_outbox(now, lease_secs, max).await
+            ) -> Forwarded<'async_trait, Vec<OutboxEntry>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).lease_outbox(now, lease_secs, max)
             }
-            async fn mark_sent(&self, lease: Lease) -> Result<(), StoreError> {
-                (**self).mark_sent(lease).await
+            fn mark_sent<'life0, 'async_trait>(
+                &'life0 self,
+                lease: Lease,
+            ) -> Forwarded<'async_trait, ()>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).mark_sent(lease)
             }
-            async fn mark_retry(&self, lease: Lease, retry_at: UnixTime) -> Result<(), StoreError> {
-                (**self).mark_retry(lease, retry_at).await
+            fn mark_retry<'life0, 'async_trait>(
+                &'life0 self,
+                lease: Lease,
+                retry_at: UnixTime,
+            ) -> Forwarded<'async_trait, ()>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).mark_retry(lease, retry_at)
             }
-            async fn mark_dead(&self, lease: Lease) -> Result<(), StoreError> {
-                (**self).mark_dead(lease).await
+            fn mark_dead<'life0, 'async_trait>(
+                &'life0 self,
+                lease: Lease,
+            ) -> Forwarded<'async_trait, ()>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).mark_dead(lease)
             }
-            async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
-                (**self).outbox_stats().await
+            fn outbox_stats<'life0, 'async_trait>(
+                &'life0 self,
+            ) -> Forwarded<'async_trait, OutboxStats>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).outbox_stats()
             }
         }
     };

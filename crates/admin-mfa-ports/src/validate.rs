@@ -91,6 +91,51 @@ impl<'s> HeldInChange<'s> {
     }
 }
 
+/// Up to this many writes, a change is searched in place for an admin written twice or
+/// for a written admin's new record: cheaper than building a hash map for the one-admin
+/// changes of a code check.
+const FEW_WRITES: usize = 16;
+
+/// The new records of a change's written admins, by id.
+enum Written<'c> {
+    /// Few writes: the change itself, searched in order.
+    Few(&'c [AdminWrite]),
+    /// Many writes: the first record of each id.
+    Many(HashMap<AdminId, &'c Admin>),
+}
+
+impl<'c> Written<'c> {
+    fn of(change: &'c Change) -> Self {
+        if change.writes.len() <= FEW_WRITES {
+            return Self::Few(&change.writes);
+        }
+        let mut by_id = HashMap::with_capacity(change.writes.len());
+        for write in &change.writes {
+            let admin = write.admin();
+            by_id.entry(admin.id).or_insert(admin);
+        }
+        Self::Many(by_id)
+    }
+
+    /// Whether `admin`, the `n`-th write, was written before in the change.
+    fn twice(&self, n: usize, admin: &Admin) -> bool {
+        match self {
+            Self::Few(writes) => writes.iter().take(n).any(|w| w.admin().id == admin.id),
+            Self::Many(by_id) => by_id
+                .get(&admin.id)
+                .is_some_and(|first| !std::ptr::eq(*first, admin)),
+        }
+    }
+
+    /// The new record of admin `id`, if the change writes it.
+    fn get(&self, id: AdminId) -> Option<&'c Admin> {
+        match self {
+            Self::Few(writes) => writes.iter().map(AdminWrite::admin).find(|a| a.id == id),
+            Self::Many(by_id) => by_id.get(&id).copied(),
+        }
+    }
+}
+
 impl Change {
     /// Checks this change against the stored state, in the order and with the outcomes every
     /// store shares; mutates nothing.
@@ -150,11 +195,11 @@ impl Change {
     /// ```
     pub fn validate<S: StoredState + ?Sized>(&self, state: &S) -> Result<(), StoreError> {
         // The new record of every written admin, and what each write replaces.
-        let mut written: HashMap<AdminId, &Admin> = HashMap::with_capacity(self.writes.len());
+        let written = Written::of(self);
         let mut replaced: Vec<Option<StoredKeys<'_>>> = Vec::with_capacity(self.writes.len());
-        for write in &self.writes {
+        for (n, write) in self.writes.iter().enumerate() {
             let admin = write.admin();
-            if written.insert(admin.id, admin).is_some() {
+            if written.twice(n, admin) {
                 return Err(StoreError::InvalidChange("an admin is written twice"));
             }
             check_text(admin)?;
@@ -193,7 +238,7 @@ impl Change {
                     held.emails.get(&(admin.org, admin.email.as_str())).copied()
                 });
                 let kept = holder.is_some_and(|h| {
-                    h != admin.id && written.get(&h).is_none_or(|w| w.email == admin.email)
+                    h != admin.id && written.get(h).is_none_or(|w| w.email == admin.email)
                 });
                 if kept || !emails.insert((admin.org, &admin.email)) {
                     return Err(StoreError::Conflict(ConflictKind::Email));
@@ -209,7 +254,7 @@ impl Change {
                 let kept = holder.is_some_and(|h| {
                     h != admin.id
                         && written
-                            .get(&h)
+                            .get(h)
                             .is_none_or(|w| w.mfa.token_hash() == Some(hash))
                 });
                 if kept || !tokens.insert(*hash) {
@@ -234,17 +279,28 @@ fn check_text(admin: &Admin) -> Result<(), StoreError> {
             "a display name is longer than 256 bytes",
         ));
     }
-    if admin.display_name.chars().any(char::is_control) {
+    if has_control(&admin.display_name) {
         return Err(StoreError::InvalidChange(
             "a display name holds a control character",
         ));
     }
-    if admin.password_hash.as_str().chars().any(char::is_control) {
+    if has_control(admin.password_hash.as_str()) {
         return Err(StoreError::InvalidChange(
             "a password hash holds a control character",
         ));
     }
     Ok(())
+}
+
+/// Whether `text` holds a control character (`char::is_control`). Every byte is checked for
+/// an ASCII control without decoding and without an early exit, which the compiler turns
+/// into wide vector compares (a password hash is about 100 bytes); only text with non-ASCII
+/// characters is decoded, for the C1 controls.
+fn has_control(text: &str) -> bool {
+    let ascii = text
+        .bytes()
+        .fold(false, |found, b| found | (b < 0x20) | (b == 0x7f));
+    ascii || (!text.is_ascii() && text.chars().any(char::is_control))
 }
 
 #[cfg(test)]
@@ -343,5 +399,91 @@ mod tests {
             conflict(change.validate(&rows)),
             Some(ConflictKind::DuplicateId)
         );
+    }
+
+    /// `change` with `n` inserts of other admins in front: past [`FEW_WRITES`], the written
+    /// admins are found through a hash map instead of in place.
+    fn padded(n: u8, change: Change) -> Change {
+        let mut padded = Change::new();
+        for k in 0..n {
+            padded = padded.insert(admin(100 + k, &format!("pad{k}@example.com")));
+        }
+        padded.writes.extend(change.writes);
+        padded
+    }
+
+    #[test]
+    fn many_writes_get_the_same_answers_as_few() {
+        let (a, b) = (admin(1, "a@example.com"), admin(2, "b@example.com"));
+        let rows = Rows(vec![
+            (a.clone(), Version::FIRST),
+            (b.clone(), Version::FIRST),
+        ]);
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        a2.email = b.email.clone();
+        b2.email = a.email.clone();
+        let mut claim = b.clone();
+        claim.email = a.email.clone();
+        type Expected = fn(&Result<(), StoreError>) -> bool;
+        let cases: [(Change, Expected); 4] = [
+            (
+                Change::new()
+                    .update(a2, Version::FIRST)
+                    .update(b2, Version::FIRST),
+                Result::is_ok,
+            ),
+            (
+                Change::new()
+                    .update(a.clone(), Version::FIRST)
+                    .update(claim, Version::FIRST),
+                |r| matches!(r, Err(StoreError::Conflict(ConflictKind::Email))),
+            ),
+            (
+                Change::new()
+                    .update(a.clone(), Version::FIRST)
+                    .update(a.clone(), Version::FIRST),
+                |r| matches!(r, Err(StoreError::InvalidChange(_))),
+            ),
+            (
+                Change::new()
+                    .insert(admin(3, "c@example.com"))
+                    .insert(admin(4, "c@example.com")),
+                |r| matches!(r, Err(StoreError::Conflict(ConflictKind::Email))),
+            ),
+        ];
+        for (n, (change, expected)) in cases.into_iter().enumerate() {
+            for pad in [0, 1, 20] {
+                let change = padded(pad, change.clone());
+                let few = change.writes.len() <= FEW_WRITES;
+                let result = change.validate(&rows);
+                assert!(
+                    expected(&result),
+                    "case {n}, {pad} padding (few: {few}): {result:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_are_found_in_ascii_and_beyond() {
+        for text in [
+            "a\u{0}b",
+            "tab\there",
+            "del\u{7f}",
+            "next line \u{85}",
+            "é\u{9f}",
+            "\u{1}é",
+        ] {
+            assert!(has_control(text), "{text:?}");
+        }
+        for text in [
+            "",
+            "$argon2id$v=19$m=19456",
+            "Ada Lovelace",
+            "Zoë 😀",
+            "\u{a0}\u{2028}",
+        ] {
+            assert!(!has_control(text), "{text:?}");
+        }
     }
 }
