@@ -40,6 +40,8 @@ struct Story {
     mailer: Arc<RecordingMailer>,
     clock: Arc<ManualClock>,
     org: OrgId,
+    /// The recovery codes of the last completed set-up, as the admin printed them.
+    recovery: std::sync::Mutex<Vec<String>>,
 }
 
 fn check(ok: bool, what: &str) -> Res {
@@ -100,6 +102,7 @@ impl Story {
             mailer,
             clock,
             org: OrgId::from_bytes([0x0a; 16]),
+            recovery: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -208,6 +211,20 @@ impl Story {
             .complete_setup(&token, provisioning.proof(), &code)
             .await?;
         println!("  {} complete for {}", done.purpose, email.as_str());
+        // Ten single-use recovery codes come with the new factor, shown this once.
+        let codes: Vec<String> = done
+            .recovery_codes
+            .as_ref()
+            .ok_or("recovery codes are on by default")?
+            .formatted()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        println!(
+            "  {} recovery codes, shown once (print them, keep them offline): {}, …",
+            codes.len(),
+            codes.first().map_or("", String::as_str)
+        );
+        *self.recovery.lock().map_err(|_| "poisoned")? = codes;
         Ok(uri)
     }
 
@@ -369,6 +386,7 @@ async fn run() -> Res {
 
     heading("5. Bob follows the e-mail: Set Up MFA → email + password → QR → code → Submit");
     let bob_uri = story.follow_link(&bob_email, true).await?;
+    let bob_recovery = story.recovery.lock().map_err(|_| "poisoned")?.clone();
     for m in story.deliver().await? {
         println!("  e-mail to {}: {}", m.to.as_str(), m.subject);
     }
@@ -500,11 +518,37 @@ async fn run() -> Res {
     let outcome = svc.unlock_mfa(&ada_session, bob).await?;
     println!("  Ada unlocks Bob: changed {}", outcome.changed);
 
-    heading("10. \"Reset TOTP MFA\": Bob lost his phone");
+    heading("10. Bob lost his phone: a recovery code, then \"Reset TOTP MFA\"");
     story.clock.advance(30);
     let LoginOutcome::MfaChallenge(c) = story.login("bob@example.com").await? else {
         return Err("expected a challenge".into());
     };
+    // Bob's codes from his set-up in step 5 (the later set-ups were other admins').
+    let bob_code = bob_recovery
+        .first()
+        .cloned()
+        .ok_or("Bob has recovery codes")?;
+    let typed = bob_code.to_lowercase().replace('-', " ");
+    let session = svc.verify_recovery_code(&c, &typed).await?;
+    println!(
+        "  Bob types one of his recovery codes ({typed}) → signed in with {:?}",
+        session.factors()
+    );
+    for m in story.deliver().await? {
+        println!("  e-mail to {}: {}", m.to.as_str(), m.subject);
+        if let Some(line) = m.text.lines().find(|l| l.contains("left")) {
+            println!("    \"{line}\"");
+        }
+    }
+    let again = svc.verify_recovery_code(&c, &bob_code).await;
+    println!(
+        "  the same code again: {}",
+        again
+            .as_ref()
+            .err()
+            .map_or("accepted".into(), ToString::to_string)
+    );
+    check(again.is_err(), "a recovery code works once")?;
     svc.request_reset(&c).await?;
     println!("  at the code prompt Bob clicks \"Reset TOTP MFA\"; the reset e-mail:");
     for m in story.deliver().await? {
@@ -527,6 +571,19 @@ async fn run() -> Res {
             .map_or("accepted".into(), ToString::to_string)
     );
     check(old.is_err(), "the old factor is gone after the reset")?;
+    let LoginOutcome::MfaChallenge(c) = story.login("bob@example.com").await? else {
+        return Err("expected a challenge".into());
+    };
+    let second = bob_recovery.get(1).ok_or("Bob has ten codes")?;
+    let old_code = svc.verify_recovery_code(&c, second).await;
+    println!(
+        "  a recovery code of the old set: {} (the reset brought a new set)",
+        old_code
+            .as_ref()
+            .err()
+            .map_or("accepted".into(), ToString::to_string)
+    );
+    check(old_code.is_err(), "a reset replaces the recovery codes")?;
     story.mfa_login("bob@example.com", &new_uri).await?;
 
     heading("11. \"Ask the designated admin to reset it\": Ada resets Gus's MFA");

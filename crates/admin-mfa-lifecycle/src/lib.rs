@@ -80,7 +80,8 @@
 //! ```
 //! use admin_mfa_lifecycle::{
 //!     AdminId, Code, Command, DecideContext, Event, Fresh, KeyId, KeyRing, LifecycleConfig,
-//!     LinkPurpose, LinkToken, MfaState, Nonce, SealingKey, TotpSecret, UnixTime, execute,
+//!     LinkPurpose, LinkToken, MfaState, Nonce, RecoveryCodes, SealingKey, TotpSecret, UnixTime,
+//!     execute,
 //! };
 //! use rand::{SeedableRng, rngs::ChaCha20Rng};
 //!
@@ -117,23 +118,38 @@
 //!
 //! // 3. The first code from the app completes the setup; its step is used up.
 //! let code = admin_mfa_totp::generate(&secret, config.totp(), now.as_secs());
+//! //    Ten recovery codes come with the new factor: shown once, only their keyed hashes kept.
+//! let recovery = RecoveryCodes::generate(&mut rng);
 //! let complete = Command::CompleteSetup {
 //!     purpose: LinkPurpose::Setup,
 //!     token_hash: link.hash(),
 //!     proof: proof.hash(),
 //!     code: Code::new(code.as_str()),
+//!     recovery: Some(recovery.clone()),
 //! };
 //! let (state, events) = execute(&state, complete, now, &ctx)?;
 //! assert!(state.is_enrolled() && state.link.is_none());
-//! assert!(matches!(events.as_slice(), [Event::Enrolled { .. }]));
+//! assert!(matches!(
+//!     events.as_slice(),
+//!     [Event::Enrolled { .. }, Event::RecoveryCodesIssued { .. }]
+//! ));
+//! assert_eq!(state.recovery_codes_left(), 10);
 //!
 //! // 4. At the next login, a code from the next step is accepted; a replay would not be.
 //! now = now.saturating_add_secs(30);
 //! let code = Code::new(admin_mfa_totp::generate(&secret, config.totp(), now.as_secs()).as_str());
 //! let (state, events) = execute(&state, Command::Verify { code: code.clone() }, now, &ctx)?;
 //! assert!(matches!(events.as_slice(), [Event::Verified { .. }]));
-//! let (_, events) = execute(&state, Command::Verify { code }, now, &ctx)?;
+//! let (state, events) = execute(&state, Command::Verify { code }, now, &ctx)?;
 //! assert!(matches!(events.as_slice(), [Event::Replayed { failures: 1, .. }]));
+//!
+//! // 5. With the phone lost, a recovery code stands in for a code, once (any case or dashes).
+//! let typed = Code::new(recovery.formatted().next().unwrap_or_default().to_lowercase());
+//! let command = Command::VerifyRecoveryCode { code: typed.clone() };
+//! let (state, events) = execute(&state, command, now, &ctx)?;
+//! assert!(matches!(events.as_slice(), [Event::RecoveryCodeUsed { remaining: 9, .. }]));
+//! let (_, events) = execute(&state, Command::VerifyRecoveryCode { code: typed }, now, &ctx)?;
+//! assert!(matches!(events.as_slice(), [Event::VerifyFailed { .. }]));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -201,6 +217,7 @@ mod email;
 mod machine;
 mod notify;
 mod password_hash;
+mod recovery;
 mod seal;
 #[cfg(feature = "serde")]
 mod serde_b64;
@@ -221,10 +238,14 @@ pub use machine::{
     TransitionError, apply, apply_all, decide, execute,
 };
 pub use notify::{
-    AuditEvent, AuditKind, CodeCheck, DedupeKey, Notification, NotificationKind, PasswordCheck,
-    audit_events, notifications,
+    AuditEvent, AuditKind, CodeCheck, DedupeKey, Notification, NotificationDetail,
+    NotificationKind, PasswordCheck, audit_events, notifications,
 };
 pub use password_hash::PasswordHash;
+pub use recovery::{
+    MAX_RECOVERY_INPUT_LEN, RECOVERY_CODE_BYTES, RECOVERY_CODE_LEN, RECOVERY_CODES, RecoveryCode,
+    RecoveryCodes, RecoveryHash, StoredRecoveryCodes,
+};
 pub use seal::{
     KEY_BYTES, KeyId, KeyRing, NONCE_BYTES, Nonce, PortableKind, SealError, SealFormat, Sealed,
     SealedKind, SealedSecret, SealingKey, TAG_BYTES,

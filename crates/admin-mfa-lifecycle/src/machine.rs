@@ -6,6 +6,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::notify::{CodeCheck, PasswordCheck};
+use crate::recovery::{RecoveryCode, RecoveryCodes, RecoveryHash, StoredRecoveryCodes};
 use crate::state::{ActiveFactor, Candidate, Failures, PasswordFailures, PendingLink, Requirement};
 use crate::{
     AdminId, Factor, KeyRing, LifecycleConfig, LinkPurpose, LinkToken, MfaState, Nonce, SealError,
@@ -140,7 +141,12 @@ pub enum Command {
     /// Submit the first code for the candidate, with the identity-step proof: on success the
     /// candidate becomes the active factor, its step is consumed (VER-2), the link is used up
     /// and the credential epoch moves on. A wrong code counts on the link only (SETUP-2).
+    /// With `recovery`, the new factor comes with that set of recovery codes
+    /// ([`Event::RecoveryCodesIssued`], hashed under the current key); any older set goes
+    /// with the old factor either way (REC-1, REC-4).
     CompleteSetup {
+        /// A new set of recovery codes for the new factor (`None`: the host switched them off).
+        recovery: Option<RecoveryCodes>,
         /// The endpoint's purpose.
         purpose: LinkPurpose,
         /// Hash of the token from the link.
@@ -154,6 +160,20 @@ pub enum Command {
     Verify {
         /// The code typed.
         code: Code,
+    },
+    /// A recovery code typed at the MFA prompt in place of a login code (REC-3). It is
+    /// checked like one: refused unchecked while locked or inside a delay, and a wrong or
+    /// malformed one counts on the same failure counter ([`CodeCheck::RecoveryCode`]). A
+    /// right one is used up ([`Event::RecoveryCodeUsed`]) and clears the counter.
+    VerifyRecoveryCode {
+        /// The code typed (any case, spaces and dashes).
+        code: Code,
+    },
+    /// The admin's new set of recovery codes replaces the whole old set (REC-4). Needs an
+    /// active factor.
+    RegenerateRecoveryCodes {
+        /// The new codes, drawn by the caller; only their hashes are kept.
+        codes: RecoveryCodes,
     },
     /// An authorised admin resets this admin's MFA: the factor is removed at once, any link
     /// revoked, the failure counter and any lock cleared (the same permission as an unlock),
@@ -300,6 +320,22 @@ pub enum Event {
         /// The new credential epoch.
         epoch: u64,
     },
+    /// A new set of recovery codes replaced any older one (REC-1, REC-4).
+    RecoveryCodesIssued {
+        /// The keyed hashes of the new codes.
+        codes: StoredRecoveryCodes,
+        /// When.
+        at: UnixTime,
+    },
+    /// A recovery code stood in for a login code and was used up (REC-3).
+    RecoveryCodeUsed {
+        /// The used code's hash (removed from the stored set).
+        hash: RecoveryHash,
+        /// Codes left after this one.
+        remaining: u32,
+        /// When.
+        at: UnixTime,
+    },
     /// A login code was accepted.
     Verified {
         /// The step it matched (now the factor's `last_used_step`).
@@ -427,7 +463,9 @@ impl Event {
             | Self::LinkVoided { at, .. }
             | Self::PasswordAttempted { at, .. }
             | Self::PasswordDelayed { at, .. }
-            | Self::PasswordFailuresCleared { at, .. } => *at,
+            | Self::PasswordFailuresCleared { at, .. }
+            | Self::RecoveryCodesIssued { at, .. }
+            | Self::RecoveryCodeUsed { at, .. } => *at,
             Self::LinkIssued(link) => link.issued_at,
             Self::CandidateStored { candidate, .. } => candidate.created_at,
             Self::Enrolled { factor, .. } => factor.enrolled_at,
@@ -648,6 +686,7 @@ pub fn decide(
             token_hash,
             proof,
             code,
+            recovery,
         } => {
             let link = check_link(state, purpose, &token_hash, now)?;
             let candidate = link
@@ -669,17 +708,26 @@ pub fn decide(
                 now.as_secs(),
                 None,
             ) {
-                Ok(step) => Ok(vec![Event::Enrolled {
-                    purpose,
-                    token_hash,
-                    factor: ActiveFactor {
-                        sealed: candidate.sealed.clone(),
-                        params: candidate.params,
-                        enrolled_at: now,
-                        last_used_step: Some(step),
-                    },
-                    epoch: state.credential_epoch.saturating_add(1),
-                }]),
+                Ok(step) => {
+                    let mut events = vec![Event::Enrolled {
+                        purpose,
+                        token_hash,
+                        factor: ActiveFactor {
+                            sealed: candidate.sealed.clone(),
+                            params: candidate.params,
+                            enrolled_at: now,
+                            last_used_step: Some(step),
+                        },
+                        epoch: state.credential_epoch.saturating_add(1),
+                    }];
+                    if let Some(codes) = recovery {
+                        events.push(Event::RecoveryCodesIssued {
+                            codes: codes.hashed(ctx.keys.current(), ctx.admin, now),
+                            at: now,
+                        });
+                    }
+                    Ok(events)
+                }
                 Err(_) => {
                     let failures = link.setup_failures.saturating_add(1);
                     let mut events = vec![Event::SetupFailed {
@@ -725,6 +773,57 @@ pub fn decide(
                 Ok(step) => Ok(vec![Event::Verified { step, at: now }]),
                 Err(error) => Ok(failure_events(state, check, error, now, ctx.config)),
             }
+        }
+        Command::VerifyRecoveryCode { code } => {
+            if state.active_factor().is_none() {
+                return Err(TransitionError::NoActiveFactor);
+            }
+            let check = CodeCheck::RecoveryCode;
+            if state.failures.locked {
+                return Ok(vec![Event::RefusedLocked { check, at: now }]);
+            }
+            if let Some(until) = state.failures.delayed_until(now, ctx.config) {
+                return Ok(vec![Event::Delayed {
+                    check,
+                    until,
+                    at: now,
+                }]);
+            }
+            let Some(parsed) = RecoveryCode::parse(code.expose()) else {
+                let error = VerifyError::Malformed;
+                return Ok(failure_events(state, check, error, now, ctx.config));
+            };
+            let Some(set) = state.recovery.as_ref() else {
+                let error = VerifyError::Mismatch;
+                return Ok(failure_events(state, check, error, now, ctx.config));
+            };
+            // The set's own key, which may be an older one still in the ring; a missing key
+            // is a key problem, never a wrong code.
+            let key = ctx
+                .keys
+                .get(set.key_id)
+                .ok_or(SealError::UnknownKey(set.key_id))?;
+            let hash = parsed.hash(key, ctx.admin);
+            if set.contains(&hash) {
+                let left = set.remaining().saturating_sub(1);
+                Ok(vec![Event::RecoveryCodeUsed {
+                    hash,
+                    remaining: u32::try_from(left).unwrap_or(u32::MAX),
+                    at: now,
+                }])
+            } else {
+                let error = VerifyError::Mismatch;
+                Ok(failure_events(state, check, error, now, ctx.config))
+            }
+        }
+        Command::RegenerateRecoveryCodes { codes } => {
+            if state.active_factor().is_none() {
+                return Err(TransitionError::NoActiveFactor);
+            }
+            Ok(vec![Event::RecoveryCodesIssued {
+                codes: codes.hashed(ctx.keys.current(), ctx.admin, now),
+                at: now,
+            }])
         }
         Command::AdminReset { by, fresh } => {
             let epoch = state.credential_epoch.saturating_add(1);
@@ -966,6 +1065,9 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
         }
         Event::Enrolled { factor, epoch, .. } => {
             state.factor = Factor::Active(factor.clone());
+            // The old factor's recovery codes go with it; a new set follows in the same
+            // batch when the host has them on (REC-4).
+            state.recovery = None;
             state.link = None;
             state.failures = Failures::default();
             state.credential_epoch = state.credential_epoch.max(*epoch);
@@ -991,8 +1093,17 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
             state.credential_epoch = state.credential_epoch.max(*epoch);
         }
         Event::Unlocked { .. } => state.failures = Failures::default(),
+        Event::RecoveryCodesIssued { codes, .. } => state.recovery = Some(codes.clone()),
+        Event::RecoveryCodeUsed { hash, .. } => {
+            if let Some(set) = state.recovery.as_mut() {
+                set.hashes.retain(|h| h != hash);
+            }
+            state.failures.consecutive = 0;
+            state.failures.last_failure_at = None;
+        }
         Event::FactorRemoved { epoch, .. } => {
             state.factor = Factor::None;
+            state.recovery = None;
             state.link = None;
             state.failures = Failures::default();
             state.credential_epoch = state.credential_epoch.max(*epoch);

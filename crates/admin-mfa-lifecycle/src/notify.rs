@@ -27,6 +27,9 @@ pub enum NotificationKind {
     /// An admin removed the MFA requirement (NOT-2): the admin learns of it, so a hijacked
     /// session cannot quietly weaken the account.
     MfaNotRequired,
+    /// A recovery code was used to sign in (REC-5): says how many are left, and warns when
+    /// two or fewer are ([`NotificationDetail::RecoveryCodesLeft`]).
+    RecoveryCodeUsed,
 }
 
 impl NotificationKind {
@@ -41,6 +44,7 @@ impl NotificationKind {
             Self::LockedOut => "locked_out",
             Self::MfaRequired => "mfa_required",
             Self::MfaNotRequired => "mfa_not_required",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }
@@ -99,6 +103,20 @@ impl fmt::Display for DedupeKey {
     }
 }
 
+/// What a message says beyond its kind: never a secret or a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "detail", rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum NotificationDetail {
+    /// How many recovery codes are left after the one just used
+    /// ([`NotificationKind::RecoveryCodeUsed`]).
+    RecoveryCodesLeft {
+        /// Unused codes left.
+        left: u32,
+    },
+}
+
 /// One e-mail to queue in the transactional outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -124,6 +142,13 @@ pub struct Notification {
     pub created_at: UnixTime,
     /// The outbox idempotency key.
     pub dedupe_key: DedupeKey,
+    /// What the message says beyond its kind, for kinds that say more (absent from
+    /// notifications stored before it existed).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub detail: Option<NotificationDetail>,
 }
 
 /// Which code check an attempt on the active factor's counter belonged to (RL-2). Codes on
@@ -135,6 +160,8 @@ pub struct Notification {
 pub enum CodeCheck {
     /// A login (or re-authentication) code for the active factor.
     Login,
+    /// A recovery code at the MFA prompt, in place of a login code (REC-3).
+    RecoveryCode,
 }
 
 /// Which password check an attempt belonged to (login and the link's email-and-password
@@ -251,6 +278,17 @@ pub enum AuditKind {
         /// included (RL-8).
         failures: u32,
     },
+    /// A new set of recovery codes replaced any older one (REC-1, REC-4). Never holds a
+    /// code or a hash.
+    RecoveryCodesIssued {
+        /// Codes in the new set.
+        count: u32,
+    },
+    /// A recovery code stood in for a login code and was used up (REC-3, REC-5).
+    RecoveryCodeUsed {
+        /// Codes left after this one.
+        remaining: u32,
+    },
 }
 
 /// One audit record (LOG-1, T-LOG-3).
@@ -302,6 +340,7 @@ pub fn notifications(
         link_expires_at: None,
         created_at: now,
         dedupe_key: DedupeKey::new(admin.id, kind, discriminator),
+        detail: None,
     };
     let mut out = Vec::new();
     for event in events {
@@ -336,6 +375,14 @@ pub fn notifications(
                 NotificationKind::MfaNotRequired,
                 &format_args!("v{version}"),
             )),
+            Event::RecoveryCodeUsed { remaining, .. } => {
+                let mut n = make(
+                    NotificationKind::RecoveryCodeUsed,
+                    &format_args!("v{version}"),
+                );
+                n.detail = Some(NotificationDetail::RecoveryCodesLeft { left: *remaining });
+                out.push(n);
+            }
             _ => {}
         }
     }
@@ -425,6 +472,12 @@ pub fn audit_events(
                         failures: *failures,
                     }
                 }
+                Event::RecoveryCodesIssued { codes, .. } => AuditKind::RecoveryCodesIssued {
+                    count: u32::try_from(codes.remaining()).unwrap_or(u32::MAX),
+                },
+                Event::RecoveryCodeUsed { remaining, .. } => AuditKind::RecoveryCodeUsed {
+                    remaining: *remaining,
+                },
             };
             AuditEvent {
                 at: now,

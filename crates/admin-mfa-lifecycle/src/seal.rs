@@ -94,6 +94,15 @@ impl SealingKey {
             .map(LessSafeKey::new)
     }
 
+    /// The HMAC-SHA-256 key of recovery-code hashes: HMAC-SHA-256 of the fixed label
+    /// `admin-mfa/recovery-code/v1` under this key (a PRF with a label, as HKDF's expand
+    /// step), so the MAC key is never the sealing key itself. Built per call.
+    pub(crate) fn recovery_mac_key(&self) -> ring::hmac::Key {
+        let prf = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.key);
+        let derived = ring::hmac::sign(&prf, crate::recovery::MAC_DOMAIN);
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref())
+    }
+
     /// The AEAD key of one [`PortableKind`]: HKDF-SHA256 over this key (salt
     /// `admin-mfa/portable/v1`, info the kind's tag), built per call like [`Self::aead`].
     fn portable_aead(&self, kind: PortableKind) -> Option<LessSafeKey> {

@@ -2,8 +2,8 @@
 
 use crate::config::{LifecycleConfig, MAX_EMAILS_PER_WINDOW};
 use crate::{
-    AdminId, Email, LinkPurpose, LinkRejection, OrgId, PasswordHash, Role, Sealed, TimeStep,
-    TokenHash, TotpParams, UnixTime,
+    AdminId, Email, LinkPurpose, LinkRejection, OrgId, PasswordHash, Role, Sealed,
+    StoredRecoveryCodes, TimeStep, TokenHash, TotpParams, UnixTime,
 };
 
 /// Whether MFA is required at login (facet 1 of docs/ARCHITECTURE.md §3).
@@ -249,6 +249,14 @@ pub struct MfaState {
     /// The wrong-password counter (absent from state stored before it existed: zero).
     #[cfg_attr(feature = "serde", serde(default))]
     pub password_failures: PasswordFailures,
+    /// The keyed hashes of the unused recovery codes of the active factor (REC-2); `None`
+    /// before any were issued, or when the host has them switched off. Absent from state
+    /// stored before recovery codes existed.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub recovery: Option<StoredRecoveryCodes>,
 }
 
 impl MfaState {
@@ -277,6 +285,14 @@ impl MfaState {
     #[must_use]
     pub fn is_enrolled(&self) -> bool {
         matches!(self.factor, Factor::Active(_))
+    }
+
+    /// How many unused recovery codes the admin has (0 without a set).
+    #[must_use]
+    pub fn recovery_codes_left(&self) -> usize {
+        self.recovery
+            .as_ref()
+            .map_or(0, StoredRecoveryCodes::remaining)
     }
 
     /// `true` if the failure counter locked the factor.

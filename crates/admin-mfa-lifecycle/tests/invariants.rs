@@ -34,8 +34,9 @@ use admin_mfa_lifecycle::{
     ActiveFactor, Admin, AdminId, AdminProfile, BuiltinRole, Candidate, Code, CodeCheck, Command,
     Email, EmailLog, Event, Factor, Failures, IssuedLink, KeyId, LinkPurpose, LoginStep, MfaState,
     Nonce, NotificationKind, OrgId, PasswordCheck, PasswordFailures, PasswordHash, PendingLink,
-    Requirement, RequirementSource, Role, Sealed, TimeStep, TokenHash, TotpParams, TotpSecret,
-    TransitionError, UnixTime, apply, audit_events, notifications,
+    RecoveryCodes, RecoveryHash, Requirement, RequirementSource, Role, Sealed, StoredRecoveryCodes,
+    TimeStep, TokenHash, TotpParams, TotpSecret, TransitionError, UnixTime, apply, audit_events,
+    notifications,
 };
 use common::World;
 use proptest::prelude::*;
@@ -370,6 +371,7 @@ fn run_sequence(
                     proof_expired = c.proof_hash == Some(proof) && !proof_accepted;
                 }
                 Command::CompleteSetup {
+                    recovery: None,
                     purpose,
                     token_hash,
                     proof,
@@ -946,6 +948,7 @@ fn state() -> impl Strategy<Value = MfaState> {
         any::<u64>(),
         log,
         password_failures,
+        prop::option::of(recovery_set()),
     )
         .prop_map(
             |(
@@ -956,6 +959,7 @@ fn state() -> impl Strategy<Value = MfaState> {
                 credential_epoch,
                 email_log,
                 password_failures,
+                recovery,
             )| {
                 MfaState {
                     requirement,
@@ -965,13 +969,28 @@ fn state() -> impl Strategy<Value = MfaState> {
                     credential_epoch,
                     email_log,
                     password_failures,
+                    recovery,
                 }
             },
         )
 }
 
+/// A stored recovery set: up to a dozen arbitrary hashes under key 1 or an unknown key 9.
+fn recovery_set() -> impl Strategy<Value = StoredRecoveryCodes> {
+    (
+        prop::sample::select(vec![1_u32, 9]),
+        time(),
+        prop::collection::vec(any::<[u8; 32]>(), 0..12),
+    )
+        .prop_map(|(key, issued_at, hashes)| StoredRecoveryCodes {
+            key_id: KeyId::new(key),
+            issued_at,
+            hashes: hashes.into_iter().map(RecoveryHash::from_bytes).collect(),
+        })
+}
+
 fn check() -> impl Strategy<Value = CodeCheck> {
-    Just(CodeCheck::Login)
+    prop_oneof![Just(CodeCheck::Login), Just(CodeCheck::RecoveryCode)]
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -1098,6 +1117,14 @@ fn event() -> impl Strategy<Value = Event> {
             .prop_map(|(check, until, at)| { Event::PasswordDelayed { check, until, at } }),
         (any::<u32>(), time())
             .prop_map(|(failures, at)| Event::PasswordFailuresCleared { failures, at }),
+        (recovery_set(), time()).prop_map(|(codes, at)| Event::RecoveryCodesIssued { codes, at }),
+        (any::<[u8; 32]>(), any::<u32>(), time()).prop_map(|(hash, remaining, at)| {
+            Event::RecoveryCodeUsed {
+                hash: RecoveryHash::from_bytes(hash),
+                remaining,
+                at,
+            }
+        }),
     ]
 }
 
@@ -1161,7 +1188,7 @@ proptest! {
     fn decide_is_total(
         start in state(),
         now in time(),
-        which in 0_usize..14,
+        which in 0_usize..17,
         code in "[0-9a-z ]{0,10}",
         h in hash(),
         p in purpose(),
@@ -1184,6 +1211,7 @@ proptest! {
                 proof: h,
             },
             6 => Command::CompleteSetup {
+                recovery: None,
                 purpose: p,
                 token_hash: w.link_hash(),
                 proof: w.held_proof(),
@@ -1193,6 +1221,7 @@ proptest! {
             8 => w.admin_reset(),
             9 => Command::Unlock { by: w.boss },
             10 => Command::CompleteSetup {
+                recovery: None,
                 purpose: p,
                 token_hash: h,
                 proof: h,
@@ -1200,6 +1229,17 @@ proptest! {
             },
             11 => Command::ReservePassword { check: PasswordCheck::Link(p) },
             12 => Command::PasswordAccepted,
+            13 => Command::VerifyRecoveryCode { code: Code::new(code) },
+            14 => Command::RegenerateRecoveryCodes {
+                codes: RecoveryCodes::generate(&mut w.rng),
+            },
+            15 => Command::CompleteSetup {
+                recovery: Some(RecoveryCodes::generate(&mut w.rng)),
+                purpose: p,
+                token_hash: w.link_hash(),
+                proof: w.held_proof(),
+                code: Code::new(code),
+            },
             _ => Command::Expire,
         };
         if let Ok(events) = w.decide(cmd) {
@@ -1233,6 +1273,7 @@ proptest! {
 
         let proof = if use_held { w.held_proof() } else { forged };
         let cmd = Command::CompleteSetup {
+            recovery: None,
             purpose: w.link_purpose(),
             token_hash: w.link_hash(),
             proof,

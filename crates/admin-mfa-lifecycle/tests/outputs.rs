@@ -405,7 +405,12 @@ fn debug_output_is_redacted() {
     let base32 = secret.to_base32().to_string();
     let token = w.tokens[0].encode().to_string();
     let code = w.complete(true);
-    let Command::CompleteSetup { code: c, .. } = &code else {
+    let Command::CompleteSetup {
+        recovery: None,
+        code: c,
+        ..
+    } = &code
+    else {
         panic!()
     };
     let digits = c.expose().to_owned();

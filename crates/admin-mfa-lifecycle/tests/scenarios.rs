@@ -141,6 +141,7 @@ fn setup_2_link_codes_count_on_the_link_not_the_login_counter() {
     let proof = w.held_proof();
     let ev = w
         .run(Command::CompleteSetup {
+            recovery: None,
             purpose,
             token_hash,
             proof,
@@ -559,6 +560,7 @@ fn newest_candidate_wins() {
     let stale = w.code_for(&w.secrets[first].clone());
     // The first candidate's proof went with it (SETUP-1).
     let ev = w.run(Command::CompleteSetup {
+        recovery: None,
         purpose,
         token_hash,
         proof: w.proofs[0],
@@ -567,6 +569,7 @@ fn newest_candidate_wins() {
     assert_eq!(ev, Err(TransitionError::ProofMismatch));
     let ev = w
         .run(Command::CompleteSetup {
+            recovery: None,
             purpose,
             token_hash,
             proof: w.held_proof(),
@@ -586,12 +589,18 @@ fn link_rules() {
     let hash = w.link_hash();
     let proof = w.held_proof();
     let code = w.complete(true);
-    let Command::CompleteSetup { code, .. } = code else {
+    let Command::CompleteSetup {
+        recovery: None,
+        code,
+        ..
+    } = code
+    else {
         panic!()
     };
     // Wrong purpose.
     let err = w
         .decide(Command::CompleteSetup {
+            recovery: None,
             purpose: LinkPurpose::Reset,
             token_hash: hash,
             proof,
@@ -617,6 +626,7 @@ fn link_rules() {
     w.now = expires;
     let err = w
         .decide(Command::CompleteSetup {
+            recovery: None,
             purpose: LinkPurpose::Setup,
             token_hash: hash,
             proof,
@@ -635,6 +645,7 @@ fn link_rules() {
     assert_ne!(w.link_hash(), hash);
     let err = w
         .decide(Command::CompleteSetup {
+            recovery: None,
             purpose: LinkPurpose::Setup,
             token_hash: hash,
             proof,
@@ -650,6 +661,7 @@ fn link_rules() {
     w.run(cmd).unwrap();
     let err = w
         .decide(Command::CompleteSetup {
+            recovery: None,
             purpose: LinkPurpose::Setup,
             token_hash: hash2,
             proof: w.proofs[w.proofs.len() - 1],

@@ -34,6 +34,8 @@ fn name(e: &Event) -> String {
         Event::PasswordAttempted { .. } => "password-attempted".into(),
         Event::PasswordDelayed { .. } => "password-delayed".into(),
         Event::PasswordFailuresCleared { .. } => "password-cleared".into(),
+        Event::RecoveryCodesIssued { .. } => "recovery-issued".into(),
+        Event::RecoveryCodeUsed { .. } => "recovery-used".into(),
     }
 }
 

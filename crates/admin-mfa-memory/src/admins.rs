@@ -22,7 +22,8 @@ use std::ops::Bound;
 
 use admin_mfa_lifecycle::{
     Admin, AdminId, Email, EmailLog, Factor, Failures, MfaState, OrgId, PasswordFailures,
-    PasswordHash, PendingLink, Requirement, Role, TokenHash, UnixTime, WidgetPrefs,
+    PasswordHash, PendingLink, Requirement, Role, StoredRecoveryCodes, TokenHash, UnixTime,
+    WidgetPrefs,
 };
 use admin_mfa_ports::{AdminSummary, Version};
 use foldhash::HashMap;
@@ -51,6 +52,8 @@ pub(crate) struct Row {
     /// `None` while the log is empty (most admins).
     email_log: Option<Box<EmailLog>>,
     password_failures: PasswordFailures,
+    /// `None` for admins without recovery codes.
+    recovery: Option<Box<StoredRecoveryCodes>>,
 }
 
 impl Row {
@@ -76,6 +79,7 @@ impl Row {
             credential_epoch,
             email_log,
             password_failures,
+            recovery,
         } = mfa;
         Self {
             version,
@@ -94,6 +98,7 @@ impl Row {
             credential_epoch,
             email_log: (email_log != EmailLog::default()).then(|| Box::new(email_log)),
             password_failures,
+            recovery: recovery.map(Box::new),
         }
     }
 
@@ -115,6 +120,7 @@ impl Row {
                 credential_epoch: self.credential_epoch,
                 email_log: self.email_log.as_deref().cloned().unwrap_or_default(),
                 password_failures: self.password_failures,
+                recovery: self.recovery.as_deref().cloned(),
             },
             prefs: self.prefs,
         }

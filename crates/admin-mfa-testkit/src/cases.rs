@@ -928,3 +928,86 @@ pub(crate) async fn key_claims_within_one_change(store: Arc<dyn AdminStore>) {
     assert_eq!(widget_emails(&store, o).await, want);
     assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 3);
 }
+
+/// REC-2, REC-3: a recovery set reads back exactly, and one code is used once: sixteen
+/// writers decide the same code on the same read and commit at once; exactly one commit
+/// goes through (the version check), and on the stored state the code is gone.
+pub(crate) async fn recovery_code_is_used_once_by_compare_and_swap(store: Arc<dyn AdminStore>) {
+    use admin_mfa_lifecycle::{
+        ActiveFactor, Code, Command, DecideContext, Event, Factor, KeyId, KeyRing, LifecycleConfig,
+        Nonce, RecoveryCode, RecoveryCodes, Sealed, SealingKey, TotpParams, TotpSecret, execute,
+    };
+    const TASKS: usize = 16;
+    let o = org(1);
+    let key = SealingKey::new(KeyId::new(1), [0x42; 32]);
+    let ring = KeyRing::new(key.clone());
+    let config = LifecycleConfig::default();
+    let codes = RecoveryCodes::new(
+        (0..10_u8)
+            .map(|i| RecoveryCode::from_random(&[i; 10]))
+            .collect(),
+    );
+    let mut a = admin(o, 1);
+    let secret = TotpSecret::from_bytes(&[7; 20]).unwrap();
+    a.mfa.factor = Factor::Active(ActiveFactor {
+        sealed: Sealed::seal_secret(&key, Nonce::from_bytes([1; 12]), a.id, &secret).unwrap(),
+        params: TotpParams::default(),
+        enrolled_at: T0,
+        last_used_step: None,
+    });
+    a.mfa.recovery = Some(codes.hashed(&key, a.id, T0));
+    insert(&store, a.clone()).await;
+    let read = store.admin(o, a.id).await.unwrap().unwrap();
+    assert_eq!(read.value, a, "the recovery set reads back exactly");
+
+    let typed = codes.formatted().nth(3).unwrap().to_string();
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..TASKS {
+        let (store, barrier, read, ring, config, typed) = (
+            store.clone(),
+            barrier.clone(),
+            read.clone(),
+            ring.clone(),
+            config.clone(),
+            typed.clone(),
+        );
+        tasks.spawn(async move {
+            let ctx = DecideContext::new(read.value.id, &config, &ring);
+            let command = Command::VerifyRecoveryCode {
+                code: Code::new(typed),
+            };
+            let (state, events) = execute(&read.value.mfa, command, T0, &ctx).unwrap();
+            assert!(matches!(
+                events.as_slice(),
+                [Event::RecoveryCodeUsed { .. }]
+            ));
+            let mut next = read.value.clone();
+            next.mfa = state;
+            barrier.wait().await;
+            (
+                i,
+                store.commit(Change::new().update(next, read.version)).await,
+            )
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.unwrap();
+        match result {
+            Ok(_) => winners.push(i),
+            Err(StoreError::Conflict(ConflictKind::Version)) => {}
+            Err(other) => panic!("task {i}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners {winners:?}");
+    let stored = store.admin(o, a.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, Version::new(2));
+    assert_eq!(stored.value.mfa.recovery_codes_left(), 9);
+    let ctx = DecideContext::new(a.id, &config, &ring);
+    let again = Command::VerifyRecoveryCode {
+        code: Code::new(typed),
+    };
+    let (_, events) = execute(&stored.value.mfa, again, T0, &ctx).unwrap();
+    assert!(matches!(events.as_slice(), [Event::VerifyFailed { .. }]));
+}

@@ -131,5 +131,6 @@ pub fn notification(admin: &Admin, key: &str, at: UnixTime) -> Notification {
         link_expires_at: None,
         created_at: at,
         dedupe_key: DedupeKey::from_string(key.to_owned()),
+        detail: None,
     }
 }

@@ -212,6 +212,7 @@ macro_rules! store_conformance {
             token_index_follows_link_changes,
             email_index_follows_email_changes,
             key_claims_within_one_change,
+            recovery_code_is_used_once_by_compare_and_swap,
         ]}
     };
     (@table) => {

@@ -58,6 +58,7 @@ pub enum MfaConfigError {
 /// | MFA required organization-wide | no | — |
 /// | password-step challenge lifetime | 5 min | 30 s – 1 h |
 /// | recent authentication needed for MFA changes | 12 h | 1 min – 24 h |
+/// | recovery codes (10 per set-up, at the MFA prompt) | on | — |
 /// | admins per store write in bulk require | 500 | 1 – 10 000 |
 ///
 /// ```
@@ -89,6 +90,7 @@ struct Settings {
     challenge_ttl_secs: u64,
     max_auth_age_secs: u64,
     bulk_chunk_size: usize,
+    recovery_codes: bool,
 }
 
 impl MfaConfig {
@@ -110,6 +112,7 @@ impl MfaConfig {
                 challenge_ttl_secs: 5 * 60,
                 max_auth_age_secs: 12 * 60 * 60,
                 bulk_chunk_size: 500,
+                recovery_codes: true,
             },
         }
     }
@@ -181,6 +184,12 @@ impl MfaConfig {
         self.settings.max_auth_age_secs
     }
 
+    /// Whether set-ups hand out recovery codes and the MFA prompt accepts them.
+    #[must_use]
+    pub const fn recovery_codes(&self) -> bool {
+        self.settings.recovery_codes
+    }
+
     /// How many admins one store write of a bulk require covers.
     #[must_use]
     pub const fn bulk_chunk_size(&self) -> usize {
@@ -248,6 +257,17 @@ impl MfaConfigBuilder {
     /// (60 ..= 86 400; default 43 200).
     pub const fn max_auth_age_secs(mut self, secs: u64) -> Self {
         self.config.max_auth_age_secs = secs;
+        self
+    }
+
+    /// Whether completing an MFA set-up hands out recovery codes, and whether they are
+    /// accepted at the MFA prompt (default: yes; REC-1, REC-3). Switched off, set-ups return
+    /// none, [`MfaService::verify_recovery_code`](crate::MfaService::verify_recovery_code)
+    /// refuses every code without reading the store, codes issued earlier stop working, and
+    /// [`MfaService::regenerate_recovery_codes`](crate::MfaService::regenerate_recovery_codes)
+    /// answers [`Error::RecoveryCodesOff`](crate::Error::RecoveryCodesOff).
+    pub const fn recovery_codes(mut self, on: bool) -> Self {
+        self.config.recovery_codes = on;
         self
     }
 

@@ -428,6 +428,7 @@ pub struct DispatchError {
 ///     link_expires_at: None,
 ///     created_at: UnixTime::from_secs(1_700_000_000),
 ///     dedupe_key: DedupeKey::new(admin, NotificationKind::SetupCompleted, "epoch-1"),
+///     detail: None,
 /// }])).await?;
 ///
 /// mailer.fail_next(1); // the first attempt fails: retried 30 s later

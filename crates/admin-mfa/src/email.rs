@@ -3,7 +3,9 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use admin_mfa_lifecycle::{LinkPurpose, LinkToken, Notification, NotificationKind, UnixTime};
+use admin_mfa_lifecycle::{
+    LinkPurpose, LinkToken, Notification, NotificationDetail, NotificationKind, UnixTime,
+};
 use admin_mfa_ports::EmailMessage;
 use url::{Host, Url};
 
@@ -287,7 +289,8 @@ pub const fn link_purpose_of(kind: NotificationKind) -> Option<LinkPurpose> {
         | NotificationKind::ResetCompleted
         | NotificationKind::LockedOut
         | NotificationKind::MfaRequired
-        | NotificationKind::MfaNotRequired => None,
+        | NotificationKind::MfaNotRequired
+        | NotificationKind::RecoveryCodeUsed => None,
     }
 }
 
@@ -336,6 +339,7 @@ pub const fn link_purpose_of(kind: NotificationKind) -> Option<LinkPurpose> {
 ///     link_expires_at: Some(UnixTime::from_secs(1_700_086_400)),
 ///     created_at: UnixTime::from_secs(1_700_000_000),
 ///     dedupe_key: DedupeKey::new(admin, NotificationKind::SetupInvitation, "example"),
+///     detail: None,
 /// };
 /// // The dispatcher opens the sealed token just before rendering.
 /// let message = renderer.render(&notification, Some(&token))?;
@@ -553,6 +557,36 @@ impl EmailRenderer {
                      weakening your account."
                 ),
             ),
+            NotificationKind::RecoveryCodeUsed => {
+                let left = match n.detail {
+                    Some(NotificationDetail::RecoveryCodesLeft { left }) => Some(left),
+                    _ => None,
+                };
+                let mut paragraphs = vec![format!(
+                    "A recovery code was used instead of an authenticator code to sign in to \
+                     your {product} admin account ({email}) at {when}. It cannot be used again."
+                )];
+                paragraphs.push(match left {
+                    Some(0) => "You have no recovery codes left. Sign in and make a new set \
+                                now, so that a lost authenticator does not lock you out."
+                        .to_owned(),
+                    Some(left @ 1..=2) => format!(
+                        "Only {left} recovery code{} left. Sign in and make a new set soon.",
+                        if left == 1 { " is" } else { "s are" }
+                    ),
+                    Some(left) => format!("You have {left} recovery codes left."),
+                    None => "Sign in to see how many recovery codes you have left.".to_owned(),
+                });
+                (
+                    format!("A recovery code was used to sign in to {product}"),
+                    paragraphs,
+                    None,
+                    format!(
+                        "If this wasn't you, someone else has your password and one of your \
+                         recovery codes: tell {support} at once."
+                    ),
+                )
+            }
         };
         Content {
             subject: clean(&subject, 200),

@@ -123,6 +123,9 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("random number generator failure")]
     Rng,
+    /// Recovery codes are switched off in [`MfaConfig`](crate::MfaConfig) (REC-1).
+    #[error("recovery codes are switched off")]
+    RecoveryCodesOff,
 }
 
 impl From<StoreError> for Error {

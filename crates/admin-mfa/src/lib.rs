@@ -13,6 +13,7 @@
 //! | "Enable MultiFactor Authentication for Admin Login" | [`MfaService::enable_mfa`] (policy-gated; [`Error::Forbidden`] carries the reason) |
 //! | the emailed "Set Up MFA" link | [`MfaService::open_link`] → [`MfaService::confirm_identity`] → [`Provisioning`] → [`MfaService::complete_setup`] |
 //! | log in with MFA | [`MfaService::login`] → [`MfaChallenge`] → [`MfaService::verify`] → [`Authenticated`] |
+//! | authenticator lost: a recovery code | [`MfaService::verify_recovery_code`] (ten single-use codes come with [`SetupComplete`]; [`MfaService::regenerate_recovery_codes`] makes a new set) |
 //! | required but not enrolled | [`MfaService::login`] → [`LoginOutcome::SetupRequired`] (a new setup e-mail, rate-limited, only when no working setup link is pending, LNK-1) |
 //! | "Admins Without MFA Required" tile | [`MfaService::admins_without_mfa_required`] → [`WidgetView`] |
 //! | Actions → Require MFA | [`MfaService::require_mfa`] → [`BulkReport`] |
@@ -207,7 +208,7 @@ mod session;
 
 pub use admin_mfa_lifecycle::{
     AdminId, AuditEvent, AuditKind, BuiltinRole, CodeCheck, Email, LinkPurpose, OrgId,
-    PasswordCheck, Role, UnixTime,
+    PasswordCheck, RecoveryCode, RecoveryCodes, Role, UnixTime,
 };
 pub use admin_mfa_policy::{Reason, WidgetAccess};
 pub use admin_mfa_ports::{AdminSummary, AuditCursor, AuditPage, Page, PageRequest};

@@ -379,12 +379,13 @@ fn open_challenge_at(ring: &KeyRing, now: UnixTime, token: &str) -> Option<MfaCh
     Some(challenge)
 }
 
-/// Bit 0: password; bit 1: TOTP. Every session has the password.
+/// Bit 0: password; bit 1: TOTP; bit 2: a recovery code. Every session has the password.
 fn encode_factors(factors: &[FactorKind]) -> u8 {
     factors.iter().fold(0, |bits, f| {
         bits | match f {
             FactorKind::Password => 1,
             FactorKind::Totp => 2,
+            FactorKind::RecoveryCode => 4,
         }
     })
 }
@@ -393,6 +394,7 @@ fn decode_factors(bits: u8) -> Option<Vec<FactorKind>> {
     match bits {
         1 => Some(vec![FactorKind::Password]),
         3 => Some(vec![FactorKind::Password, FactorKind::Totp]),
+        5 => Some(vec![FactorKind::Password, FactorKind::RecoveryCode]),
         _ => None,
     }
 }
@@ -688,6 +690,9 @@ mod tests {
         }
         assert_eq!(encode_factors(&[FactorKind::Password]), 1);
         assert_eq!(encode_factors(&[FactorKind::Password, FactorKind::Totp]), 3);
+        let recovered = [FactorKind::Password, FactorKind::RecoveryCode];
+        assert_eq!(encode_factors(&recovered), 5);
+        assert_eq!(decode_factors(5).as_deref(), Some(&recovered[..]));
     }
 
     #[test]

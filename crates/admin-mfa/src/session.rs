@@ -38,6 +38,9 @@ pub enum FactorKind {
     Password,
     /// A TOTP code from the admin's authenticator app.
     Totp,
+    /// A single-use recovery code, in place of a TOTP code
+    /// ([`MfaService::verify_recovery_code`](crate::MfaService::verify_recovery_code), REC-3).
+    RecoveryCode,
 }
 
 /// A fully authenticated admin session: the only value the service's guards accept.
@@ -68,16 +71,19 @@ impl Authenticated {
         self.org
     }
 
-    /// The factors the login used: `[Password]` or `[Password, Totp]`.
+    /// The factors the login used: `[Password]`, `[Password, Totp]` or
+    /// `[Password, RecoveryCode]`.
     #[must_use]
     pub fn factors(&self) -> &[FactorKind] {
         &self.factors
     }
 
-    /// Whether the login used a TOTP code.
+    /// Whether the login used a second factor: a TOTP code or a recovery code.
     #[must_use]
     pub fn used_mfa(&self) -> bool {
-        self.factors.contains(&FactorKind::Totp)
+        self.factors
+            .iter()
+            .any(|f| matches!(f, FactorKind::Totp | FactorKind::RecoveryCode))
     }
 
     /// When the full login completed.

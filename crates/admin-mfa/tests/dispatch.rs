@@ -68,6 +68,7 @@ fn plain(n: u32) -> Notification {
         link_expires_at: None,
         created_at: UnixTime::from_secs(T0),
         dedupe_key: DedupeKey::new(admin, NotificationKind::SetupCompleted, "epoch-1"),
+        detail: None,
     }
 }
 
@@ -88,6 +89,7 @@ fn with_link(n: u32, key: &SealingKey, token: &LinkToken) -> Notification {
         link_purpose: Some(LinkPurpose::Reset),
         link_expires_at: Some(UnixTime::from_secs(T0 + 3600)),
         dedupe_key: DedupeKey::new(admin, NotificationKind::ResetRequested, "tok"),
+        detail: None,
         ..plain(n)
     }
 }

@@ -56,6 +56,7 @@ impl World {
             link_expires_at: None,
             created_at: UnixTime::from_secs(T0),
             dedupe_key: DedupeKey::new(admin, NotificationKind::SetupCompleted, "epoch-1"),
+            detail: None,
         };
         self.store.commit(Change::new().notify([n])).await.unwrap();
     }

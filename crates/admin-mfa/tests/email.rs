@@ -15,19 +15,20 @@ use std::path::PathBuf;
 use admin_mfa::{EmailConfig, EmailRenderer, RenderError};
 use admin_mfa_lifecycle::{
     AdminId, DedupeKey, Email, KeyId, LinkPurpose, LinkToken, Nonce, Notification,
-    NotificationKind, OrgId, Sealed, SealingKey, UnixTime,
+    NotificationDetail, NotificationKind, OrgId, Sealed, SealingKey, UnixTime,
 };
 use admin_mfa_ports::EmailMessage;
 use proptest::prelude::*;
 
 const BASE: &str = "https://admin.acme.example/mfa/link";
-const ALL_KINDS: [NotificationKind; 6] = [
+const ALL_KINDS: [NotificationKind; 7] = [
     NotificationKind::SetupInvitation,
     NotificationKind::ResetRequested,
     NotificationKind::SetupCompleted,
     NotificationKind::ResetCompleted,
     NotificationKind::LockedOut,
     NotificationKind::MfaRequired,
+    NotificationKind::RecoveryCodeUsed,
 ];
 const CREATED: u64 = 1_700_000_000;
 
@@ -77,6 +78,8 @@ fn notification(kind: NotificationKind, display_name: &str, to: &str) -> Notific
         link_expires_at: purpose.map(|_| UnixTime::from_secs(CREATED + ttl)),
         created_at: UnixTime::from_secs(CREATED),
         dedupe_key: DedupeKey::new(admin(), kind, "golden"),
+        detail: (kind == NotificationKind::RecoveryCodeUsed)
+            .then_some(NotificationDetail::RecoveryCodesLeft { left: 2 }),
     }
 }
 

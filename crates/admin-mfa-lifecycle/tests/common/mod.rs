@@ -229,6 +229,7 @@ impl World {
     /// Completes the pending link presenting `proof`.
     pub(crate) fn complete_with(&mut self, right: bool, proof: TokenHash) -> Command {
         Command::CompleteSetup {
+            recovery: None,
             purpose: self.link_purpose(),
             token_hash: self.link_hash(),
             proof,

@@ -156,6 +156,11 @@ impl MfaService {
     /// all in one store write. A self-service reset replaces the old factor only here.
     /// No session is created: the admin logs in normally next (RST-4).
     ///
+    /// The new factor comes with ten recovery codes ([`SetupComplete::recovery_codes`],
+    /// unless [`MfaConfig::recovery_codes`](crate::MfaConfig::recovery_codes) is off): show
+    /// them once, on the page that confirms the set-up. Any older set, and with a reset the
+    /// old factor's set, stops working in the same write (REC-1, REC-4).
+    ///
     /// `proof` is the one [`MfaService::confirm_identity`] returned with the QR code: the
     /// token alone is refused without anything being counted (SETUP-1). Wrong codes count on
     /// the link only; after [`LifecycleConfig::setup_attempts`](admin_mfa_lifecycle::LifecycleConfig::setup_attempts)
@@ -178,6 +183,8 @@ impl MfaService {
             return Err(Error::InvalidCode);
         };
         let (org, id) = (admin.value.org, admin.value.id);
+        // Drawn once: a retried write on fresh state stores the same set it returns.
+        let recovery = self.recovery_codes_for_setup()?;
         let applied = self
             .mutate_from(Some(admin), org, id, Some(id), |admin, _| {
                 self.authorize_self_service(admin, &self_service_action(purpose))?;
@@ -186,12 +193,17 @@ impl MfaService {
                     token_hash: hash,
                     proof: proof.hash(),
                     code: Code::new(code),
+                    recovery: recovery.clone(),
                 }])
             })
             .await
             .map_err(|e| e.or_generic(Error::InvalidCode))?;
         if applied.enrolled() {
-            Ok(SetupComplete { admin: id, purpose })
+            Ok(SetupComplete {
+                admin: id,
+                purpose,
+                recovery_codes: recovery,
+            })
         } else {
             Err(Error::InvalidCode)
         }

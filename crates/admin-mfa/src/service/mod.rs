@@ -16,6 +16,7 @@
 mod links;
 mod login;
 mod manage;
+mod recovery;
 mod types;
 mod views;
 
@@ -185,17 +186,22 @@ impl Applied {
         self.events.iter().any(pred)
     }
 
-    /// The session a [`Event::Verified`] code check opens, if the events hold one.
+    /// The session a [`Event::Verified`] code check or an [`Event::RecoveryCodeUsed`]
+    /// recovery code opens, if the events hold one.
     fn session(&self) -> Option<Authenticated> {
-        self.events.iter().find_map(|e| match e {
-            Event::Verified { at, .. } => Some(Authenticated {
+        self.events.iter().find_map(|e| {
+            let (factor, at) = match e {
+                Event::Verified { at, .. } => (FactorKind::Totp, at),
+                Event::RecoveryCodeUsed { at, .. } => (FactorKind::RecoveryCode, at),
+                _ => return None,
+            };
+            Some(Authenticated {
                 admin: self.admin.id,
                 org: self.admin.org,
-                factors: vec![FactorKind::Password, FactorKind::Totp],
+                factors: vec![FactorKind::Password, factor],
                 authenticated_at: *at,
                 credential_epoch: self.admin.credential_epoch,
-            }),
-            _ => None,
+            })
         })
     }
 
@@ -648,6 +654,8 @@ fn log_events(admin: &Admin, events: &[Event]) {
             Event::LinkVoided { .. } => "link_voided",
             Event::PasswordDelayed { .. } => "password_delayed",
             Event::PasswordFailuresCleared { .. } => "password_failures_cleared",
+            Event::RecoveryCodesIssued { .. } => "recovery_codes_issued",
+            Event::RecoveryCodeUsed { .. } => "recovery_code_used",
         };
         tracing::info!(admin = %admin.id, org = %admin.org, event = kind, "mfa event");
     }

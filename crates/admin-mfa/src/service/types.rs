@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use admin_mfa_lifecycle::{AdminId, Email, LinkPurpose, Role, UnixTime};
+use admin_mfa_lifecycle::{AdminId, Email, LinkPurpose, RecoveryCodes, Role, UnixTime};
 use admin_mfa_policy::WidgetAccess;
 use admin_mfa_ports::{AdminSummary, Page};
 use admin_mfa_totp::OtpauthUri;
@@ -136,13 +136,20 @@ pub struct LinkInfo {
 
 /// A setup or reset completed: the new factor is active. No session is created (RST-4):
 /// the admin logs in normally next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// It carries the new factor's recovery codes (REC-1): show them once, on the page that
+/// confirms the set-up, and drop them; they are never returned again. `Debug` shows only
+/// how many there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SetupComplete {
     /// The admin who enrolled.
     pub admin: AdminId,
     /// Setup or reset.
     pub purpose: LinkPurpose,
+    /// The ten recovery codes of the new factor, replacing any older set (`None` when
+    /// [`MfaConfig::recovery_codes`](crate::MfaConfig::recovery_codes) is off).
+    pub recovery_codes: Option<RecoveryCodes>,
 }
 
 /// One admin's result in a bulk "Require MFA".

@@ -18,6 +18,7 @@ mod common;
 mod concurrency;
 mod faults;
 mod hardening;
+mod recovery;
 mod scale_out;
 mod scenarios;
 mod security;
