@@ -244,6 +244,7 @@ impl Portal {
             .route("/signin", get(login::signin_form).post(login::signin))
             .route("/signin/mfa", get(login::mfa_form).post(login::mfa))
             .route("/signin/reset", post(login::reset_totp))
+            .route("/signin/recovery", post(login::recovery))
             .route("/signout", post(login::signout))
             .route("/mfa/link", get(links::open).post(links::identity))
             .route("/mfa/link/complete", post(links::complete))

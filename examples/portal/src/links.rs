@@ -185,6 +185,19 @@ pub(crate) async fn complete(
                 heading,
                 html! {
                     p.notice role="status" { (text) }
+                    @if let Some(codes) = &done.recovery_codes {
+                        section.card aria-labelledby="recovery-heading" {
+                            h2 #recovery-heading { "Your recovery codes" }
+                            p { "If you lose your authenticator app, each of these codes signs you in "
+                                "once, in any order. Keep them somewhere safe, away from your phone: "
+                                strong { "they are shown only now." } }
+                            ol #recovery-codes {
+                                @for code in codes.formatted() {
+                                    li { code { (code.as_str()) } }
+                                }
+                            }
+                        }
+                    }
                     p { "The code you just entered is used up: to sign in, wait for the "
                         strong { "next" } " code your app shows (at most 30 seconds)." }
                     p { a href="/signin" { "Sign in" } }

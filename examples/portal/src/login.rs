@@ -225,6 +225,15 @@ fn mfa_page(error: Option<&str>, notice: Option<&str>) -> axum::response::Html<S
                     autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required autofocus;
                 div { button type="submit" { "Verify" } }
             }
+            details {
+                summary { "Use a recovery code instead" }
+                form.card method="post" action="/signin/recovery" {
+                    label for="recovery_code" { "Enter one of the recovery codes you saved when you set up MFA" }
+                    input #recovery_code type="text" name="recovery_code" autocomplete="off"
+                        autocapitalize="characters" spellcheck="false" maxlength="64" required;
+                    div { button type="submit" { "Sign in with a recovery code" } }
+                }
+            }
             form method="post" action="/signin/reset" {
                 p { "Lost your authenticator app? "
                     button.link type="submit" { "Reset TOTP MFA" } }
@@ -260,7 +269,13 @@ pub(crate) async fn mfa(
     form: Fields,
 ) -> PageResult {
     let pending = challenge(&portal, &headers)?;
-    match portal.service().verify(&pending, form.get("code")).await {
+    let answer = portal.service().verify(&pending, form.get("code")).await;
+    signed_in(&portal, answer)
+}
+
+/// The answer to a code step: Home with a session cookie, or the prompt again saying why.
+fn signed_in(portal: &Portal, answer: Result<admin_mfa::Authenticated, Error>) -> PageResult {
+    match answer {
         Ok(session) => {
             let web = portal.web();
             let token = portal
@@ -282,6 +297,26 @@ pub(crate) async fn mfa(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /signin/recovery`: a recovery code in place of the authenticator's code. Each code
+/// signs in once; wrong ones count on the same lockout counter as codes.
+pub(crate) async fn recovery(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    form: Fields,
+) -> PageResult {
+    let pending = challenge(&portal, &headers)?;
+    let answer = portal
+        .service()
+        .verify_recovery_code(&pending, form.get("recovery_code"))
+        .await;
+    if let Err(Error::InvalidCode) = answer {
+        let text = "That recovery code was not accepted. Each code signs in once; check it \
+                    against your saved list.";
+        return Ok((StatusCode::UNAUTHORIZED, mfa_page(Some(text), None)).into_response());
+    }
+    signed_in(&portal, answer)
 }
 
 /// `POST /signin/reset`: "Reset TOTP MFA" at the prompt; a reset link is e-mailed.

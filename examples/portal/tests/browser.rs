@@ -52,7 +52,25 @@ async fn first_start_to_mfa_sign_in() {
     let app = scan_qr(&browser, "ada@example.com").await;
     submit_setup_code(&browser, &running.code(&app)).await;
     browser.on_page("MFA is set up").await;
+    assert_eq!(
+        browser.text("#recovery-heading").await,
+        "Your recovery codes"
+    );
     browser.shot("setup-done").await;
+    // Ten recovery codes, shown once, in groups of four.
+    let codes: Vec<String> = serde_json::from_value(
+        browser
+            .script("return Array.from(document.querySelectorAll('#recovery-codes code')).map(e => e.textContent)")
+            .await,
+    )
+    .unwrap();
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.len() == 19 && c.split('-').all(|g| g.len() == 4)),
+        "{codes:?}"
+    );
 
     running.next_step();
     browser.click("main a[href='/signin']").await;
@@ -84,6 +102,34 @@ async fn first_start_to_mfa_sign_in() {
         url.ends_with("/signin"),
         "signed out, Home sends to Sign in: {url}"
     );
+
+    // A recovery code stands in for the app's code, typed loosely, and works once.
+    let typed = codes[3].to_lowercase().replace('-', " ");
+    for attempt in ["first", "again"] {
+        sign_in(&browser, &running, "ada@example.com").await;
+        browser.on_page("Multi-factor authentication").await;
+        browser.click("summary").await;
+        browser.fill("#recovery_code", &typed).await;
+        browser.shot(&format!("recovery-code-{attempt}")).await;
+        browser
+            .click("form[action='/signin/recovery'] button")
+            .await;
+        if attempt == "first" {
+            browser.on_page("Home").await;
+            browser.click("form[action='/signout'] button").await;
+            browser.on_page("Sign in").await;
+        } else {
+            browser.on_page("Multi-factor authentication").await;
+            assert!(
+                browser
+                    .text("[role=alert]")
+                    .await
+                    .contains("That recovery code was not accepted"),
+                "a used code is refused"
+            );
+            browser.shot("recovery-code-used").await;
+        }
+    }
     browser.close().await;
 }
 
