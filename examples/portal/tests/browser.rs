@@ -701,3 +701,57 @@ fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Keyboard alone: sign in with password and code, reach the Administrators list, all with
+/// typed keys, Tab and Enter (no clicks): the forms have their fields in order, the first
+/// field of each form has the focus, and links are reachable with Tab.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_alone() {
+    if !browser_available("keyboard_alone") {
+        return;
+    }
+    let running = Running::sqlite().await;
+    let (app, _) = running.seed(&[]).await;
+    let browser = Browser::start("9-keyboard").await;
+
+    browser.goto(&running.url("/signin")).await;
+    browser.on_page("Sign in").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "email",
+        "Sign in starts at the e-mail field"
+    );
+    browser.keys(&format!("{ADA}{TAB}")).await;
+    assert_eq!(browser.focused_id().await, "password");
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    browser.on_page("Multi-factor authentication").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "code",
+        "the prompt starts at the code"
+    );
+    browser.shot("mfa-prompt").await;
+    browser
+        .keys(&format!("{}{ENTER}", running.code(&app)))
+        .await;
+    browser.on_page("Home").await;
+    browser.shot("home").await;
+
+    // Tab through the page until the Administrators link has the focus, then Enter.
+    let mut reached = false;
+    for _ in 0..20 {
+        browser.keys(&TAB.to_string()).await;
+        let href = browser
+            .script("return document.activeElement ? document.activeElement.getAttribute('href') : null")
+            .await;
+        if href.as_str() == Some("/admins") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the Administrators link is reachable with Tab");
+    browser.keys(&ENTER.to_string()).await;
+    browser.on_page("Administrators").await;
+    browser.shot("administrators").await;
+    browser.close().await;
+}

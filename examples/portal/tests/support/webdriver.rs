@@ -210,6 +210,30 @@ impl Browser {
         .await;
     }
 
+    /// Presses the keys of `text` one after the other on whatever has the focus, as a person
+    /// at the keyboard would (`TAB` and `ENTER` included).
+    pub async fn keys(&self, text: &str) {
+        let mut actions = Vec::new();
+        for key in text.chars() {
+            actions.push(json!({ "type": "keyDown", "value": key.to_string() }));
+            actions.push(json!({ "type": "keyUp", "value": key.to_string() }));
+        }
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .await;
+    }
+
+    /// The `id` of the element that has the focus.
+    pub async fn focused_id(&self) -> String {
+        let id = self
+            .script("return document.activeElement ? document.activeElement.id : ''")
+            .await;
+        id.as_str().unwrap_or_default().to_owned()
+    }
+
     /// How many elements match `css` now (no waiting).
     pub async fn count(&self, css: &str) -> usize {
         self.cmd("POST", "/timeouts", Some(json!({ "implicit": 0 })))
@@ -333,6 +357,11 @@ impl Element<'_> {
         value.as_str().map(str::to_owned)
     }
 }
+
+/// The WebDriver key for Tab.
+pub const TAB: char = '\u{E004}';
+/// The WebDriver key for Enter.
+pub const ENTER: char = '\u{E007}';
 
 /// One WebDriver command: its `value`, or the driver's error.
 async fn call(
