@@ -13,6 +13,7 @@
 mod support;
 
 use admin_mfa::BuiltinRole;
+use support::webdriver::{ENTER, TAB};
 use support::*;
 
 /// Scenario 1: first start → bootstrap link → sign in → the setup e-mail → e-mail and

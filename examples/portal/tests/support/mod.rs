@@ -14,7 +14,7 @@ use admin_mfa::{AdminId, Authenticated, BuiltinRole, LoginOutcome, NewAdmin, Pas
 use admin_mfa_memory::{ManualClock, RecordingMailer};
 use admin_mfa_portal::{Mail, ORG, Portal, PortalSetup};
 use admin_mfa_sqlx::SqliteStore;
-pub use webdriver::{Browser, ENTER, TAB, browser_available};
+pub use webdriver::{Browser, browser_available};
 
 pub const PASSWORD: &str = "portal test: correct horse battery";
 
