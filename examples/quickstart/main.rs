@@ -596,7 +596,52 @@ async fn run() -> Res {
         println!("  e-mail to {}: {}", m.to.as_str(), m.subject);
     }
 
-    heading("12. The audit log (as Ada reads it)");
+    heading("12. A grace period: Jo, a late legacy admin, gets a week to set MFA up");
+    let (jo, _) = story
+        .legacy_admin(9, "Jo", BuiltinRole::Manager, &hash)
+        .await?;
+    let due = story.clock.now().saturating_add_secs(7 * 86_400);
+    let ada_now = story.mfa_login("ada@example.com", &ada_uri).await?;
+    let report = svc.require_mfa_by(&ada_now, &[jo], due).await?;
+    println!(
+        "  Ada requires MFA for Jo by {}: {} newly required",
+        date(due),
+        report.newly_required()
+    );
+    let outcome = story.login("jo@example.com").await?;
+    let LoginOutcome::Authenticated(jo_session) = &outcome else {
+        return Err("Jo signs in with the password during the grace period".into());
+    };
+    println!(
+        "  Jo logs in with his password → signed in; set-up due by {}",
+        jo_session.setup_due_by().map_or("?".into(), date)
+    );
+    check(
+        jo_session.setup_due_by() == Some(due),
+        "the login says when",
+    )?;
+    for m in story.deliver().await? {
+        println!("  e-mail to {}: {}", m.to.as_str(), m.subject);
+    }
+    story
+        .clock
+        .set(UnixTime::from_secs(due.as_secs() - 3 * 86_400));
+    for m in story.deliver().await? {
+        println!(
+            "  three days before, e-mail to {}: {}",
+            m.to.as_str(),
+            m.subject
+        );
+    }
+    story.clock.set(due);
+    let outcome = story.login("jo@example.com").await?;
+    println!("  at the deadline Jo logs in → {}", login_answer(&outcome));
+    check(
+        matches!(outcome, LoginOutcome::SetupRequired(_)),
+        "after the deadline, set-up is required",
+    )?;
+
+    heading("13. The audit log (as Ada reads it)");
     let log = svc
         .audit_log(&ada_session, PageRequest::first(1000))
         .await?;

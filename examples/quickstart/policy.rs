@@ -108,7 +108,7 @@ pub(crate) fn run() -> Result<(), String> {
         },
     };
     println!(
-        "\n== 14. Roles and permissions, decision by decision (admin-mfa-policy, profile `jumpcloud`)"
+        "\n== 15. Roles and permissions, decision by decision (admin-mfa-policy, profile `jumpcloud`)"
     );
     ask.print(
         "Administrator enables MFA for an Administrator With Billing",

@@ -12,7 +12,7 @@ use admin_mfa_totp::{
 
 pub(crate) fn run() -> Result<(), Box<dyn Error>> {
     println!();
-    println!("== 13. Under the hood: provisioning with admin-mfa-totp alone");
+    println!("== 14. Under the hood: provisioning with admin-mfa-totp alone");
 
     // 1. A fresh 160-bit secret from the OS RNG, with the interoperable defaults
     //    (SHA1, 6 digits, 30 s; the server accepts the current and the previous step).

@@ -239,7 +239,7 @@ pub use machine::{
 };
 pub use notify::{
     AuditEvent, AuditKind, CodeCheck, DedupeKey, Notification, NotificationDetail,
-    NotificationKind, PasswordCheck, audit_events, notifications,
+    NotificationKind, PasswordCheck, SETUP_REMINDERS_SECS, audit_events, notifications,
 };
 pub use password_hash::PasswordHash;
 pub use recovery::{

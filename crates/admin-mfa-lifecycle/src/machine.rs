@@ -95,9 +95,20 @@ pub enum Command {
     },
     /// Bulk "Require MFA": makes MFA required; idempotent; never touches the factor or a
     /// pending link (REQ-1, T-REQ-2). The admin enrols at the next login.
+    ///
+    /// With a `deadline` in the future, an admin without a factor may go on signing in with
+    /// the password alone until then ([`LoginStep::SetupDue`](crate::LoginStep::SetupDue),
+    /// DL-1); reminders are queued for three days and one day before (DL-3). A deadline only
+    /// ever moves earlier (DL-4): on an admin already required, a later deadline (or one on an
+    /// admin required at once) changes nothing, an earlier one replaces it
+    /// ([`Event::SetupDeadlineSet`]), and `None` (or a time not after `now`) makes the
+    /// requirement apply at once. An enrolled admin gets no deadline: the factor is asked
+    /// for anyway.
     Require {
         /// The acting admin.
         by: AdminId,
+        /// The end of the grace period (`None`: required at once, as the guide has it).
+        deadline: Option<UnixTime>,
     },
     /// Makes MFA optional again. Any active factor stays (T-REQ-5).
     RemoveRequirement {
@@ -260,6 +271,16 @@ pub enum Event {
         at: UnixTime,
         /// Which command.
         source: RequirementSource,
+    },
+    /// The set-up deadline of a required admin was set or moved earlier (DL-1, DL-4);
+    /// `None`: the requirement applies at once.
+    SetupDeadlineSet {
+        /// The new deadline.
+        deadline: Option<UnixTime>,
+        /// Who.
+        by: Option<AdminId>,
+        /// When.
+        at: UnixTime,
     },
     /// MFA became optional.
     RequirementRemoved {
@@ -465,7 +486,8 @@ impl Event {
             | Self::PasswordDelayed { at, .. }
             | Self::PasswordFailuresCleared { at, .. }
             | Self::RecoveryCodesIssued { at, .. }
-            | Self::RecoveryCodeUsed { at, .. } => *at,
+            | Self::RecoveryCodeUsed { at, .. }
+            | Self::SetupDeadlineSet { at, .. } => *at,
             Self::LinkIssued(link) => link.issued_at,
             Self::CandidateStored { candidate, .. } => candidate.created_at,
             Self::Enrolled { factor, .. } => factor.enrolled_at,
@@ -588,6 +610,13 @@ pub fn decide(
                     at: now,
                     source: RequirementSource::Enable,
                 });
+            } else if state.setup_deadline_after(now).is_some() {
+                // "Enable" requires MFA at once: a pending deadline ends here (DL-4).
+                events.push(Event::SetupDeadlineSet {
+                    deadline: None,
+                    by,
+                    at: now,
+                });
             }
             let in_flight = state.live_link(now).is_some_and(|l| l.candidate.is_some());
             if !state.is_enrolled() && !in_flight && !has_live_setup_link(state, now) {
@@ -603,15 +632,35 @@ pub fn decide(
             }
             Ok(events)
         }
-        Command::Require { by } => {
+        Command::Require { by, deadline } => {
+            // A deadline already passed, or on an admin with a factor, is "at once".
+            let deadline = deadline.filter(|d| *d > now && !state.is_enrolled());
             if state.requirement.is_required() {
-                return Ok(Vec::new());
+                // Only ever earlier (DL-4): a pending deadline may be shortened or ended.
+                return Ok(match state.setup_deadline_after(now) {
+                    Some(current) if deadline.is_none_or(|d| d < current) => {
+                        vec![Event::SetupDeadlineSet {
+                            deadline,
+                            by: Some(by),
+                            at: now,
+                        }]
+                    }
+                    _ => Vec::new(),
+                });
             }
-            Ok(vec![Event::RequirementSet {
+            let mut events = vec![Event::RequirementSet {
                 by: Some(by),
                 at: now,
                 source: RequirementSource::Require,
-            }])
+            }];
+            if deadline.is_some() {
+                events.push(Event::SetupDeadlineSet {
+                    deadline,
+                    by: Some(by),
+                    at: now,
+                });
+            }
+            Ok(events)
         }
         Command::RemoveRequirement {
             by,
@@ -1008,7 +1057,21 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
                 };
             }
         }
-        Event::RequirementRemoved { .. } => state.requirement = Requirement::NotRequired,
+        Event::RequirementRemoved { .. } => {
+            state.requirement = Requirement::NotRequired;
+            state.setup_deadline = None;
+        }
+        Event::SetupDeadlineSet { deadline, at, .. } => {
+            // Only ever earlier, whatever the event says (DL-4): a first deadline only on a
+            // requirement set by the same batch (at the same instant).
+            let just_required =
+                matches!(state.requirement, Requirement::Required { since, .. } if since == *at);
+            state.setup_deadline = match (state.setup_deadline, *deadline) {
+                (Some(current), Some(new)) => Some(current.min(new)),
+                (None, Some(new)) if just_required => Some(new),
+                _ => None,
+            };
+        }
         Event::LinkIssued(link) => {
             state.link = Some(PendingLink {
                 purpose: link.purpose,
@@ -1068,6 +1131,7 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
             // The old factor's recovery codes go with it; a new set follows in the same
             // batch when the host has them on (REC-4).
             state.recovery = None;
+            state.setup_deadline = None;
             state.link = None;
             state.failures = Failures::default();
             state.credential_epoch = state.credential_epoch.max(*epoch);
@@ -1104,6 +1168,8 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
         Event::FactorRemoved { epoch, .. } => {
             state.factor = Factor::None;
             state.recovery = None;
+            // A reset never leaves the password alone (RST-8): no grace period survives it.
+            state.setup_deadline = None;
             state.link = None;
             state.failures = Failures::default();
             state.credential_epoch = state.credential_epoch.max(*epoch);

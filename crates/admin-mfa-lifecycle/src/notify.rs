@@ -30,6 +30,10 @@ pub enum NotificationKind {
     /// A recovery code was used to sign in (REC-5): says how many are left, and warns when
     /// two or fewer are ([`NotificationDetail::RecoveryCodesLeft`]).
     RecoveryCodeUsed,
+    /// MFA set-up is due soon ([`NotificationDetail::SetupDue`]): queued with a deadline,
+    /// three days and one day before it, and delivered no earlier than its `created_at`
+    /// (DL-3). The dispatcher drops one whose deadline no longer applies.
+    SetupReminder,
 }
 
 impl NotificationKind {
@@ -45,6 +49,7 @@ impl NotificationKind {
             Self::MfaRequired => "mfa_required",
             Self::MfaNotRequired => "mfa_not_required",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::SetupReminder => "setup_reminder",
         }
     }
 }
@@ -115,6 +120,12 @@ pub enum NotificationDetail {
         /// Unused codes left.
         left: u32,
     },
+    /// MFA must be set up by this time ([`NotificationKind::MfaRequired`] with a deadline,
+    /// [`NotificationKind::SetupReminder`]).
+    SetupDue {
+        /// The deadline.
+        by: UnixTime,
+    },
 }
 
 /// One e-mail to queue in the transactional outbox.
@@ -138,7 +149,9 @@ pub struct Notification {
     pub link_purpose: Option<LinkPurpose>,
     /// When the link expires, when there is a link.
     pub link_expires_at: Option<UnixTime>,
-    /// When the notification was created.
+    /// When the notification was created, and the earliest time it is delivered: every
+    /// store's outbox leases an entry only from this time on, so a reminder is queued at once
+    /// with the time it is due (DL-3).
     pub created_at: UnixTime,
     /// The outbox idempotency key.
     pub dedupe_key: DedupeKey,
@@ -289,6 +302,11 @@ pub enum AuditKind {
         /// Codes left after this one.
         remaining: u32,
     },
+    /// A set-up deadline was set or moved earlier (DL-1, DL-4); `None`: required at once.
+    SetupDeadlineSet {
+        /// The new deadline.
+        deadline: Option<UnixTime>,
+    },
 }
 
 /// One audit record (LOG-1, T-LOG-3).
@@ -329,6 +347,9 @@ pub fn notifications(
     use crate::Event;
 
     let link_issued = events.iter().any(|e| matches!(e, Event::LinkIssued(_)));
+    let requirement_set = events
+        .iter()
+        .any(|e| matches!(e, Event::RequirementSet { .. }));
     let make = |kind: NotificationKind, discriminator: &dyn fmt::Display| Notification {
         kind,
         org: admin.org,
@@ -383,10 +404,67 @@ pub fn notifications(
                 n.detail = Some(NotificationDetail::RecoveryCodesLeft { left: *remaining });
                 out.push(n);
             }
+            Event::SetupDeadlineSet { deadline, .. } => {
+                // A new deadline on a requirement set in this batch: the notice just queued
+                // for the requirement says when set-up is due. A changed deadline gets a
+                // notice of its own.
+                let notice = if requirement_set {
+                    out.iter_mut()
+                        .find(|n| n.kind == NotificationKind::MfaRequired)
+                } else if link_issued {
+                    // "Enable" over a grace period: its setup invitation says it all.
+                    None
+                } else {
+                    out.push(make(
+                        NotificationKind::MfaRequired,
+                        &format_args!("v{version}"),
+                    ));
+                    out.last_mut()
+                };
+                if let (Some(n), Some(by)) = (notice, deadline) {
+                    n.detail = Some(NotificationDetail::SetupDue { by: *by });
+                }
+                if let Some(by) = deadline {
+                    out.extend(reminders(admin, *by, now));
+                }
+            }
             _ => {}
         }
     }
     out
+}
+
+/// How long before a set-up deadline the reminders go out: three days and one day (DL-3).
+pub const SETUP_REMINDERS_SECS: [u64; 2] = [3 * 86_400, 86_400];
+
+/// The reminders of a set-up deadline `by`, each created (and so delivered no earlier than)
+/// [`SETUP_REMINDERS_SECS`] before it; those already due at `now` are left out (the notice
+/// queued with the deadline says it all). Keyed by the deadline and the lead time, so a
+/// retried commit or a second replica never queues one twice (DL-3).
+fn reminders(admin: &crate::Admin, by: UnixTime, now: UnixTime) -> Vec<Notification> {
+    SETUP_REMINDERS_SECS
+        .iter()
+        .filter_map(|lead| {
+            let at = UnixTime::from_secs(by.as_secs().checked_sub(*lead)?);
+            (at > now).then(|| Notification {
+                kind: NotificationKind::SetupReminder,
+                org: admin.org,
+                admin: admin.id,
+                to: admin.email.clone(),
+                display_name: admin.display_name.clone(),
+                link: None,
+                link_purpose: None,
+                link_expires_at: None,
+                created_at: at,
+                dedupe_key: DedupeKey::new(
+                    admin.id,
+                    NotificationKind::SetupReminder,
+                    format_args!("by-{}-lead-{}", by.as_secs(), lead),
+                ),
+                detail: Some(NotificationDetail::SetupDue { by }),
+            })
+        })
+        .collect()
 }
 
 /// The audit records for `events` decided on `admin`, one per event (every state change and
@@ -477,6 +555,9 @@ pub fn audit_events(
                 },
                 Event::RecoveryCodeUsed { remaining, .. } => AuditKind::RecoveryCodeUsed {
                     remaining: *remaining,
+                },
+                Event::SetupDeadlineSet { deadline, .. } => AuditKind::SetupDeadlineSet {
+                    deadline: *deadline,
                 },
             };
             AuditEvent {

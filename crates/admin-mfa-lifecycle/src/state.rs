@@ -257,6 +257,15 @@ pub struct MfaState {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub recovery: Option<StoredRecoveryCodes>,
+    /// While MFA is required but this time has not come, an admin without a factor may sign
+    /// in with the password alone (DL-1); from it on the requirement applies as usual. Only
+    /// ever moves earlier (DL-4); cleared by a completed set-up, a reset and a removed
+    /// requirement. Absent from state stored before deadlines existed.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub setup_deadline: Option<UnixTime>,
 }
 
 impl MfaState {
@@ -330,7 +339,28 @@ impl MfaState {
         Ok(link)
     }
 
-    /// What a successful password login leads to (REQ-2, T-ENR-5).
+    /// The set-up deadline if MFA is required, no factor is active and the deadline is still
+    /// ahead at `now` (the grace period of DL-1).
+    #[must_use]
+    pub fn setup_deadline_after(&self, now: UnixTime) -> Option<UnixTime> {
+        self.setup_deadline
+            .filter(|d| now < *d && self.requirement.is_required() && !self.is_enrolled())
+    }
+
+    /// What a successful password login at `now` leads to: [`MfaState::login_step`], except
+    /// that inside a set-up grace period a required admin without a factor gets
+    /// [`LoginStep::SetupDue`] instead of [`LoginStep::SetupRequired`] (DL-1, DL-2). The
+    /// deadline itself is outside the grace period: at `deadline` the requirement applies.
+    #[must_use]
+    pub fn login_step_at(&self, now: UnixTime) -> LoginStep {
+        match self.setup_deadline_after(now) {
+            Some(by) => LoginStep::SetupDue { by },
+            None => self.login_step(),
+        }
+    }
+
+    /// What a successful password login leads to (REQ-2, T-ENR-5), ignoring any set-up
+    /// deadline (as if it had passed; see [`MfaState::login_step_at`]).
     #[must_use]
     pub fn login_step(&self) -> LoginStep {
         if self.is_enrolled() {
@@ -360,6 +390,13 @@ pub enum LoginStep {
     /// MFA is required but not set up: no privileges; (re)send the setup link with
     /// [`crate::Command::IssueSetupLink`] and tell the admin to check their e-mail.
     SetupRequired,
+    /// MFA is required but not set up, and the set-up deadline has not come: the password
+    /// alone signs in until `by` (DL-1); send the setup link like for
+    /// [`LoginStep::SetupRequired`] and tell the admin when set-up is due.
+    SetupDue {
+        /// The deadline: from this instant on, the answer is [`LoginStep::SetupRequired`].
+        by: UnixTime,
+    },
 }
 
 /// Per-admin display preferences of the Home page.

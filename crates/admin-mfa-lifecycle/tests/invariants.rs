@@ -314,7 +314,10 @@ fn run_sequence(
                 continue;
             }
             Op::Enable => m.w.enable(),
-            Op::Require => Command::Require { by: m.w.boss },
+            Op::Require => Command::Require {
+                by: m.w.boss,
+                deadline: None,
+            },
             Op::Remove(global) => Command::RemoveRequirement {
                 by: m.w.boss,
                 global_required: *global,
@@ -949,6 +952,7 @@ fn state() -> impl Strategy<Value = MfaState> {
         log,
         password_failures,
         prop::option::of(recovery_set()),
+        prop::option::of(time()),
     )
         .prop_map(
             |(
@@ -960,6 +964,7 @@ fn state() -> impl Strategy<Value = MfaState> {
                 email_log,
                 password_failures,
                 recovery,
+                setup_deadline,
             )| {
                 MfaState {
                     requirement,
@@ -970,6 +975,7 @@ fn state() -> impl Strategy<Value = MfaState> {
                     email_log,
                     password_failures,
                     recovery,
+                    setup_deadline,
                 }
             },
         )
@@ -1118,6 +1124,12 @@ fn event() -> impl Strategy<Value = Event> {
         (any::<u32>(), time())
             .prop_map(|(failures, at)| Event::PasswordFailuresCleared { failures, at }),
         (recovery_set(), time()).prop_map(|(codes, at)| Event::RecoveryCodesIssued { codes, at }),
+        (
+            prop::option::of(time()),
+            prop::option::of(admin_id()),
+            time()
+        )
+            .prop_map(|(deadline, by, at)| Event::SetupDeadlineSet { deadline, by, at }),
         (any::<[u8; 32]>(), any::<u32>(), time()).prop_map(|(hash, remaining, at)| {
             Event::RecoveryCodeUsed {
                 hash: RecoveryHash::from_bytes(hash),
@@ -1199,7 +1211,7 @@ proptest! {
         w.state = start;
         let cmd = match which {
             0 => w.enable(),
-            1 => Command::Require { by: w.boss },
+            1 => Command::Require { by: w.boss, deadline: Some(now.saturating_add_secs(seed % 1_000_000)) },
             2 => Command::RemoveRequirement { by: w.boss, global_required: seed % 2 == 0 },
             3 => w.issue_setup_link(),
             4 => w.request_reset(),

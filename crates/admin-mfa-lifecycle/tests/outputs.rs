@@ -140,10 +140,14 @@ fn one_message_per_event() {
         .is_empty()
     );
     assert_eq!(
-        kinds(&mails(&mut w, Command::Require { by }).1),
+        kinds(&mails(&mut w, Command::Require { by, deadline: None }).1),
         [NotificationKind::MfaRequired]
     );
-    assert!(mails(&mut w, Command::Require { by }).1.is_empty());
+    assert!(
+        mails(&mut w, Command::Require { by, deadline: None })
+            .1
+            .is_empty()
+    );
 }
 
 /// Dedupe keys are unique per triggering event and stable for the same event.
@@ -201,7 +205,7 @@ fn not_3_requirement_notices_are_unique_per_version() {
     let mut required = Vec::new();
     let mut keys = HashSet::new();
     for _ in 0..2 {
-        for cmd in [remove(), Command::Require { by }] {
+        for cmd in [remove(), Command::Require { by, deadline: None }] {
             let admin = admin_of(&w);
             let version = w.version;
             let events = w.run(cmd).unwrap();

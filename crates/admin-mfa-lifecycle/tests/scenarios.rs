@@ -798,10 +798,14 @@ fn require_is_idempotent_and_leaves_enrolment_alone() {
     let by = w.boss;
     let mut w2 = World::new(24);
     assert!(matches!(
-        only(&w2.run(Command::Require { by }).unwrap()),
+        only(&w2.run(Command::Require { by, deadline: None }).unwrap()),
         Event::RequirementSet { .. }
     ));
-    assert!(w2.run(Command::Require { by }).unwrap().is_empty());
+    assert!(
+        w2.run(Command::Require { by, deadline: None })
+            .unwrap()
+            .is_empty()
+    );
     assert!(w2.state.link.is_none(), "require alone sends no setup link");
     let before = w.state.clone();
     // Un-required while the QR is shown (the link stays), then required again in bulk.
@@ -811,7 +815,7 @@ fn require_is_idempotent_and_leaves_enrolment_alone() {
     })
     .unwrap();
     assert_eq!(w.state.link, before.link);
-    w.run(Command::Require { by }).unwrap();
+    w.run(Command::Require { by, deadline: None }).unwrap();
     assert_eq!(w.state.link, before.link);
     let cmd = w.complete(true);
     assert!(matches!(only(&w.run(cmd).unwrap()), Event::Enrolled { .. }));
@@ -939,7 +943,7 @@ fn login_steps() {
     let mut w = World::new(30);
     assert_eq!(w.state.login_step(), LoginStep::Complete);
     let by = w.boss;
-    w.run(Command::Require { by }).unwrap();
+    w.run(Command::Require { by, deadline: None }).unwrap();
     assert_eq!(w.state.login_step(), LoginStep::SetupRequired);
     let mut w = World::enrolled(30);
     assert_eq!(w.state.login_step(), LoginStep::MfaChallenge);

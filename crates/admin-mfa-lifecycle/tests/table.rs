@@ -36,6 +36,7 @@ fn name(e: &Event) -> String {
         Event::PasswordFailuresCleared { .. } => "password-cleared".into(),
         Event::RecoveryCodesIssued { .. } => "recovery-issued".into(),
         Event::RecoveryCodeUsed { .. } => "recovery-used".into(),
+        Event::SetupDeadlineSet { .. } => "deadline".into(),
     }
 }
 
@@ -70,7 +71,10 @@ const COLUMNS: [&str; 17] = [
 fn command(w: &mut World, column: usize) -> Command {
     match column {
         0 => w.enable(),
-        1 => Command::Require { by: w.boss },
+        1 => Command::Require {
+            by: w.boss,
+            deadline: None,
+        },
         2 => Command::RemoveRequirement {
             by: w.boss,
             global_required: false,

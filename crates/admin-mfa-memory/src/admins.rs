@@ -54,6 +54,7 @@ pub(crate) struct Row {
     password_failures: PasswordFailures,
     /// `None` for admins without recovery codes.
     recovery: Option<Box<StoredRecoveryCodes>>,
+    setup_deadline: Option<UnixTime>,
 }
 
 impl Row {
@@ -80,6 +81,7 @@ impl Row {
             email_log,
             password_failures,
             recovery,
+            setup_deadline,
         } = mfa;
         Self {
             version,
@@ -99,6 +101,7 @@ impl Row {
             email_log: (email_log != EmailLog::default()).then(|| Box::new(email_log)),
             password_failures,
             recovery: recovery.map(Box::new),
+            setup_deadline,
         }
     }
 
@@ -121,6 +124,7 @@ impl Row {
                 email_log: self.email_log.as_deref().cloned().unwrap_or_default(),
                 password_failures: self.password_failures,
                 recovery: self.recovery.as_deref().cloned(),
+                setup_deadline: self.setup_deadline,
             },
             prefs: self.prefs,
         }

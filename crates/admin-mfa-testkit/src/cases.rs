@@ -1011,3 +1011,36 @@ pub(crate) async fn recovery_code_is_used_once_by_compare_and_swap(store: Arc<dy
     let (_, events) = execute(&stored.value.mfa, again, T0, &ctx).unwrap();
     assert!(matches!(events.as_slice(), [Event::VerifyFailed { .. }]));
 }
+
+/// DL-3: an outbox entry is delivered no earlier than its `created_at` (set-up reminders are
+/// queued with the time they are due): a lease a second early gets nothing, a lease at that
+/// time gets it, and the entry outlives nothing but its own delivery.
+pub(crate) async fn outbox_holds_an_entry_until_its_created_at(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let a = admin(o, 1);
+    insert(&store, a.clone()).await;
+    let due = T0.saturating_add_secs(3 * 86_400);
+    let receipt = apply(
+        &store,
+        Change::new().notify([notification(&a, "now", T0), notification(&a, "later", due)]),
+    )
+    .await;
+    assert_eq!(receipt.queued, 2);
+    let now = store.lease_outbox(T0, 60, 10).await.unwrap();
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].notification.dedupe_key.as_str(), "now");
+    store.mark_sent(now[0].lease).await.unwrap();
+    let early = UnixTime::from_secs(due.as_secs() - 1);
+    assert!(store.lease_outbox(early, 60, 10).await.unwrap().is_empty());
+    let later = store.lease_outbox(due, 60, 10).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].notification.created_at, due);
+    assert_eq!(
+        store.outbox_stats().await.unwrap(),
+        OutboxStats {
+            pending: 1,
+            sent: 1,
+            dead: 0
+        }
+    );
+}

@@ -213,6 +213,7 @@ macro_rules! store_conformance {
             email_index_follows_email_changes,
             key_claims_within_one_change,
             recovery_code_is_used_once_by_compare_and_swap,
+            outbox_holds_an_entry_until_its_created_at,
         ]}
     };
     (@table) => {

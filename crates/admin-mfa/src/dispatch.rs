@@ -6,7 +6,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use admin_mfa_lifecycle::{AdminId, KeyRing, Notification, NotificationKind, OrgId};
+use admin_mfa_lifecycle::{
+    AdminId, KeyRing, Notification, NotificationDetail, NotificationKind, OrgId,
+};
 use admin_mfa_ports::{
     AdminStore, Clock, ConflictKind, KeyProvider, Lease, MailError, Mailer, OutboxEntry, OutboxId,
     StoreError,
@@ -264,6 +266,8 @@ pub enum FailureReason {
     /// The entry cannot be rendered (a link email without a link, or a link of the wrong
     /// purpose): no retry.
     Unrenderable,
+    /// Reading the admin a set-up reminder is for failed (DL-3): retried.
+    StoreRead,
 }
 
 impl FailureReason {
@@ -283,6 +287,7 @@ impl FailureReason {
             Self::MailerPanicked => "mailer_panicked",
             Self::SealedLink => "sealed_link",
             Self::Unrenderable => "unrenderable",
+            Self::StoreRead => "store_read",
         }
     }
 }
@@ -342,6 +347,9 @@ pub struct DispatchReport {
     /// Whether the run stopped at [`DispatchConfig::max_batches`] with entries possibly
     /// still due.
     pub more: bool,
+    /// Set-up reminders that no longer applied when due (the admin had set MFA up, the
+    /// deadline had moved, or the requirement was gone): marked sent without a message (DL-3).
+    pub dropped: usize,
 }
 
 /// Why a dispatch run stopped early.
@@ -556,7 +564,25 @@ async fn deliver(
         notification,
         attempts,
     } = entry;
-    let outcome = attempt(mailer, keys, renderer, config, &notification).await;
+    let outcome = match still_due(store, clock, &notification).await {
+        Ok(true) => attempt(mailer, keys, renderer, config, &notification).await,
+        Ok(false) => {
+            match store.mark_sent(lease).await {
+                Ok(()) => {
+                    report.dropped += 1;
+                    tracing::info!(
+                        outbox = lease.id.0,
+                        admin = %notification.admin,
+                        kind = notification.kind.as_str(),
+                        "outbox reminder no longer applies; dropped"
+                    );
+                }
+                Err(err) => note_mark_error(lease, &err, report),
+            }
+            return;
+        }
+        Err(reason) => Err(reason),
+    };
     let n = &notification;
     if let Err(reason) = outcome {
         report.failures.push(AttemptFailure {
@@ -639,6 +665,27 @@ fn note_mark_error(lease: Lease, err: &StoreError, report: &mut DispatchReport) 
         report.mark_errors += 1;
         tracing::warn!(outbox = lease.id.0, error = %err, "outbox mark failed");
     }
+}
+
+/// Whether `n` is still worth sending. Every message is, except a set-up reminder whose
+/// deadline no longer applies when it comes due: the admin is gone, has set MFA up, is no
+/// longer required, or has another deadline now (DL-3). One store read per reminder.
+async fn still_due(
+    store: &dyn AdminStore,
+    clock: &dyn Clock,
+    n: &Notification,
+) -> Result<bool, FailureReason> {
+    if n.kind != NotificationKind::SetupReminder {
+        return Ok(true);
+    }
+    let Some(NotificationDetail::SetupDue { by }) = n.detail else {
+        return Ok(false);
+    };
+    let admin = store
+        .admin(n.org, n.admin)
+        .await
+        .map_err(|_| FailureReason::StoreRead)?;
+    Ok(admin.is_some_and(|a| a.value.mfa.setup_deadline_after(clock.now()) == Some(by)))
 }
 
 /// One delivery attempt: open the link, render, send with a timeout, catching panics.

@@ -290,7 +290,8 @@ pub const fn link_purpose_of(kind: NotificationKind) -> Option<LinkPurpose> {
         | NotificationKind::LockedOut
         | NotificationKind::MfaRequired
         | NotificationKind::MfaNotRequired
-        | NotificationKind::RecoveryCodeUsed => None,
+        | NotificationKind::RecoveryCodeUsed
+        | NotificationKind::SetupReminder => None,
     }
 }
 
@@ -455,6 +456,10 @@ impl EmailRenderer {
                 expiry: expiry.clone(),
             })
         };
+        let due = match n.detail {
+            Some(NotificationDetail::SetupDue { by }) => Some(format_utc(by)),
+            _ => None,
+        };
         let (subject, paragraphs, action, repudiation) = match n.kind {
             NotificationKind::SetupInvitation => (
                 format!("Set up multi-factor authentication for {product}"),
@@ -533,17 +538,59 @@ impl EmailRenderer {
                      {support} at once."
                 ),
             ),
-            NotificationKind::MfaRequired => (
-                format!("Multi-factor authentication is now required for {product}"),
-                vec![format!(
-                    "An administrator made multi-factor authentication (MFA) required for your \
-                     {product} admin account ({email}). Your next sign-in asks for a code from \
-                     your authenticator app; if you have not set one up yet, you will get an \
-                     email with a setup link."
-                )],
-                None,
-                format!("If this wasn't you or you did not expect this change, tell {support}."),
-            ),
+            NotificationKind::MfaRequired => match due {
+                None => (
+                    format!("Multi-factor authentication is now required for {product}"),
+                    vec![format!(
+                        "An administrator made multi-factor authentication (MFA) required for \
+                         your {product} admin account ({email}). Your next sign-in asks for a \
+                         code from your authenticator app; if you have not set one up yet, you \
+                         will get an email with a setup link."
+                    )],
+                    None,
+                    format!(
+                        "If this wasn't you or you did not expect this change, tell {support}."
+                    ),
+                ),
+                Some(by) => (
+                    format!("Set up multi-factor authentication for {product} by {by}"),
+                    vec![
+                        format!(
+                            "An administrator made multi-factor authentication (MFA) required \
+                             for your {product} admin account ({email}). Set up an authenticator \
+                             app by {by}: until then you can still sign in with your password \
+                             alone; from then on, signing in needs MFA."
+                        ),
+                        "Sign in to get an email with your setup link. If you already use an \
+                         authenticator app for this account, nothing changes for you."
+                            .to_owned(),
+                    ],
+                    None,
+                    format!(
+                        "If this wasn't you or you did not expect this change, tell {support}."
+                    ),
+                ),
+            },
+            NotificationKind::SetupReminder => {
+                let by = due.unwrap_or_else(|| "the deadline your administrator set".to_owned());
+                (
+                    format!("Reminder: set up multi-factor authentication for {product} by {by}"),
+                    vec![
+                        format!(
+                            "Multi-factor authentication (MFA) becomes required for your \
+                             {product} admin account ({email}) at {by}. After that, you cannot \
+                             sign in with your password alone."
+                        ),
+                        "Sign in now to get an email with your setup link, then scan the QR \
+                         code with your authenticator app."
+                            .to_owned(),
+                    ],
+                    None,
+                    format!(
+                        "If this wasn't meant for you or you did not expect it, tell {support}."
+                    ),
+                )
+            }
             NotificationKind::MfaNotRequired => (
                 format!("Multi-factor authentication is no longer required for {product}"),
                 vec![format!(

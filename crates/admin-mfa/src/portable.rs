@@ -428,6 +428,7 @@ fn open_session_at(ring: &KeyRing, now: UnixTime, token: &str) -> Option<Authent
     r.end()?;
     live(PortableKind::Session, now, expires)?;
     Some(Authenticated {
+        setup_due_by: None,
         admin,
         org,
         factors: decode_factors(factors)?,
@@ -515,6 +516,7 @@ mod tests {
 
     fn session(org: [u8; 16], admin: [u8; 16], epoch: u64, at: u64, mfa: bool) -> Authenticated {
         Authenticated {
+            setup_due_by: None,
             admin: AdminId::from_bytes(admin),
             org: OrgId::from_bytes(org),
             factors: if mfa {

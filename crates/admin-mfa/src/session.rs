@@ -56,6 +56,7 @@ pub struct Authenticated {
     pub(crate) factors: Vec<FactorKind>,
     pub(crate) authenticated_at: UnixTime,
     pub(crate) credential_epoch: u64,
+    pub(crate) setup_due_by: Option<UnixTime>,
 }
 
 impl Authenticated {
@@ -96,6 +97,17 @@ impl Authenticated {
     #[must_use]
     pub const fn credential_epoch(&self) -> u64 {
         self.credential_epoch
+    }
+
+    /// When MFA set-up is due, for a password-only login inside a set-up grace period
+    /// ([`MfaService::require_mfa_by`](crate::MfaService::require_mfa_by), DL-2): show "set up
+    /// MFA by …" and the way to the setup e-mail, which the login (re)sent. From that time on
+    /// the login answers [`LoginOutcome::SetupRequired`]. `None` for every other session, and
+    /// for a session opened from a [`PortableToken`](crate::PortableToken) (the login answer
+    /// is where a host reads it).
+    #[must_use]
+    pub const fn setup_due_by(&self) -> Option<UnixTime> {
+        self.setup_due_by
     }
 
     /// Whether the login is older than `max_age_secs` at `now`, so that a sensitive action

@@ -21,7 +21,7 @@ use admin_mfa_ports::EmailMessage;
 use proptest::prelude::*;
 
 const BASE: &str = "https://admin.acme.example/mfa/link";
-const ALL_KINDS: [NotificationKind; 7] = [
+const ALL_KINDS: [NotificationKind; 8] = [
     NotificationKind::SetupInvitation,
     NotificationKind::ResetRequested,
     NotificationKind::SetupCompleted,
@@ -29,6 +29,7 @@ const ALL_KINDS: [NotificationKind; 7] = [
     NotificationKind::LockedOut,
     NotificationKind::MfaRequired,
     NotificationKind::RecoveryCodeUsed,
+    NotificationKind::SetupReminder,
 ];
 const CREATED: u64 = 1_700_000_000;
 
@@ -78,8 +79,15 @@ fn notification(kind: NotificationKind, display_name: &str, to: &str) -> Notific
         link_expires_at: purpose.map(|_| UnixTime::from_secs(CREATED + ttl)),
         created_at: UnixTime::from_secs(CREATED),
         dedupe_key: DedupeKey::new(admin(), kind, "golden"),
-        detail: (kind == NotificationKind::RecoveryCodeUsed)
-            .then_some(NotificationDetail::RecoveryCodesLeft { left: 2 }),
+        detail: match kind {
+            NotificationKind::RecoveryCodeUsed => {
+                Some(NotificationDetail::RecoveryCodesLeft { left: 2 })
+            }
+            NotificationKind::SetupReminder => Some(NotificationDetail::SetupDue {
+                by: UnixTime::from_secs(CREATED + 86_400),
+            }),
+            _ => None,
+        },
     }
 }
 

@@ -18,6 +18,9 @@ impl MfaService {
     /// - No factor and MFA not required: [`LoginOutcome::Authenticated`] (password only).
     /// - A factor is active (required or not, locked or not): [`LoginOutcome::MfaChallenge`];
     ///   finish with [`MfaService::verify`].
+    /// - MFA required but not set up, before a set-up deadline
+    ///   ([`MfaService::require_mfa_by`]): [`LoginOutcome::Authenticated`] with the password
+    ///   alone and [`Authenticated::setup_due_by`] set; the setup link is (re)sent as below.
     /// - MFA required but not set up: [`LoginOutcome::SetupRequired`], no privileges. A
     ///   setup link that still works (unexpired, current credential epoch) stays pending and
     ///   no new e-mail is sent, so the link already in the admin's inbox keeps working
@@ -95,6 +98,17 @@ impl MfaService {
                 factors: vec![FactorKind::Password],
                 authenticated_at: now,
                 credential_epoch: applied.credential_epoch,
+                setup_due_by: None,
+            }),
+            // Required, not set up, inside the grace period of a deadline (DL-1, DL-2): the
+            // password alone, with the deadline; the setup link went out above.
+            LoginStep::SetupDue { by } => LoginOutcome::Authenticated(Authenticated {
+                admin: applied.id,
+                org: applied.org,
+                factors: vec![FactorKind::Password],
+                authenticated_at: now,
+                credential_epoch: applied.credential_epoch,
+                setup_due_by: Some(by),
             }),
             LoginStep::MfaChallenge => LoginOutcome::MfaChallenge(MfaChallenge {
                 admin: applied.id,

@@ -193,6 +193,9 @@ impl MfaService {
     /// chunk is read and decided while the previous one is written (the chunks hold
     /// different admins), so a store's read and its commit overlap.
     ///
+    /// MFA is required at once, as JumpCloud's guide has it; [`MfaService::require_mfa_by`]
+    /// gives the admins a grace period instead.
+    ///
     /// # Errors
     ///
     /// Only for the actor's session ([`Error::SessionExpired`], [`Error::ReauthRequired`])
@@ -202,6 +205,57 @@ impl MfaService {
         &self,
         actor: &Authenticated,
         targets: &[AdminId],
+    ) -> Result<BulkReport> {
+        self.require_mfa_until(actor, targets, None).await
+    }
+
+    /// [`MfaService::require_mfa`] with a set-up deadline: until `deadline` an admin without
+    /// a factor signs in with the password alone, and the login answer says when set-up is
+    /// due ([`Authenticated::setup_due_by`](crate::Authenticated::setup_due_by); the setup
+    /// e-mail goes out at that login); from `deadline` on, the login answers
+    /// [`LoginOutcome::SetupRequired`](crate::LoginOutcome::SetupRequired) as without one
+    /// (DL-1, DL-2). The "MFA required" e-mail names the deadline, and reminders are queued
+    /// in the same store write for three days and one day before it, delivered by
+    /// [`MfaService::dispatch_emails`] when due and dropped if the admin has set MFA up or
+    /// the deadline changed by then (DL-3).
+    ///
+    /// A deadline only ever moves earlier (DL-4): for an admin already required, a later
+    /// deadline (or any deadline on an admin required at once) changes nothing and reports
+    /// [`BulkItem::AlreadyRequired`]; an earlier one replaces the pending one
+    /// ([`BulkItem::Required`], with a notice and new reminders). A `deadline` not after
+    /// now means "at once". Admins with a factor get no deadline (their code is asked for
+    /// anyway), and admins created later are required at once by default. Nobody shortens or
+    /// lifts their own grace period except by setting MFA up, and no call extends one.
+    /// The widget counts an admin in a grace period as required.
+    ///
+    /// ```no_run
+    /// # async fn f(service: &admin_mfa::MfaService, boss: &admin_mfa::Authenticated, ids: &[admin_mfa::AdminId]) -> admin_mfa::Result<()> {
+    /// use admin_mfa::UnixTime;
+    ///
+    /// let in_two_weeks = UnixTime::from_secs(1_700_000_000 + 14 * 86_400);
+    /// let report = service.require_mfa_by(boss, ids, in_two_weeks).await?;
+    /// assert!(report.all_required());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`MfaService::require_mfa`].
+    pub async fn require_mfa_by(
+        &self,
+        actor: &Authenticated,
+        targets: &[AdminId],
+        deadline: UnixTime,
+    ) -> Result<BulkReport> {
+        self.require_mfa_until(actor, targets, Some(deadline)).await
+    }
+
+    async fn require_mfa_until(
+        &self,
+        actor: &Authenticated,
+        targets: &[AdminId],
+        deadline: Option<UnixTime>,
     ) -> Result<BulkReport> {
         let subject = self.actor(actor, true).await?;
         let context = self.policy_context(false);
@@ -225,12 +279,15 @@ impl MfaService {
             let last = next.is_none();
             let write = async {
                 if let Some(chunk) = decided.take() {
-                    self.write_chunk(&subject, &context, chunk).await;
+                    self.write_chunk(&subject, &context, chunk, deadline).await;
                 }
             };
             let decide = async {
                 match next {
-                    Some((ids, slots)) => self.decide_chunk(&subject, &context, ids, slots).await,
+                    Some((ids, slots)) => {
+                        self.decide_chunk(&subject, &context, ids, slots, deadline)
+                            .await
+                    }
                     None => None,
                 }
             };
@@ -277,6 +334,7 @@ impl MfaService {
         context: &PolicyContext,
         chunk: &'a [AdminId],
         results: &'a mut [Option<BulkItem>],
+        deadline: Option<UnixTime>,
     ) -> Option<DecidedChunk<'a>> {
         let now = self.clock.now();
         let keys = self.keys.keys();
@@ -293,7 +351,7 @@ impl MfaService {
             Err(e) => {
                 tracing::debug!(error = %e, "bulk chunk not read; one by one");
                 for (id, slot) in chunk.iter().zip(results.iter_mut()) {
-                    *slot = Some(self.require_one(subject, context, *id).await);
+                    *slot = Some(self.require_one(subject, context, *id, deadline).await);
                 }
                 return None;
             }
@@ -316,7 +374,10 @@ impl MfaService {
                 continue;
             }
             let ctx = DecideContext::new(id, self.config.lifecycle(), &keys);
-            let command = Command::Require { by: subject.id };
+            let command = Command::Require {
+                by: subject.id,
+                deadline,
+            };
             match execute(&current.value.mfa, command, now, &ctx) {
                 Ok((_, events)) if events.is_empty() => {
                     set(BulkItem::AlreadyRequired);
@@ -344,7 +405,13 @@ impl MfaService {
 
     /// Commits a decided chunk as one change; if that write fails, every admin it would
     /// have written is redone on its own.
-    async fn write_chunk(&self, subject: &Admin, context: &PolicyContext, chunk: DecidedChunk<'_>) {
+    async fn write_chunk(
+        &self,
+        subject: &Admin,
+        context: &PolicyContext,
+        chunk: DecidedChunk<'_>,
+        deadline: Option<UnixTime>,
+    ) {
         let DecidedChunk {
             ids,
             results,
@@ -363,18 +430,27 @@ impl MfaService {
                 tracing::debug!(error = %e, "bulk chunk not written; one by one");
                 for ((id, slot), written) in ids.iter().zip(results.iter_mut()).zip(&pending) {
                     if *written {
-                        *slot = Some(self.require_one(subject, context, *id).await);
+                        *slot = Some(self.require_one(subject, context, *id, deadline).await);
                     }
                 }
             }
         }
     }
 
-    async fn require_one(&self, subject: &Admin, context: &PolicyContext, id: AdminId) -> BulkItem {
+    async fn require_one(
+        &self,
+        subject: &Admin,
+        context: &PolicyContext,
+        id: AdminId,
+        deadline: Option<UnixTime>,
+    ) -> BulkItem {
         let result = self
             .mutate(subject.org, id, Some(subject.id), |admin, _| {
                 self.authorize_on(subject, &Action::RequireMfaBulk, admin, context)?;
-                Ok(vec![Command::Require { by: subject.id }])
+                Ok(vec![Command::Require {
+                    by: subject.id,
+                    deadline,
+                }])
             })
             .await;
         match result {

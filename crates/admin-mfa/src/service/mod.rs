@@ -153,14 +153,15 @@ struct Outline {
     login_step: LoginStep,
 }
 
-impl From<&Admin> for Outline {
-    fn from(admin: &Admin) -> Self {
+impl Outline {
+    /// What callers need of `admin` at `now` (the login step depends on a set-up deadline).
+    fn at(admin: &Admin, now: UnixTime) -> Self {
         Self {
             id: admin.id,
             org: admin.org,
             email: admin.email.clone(),
             credential_epoch: admin.mfa.credential_epoch,
-            login_step: admin.mfa.login_step(),
+            login_step: admin.mfa.login_step_at(now),
         }
     }
 }
@@ -201,6 +202,7 @@ impl Applied {
                 factors: vec![FactorKind::Password, factor],
                 authenticated_at: *at,
                 credential_epoch: self.admin.credential_epoch,
+                setup_due_by: None,
             })
         })
     }
@@ -565,7 +567,7 @@ impl MfaService {
         let changed = next != current.value;
         if !changed && events.is_empty() {
             let applied = Applied {
-                admin: Outline::from(&next),
+                admin: Outline::at(&next, now),
                 events,
                 queued: 0,
                 written: false,
@@ -585,7 +587,7 @@ impl MfaService {
             now,
             current.version.get(),
         );
-        let outline = Outline::from(&next);
+        let outline = Outline::at(&next, now);
         let mut stored = None;
         if changed {
             if keep {
@@ -656,6 +658,7 @@ fn log_events(admin: &Admin, events: &[Event]) {
             Event::PasswordFailuresCleared { .. } => "password_failures_cleared",
             Event::RecoveryCodesIssued { .. } => "recovery_codes_issued",
             Event::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Event::SetupDeadlineSet { .. } => "setup_deadline_set",
         };
         tracing::info!(admin = %admin.id, org = %admin.org, event = kind, "mfa event");
     }

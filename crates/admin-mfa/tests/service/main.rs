@@ -16,6 +16,7 @@
 mod backends;
 mod common;
 mod concurrency;
+mod deadlines;
 mod faults;
 mod hardening;
 mod recovery;
