@@ -718,6 +718,12 @@ mod tests {
         assert!(ok("http://localhost:8080/mfa"));
         assert!(ok("http://127.0.0.1/mfa"));
         assert!(ok("http://[::1]/mfa"));
+        // An internationalized host is converted to its ASCII form (IDNA), whichever of
+        // idna's back ends the build's lock picked.
+        let idn = EmailConfig::builder("P", "https://bücher.example/mfa")
+            .build()
+            .unwrap();
+        assert_eq!(idn.link_base(), "https://xn--bcher-kva.example/mfa");
         let err = |u: &str| EmailConfig::builder("P", u).build().unwrap_err();
         assert_eq!(
             err("http://admin.example.com/mfa"),
