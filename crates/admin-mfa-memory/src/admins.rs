@@ -191,6 +191,10 @@ struct OrgIndex {
     /// Admins without MFA required, in listing order (by email, unique within an
     /// organization), with their positions.
     without_required: BTreeMap<ListKey, usize>,
+    /// Every admin of the organization, in listing order, with their positions. A key's
+    /// email shares the row's text (an `Email` is a counted reference), so an entry costs
+    /// its fixed size only.
+    all: BTreeMap<ListKey, usize>,
     role_count: HashMap<Role, u64>,
 }
 
@@ -305,6 +309,18 @@ impl AdminTable {
             .filter_map(|(_, pos)| self.rows.get(*pos))
     }
 
+    /// Every admin of `org`, by email, after `after` if given.
+    pub(crate) fn all(&self, org: OrgId, after: Option<&Email>) -> impl Iterator<Item = &Row> {
+        let start = after.map_or(Bound::Unbounded, |email| {
+            Bound::Excluded(ListKey::of(email))
+        });
+        self.orgs
+            .get(&org)
+            .into_iter()
+            .flat_map(move |o| o.all.range((start.clone(), Bound::Unbounded)))
+            .filter_map(|(_, pos)| self.rows.get(*pos))
+    }
+
     /// How many admins of `org` have `role`.
     pub(crate) fn count_with_role(&self, org: OrgId, role: &Role) -> u64 {
         self.orgs
@@ -356,6 +372,12 @@ impl AdminTable {
         }
         if email_changed {
             remove(&mut org.by_email, hashes.email(&old.email), pos);
+            let key = ListKey::of(&old.email);
+            if let Some(holder) = org.all.remove(&key)
+                && holder != pos
+            {
+                org.all.insert(key, holder);
+            }
         }
         if old.is_listed() && (email_changed || !new.is_listed()) {
             let key = ListKey::of(&old.email);
@@ -418,6 +440,7 @@ fn index_new(
             .insert_unique(hashes.email(&row.email), pos, |p| {
                 rows.get(*p).map_or(0, |r| hashes.email(&r.email))
             });
+        org.all.insert(ListKey::of(&row.email), pos);
     }
     if row.is_listed() && (email_new || was.as_ref().is_some_and(|w| !w.listed)) {
         org.without_required.insert(ListKey::of(&row.email), pos);
@@ -450,6 +473,12 @@ mod tests {
         assert_eq!(table.by_token.len(), linked);
         assert_eq!(table.by_id.len(), admins.len());
         assert_eq!(table.orgs[&org].by_email.len(), admins.len());
+        let mut every: Vec<&Admin> = admins.iter().map(|(a, _)| a).collect();
+        every.sort_by(|x, y| x.email.cmp(&y.email));
+        let every: Vec<AdminId> = every.iter().map(|a| a.id).collect();
+        let got: Vec<AdminId> = table.all(org, None).map(Row::id).collect();
+        assert_eq!(got, every);
+        assert_eq!(table.orgs[&org].all.len(), admins.len());
         let mut listed: Vec<&Admin> = admins
             .iter()
             .map(|(a, _)| a)

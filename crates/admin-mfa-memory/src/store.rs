@@ -75,6 +75,30 @@ fn versioned(row: &Row) -> Versioned<Admin> {
     }
 }
 
+/// One keyset page of `rows` (in listing order, after the cursor): at most `limit` items,
+/// and the last one's email as the cursor when more rows follow.
+fn email_page<'a, T>(
+    rows: impl Iterator<Item = &'a Row>,
+    limit: usize,
+    item: impl Fn(&Row) -> T,
+) -> Page<T, Email> {
+    let mut rows = rows.peekable();
+    let mut items = Vec::new();
+    let mut last = None;
+    while items.len() < limit {
+        let Some(row) = rows.next() else {
+            break;
+        };
+        items.push(item(row));
+        last = Some(row);
+    }
+    let next = match rows.peek() {
+        Some(_) => last.map(|row| row.email().clone()),
+        None => None,
+    };
+    Page { items, next }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OutboxState {
     Pending,
@@ -254,21 +278,19 @@ impl AdminStore for MemoryStore {
         org: OrgId,
         page: PageRequest<Email>,
     ) -> Result<Page<AdminSummary, Email>, StoreError> {
-        let limit = page.clamped_limit();
         let inner = self.read();
-        let mut items: Vec<AdminSummary> = inner
-            .admins
-            .without_required(org, page.after.as_ref())
-            .take(limit + 1)
-            .map(Row::summary)
-            .collect();
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|s| s.email.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        let rows = inner.admins.without_required(org, page.after.as_ref());
+        Ok(email_page(rows, page.clamped_limit(), Row::summary))
+    }
+
+    async fn list_admins(
+        &self,
+        org: OrgId,
+        page: PageRequest<Email>,
+    ) -> Result<Page<Admin, Email>, StoreError> {
+        let inner = self.read();
+        let rows = inner.admins.all(org, page.after.as_ref());
+        Ok(email_page(rows, page.clamped_limit(), Row::admin))
     }
 
     async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {

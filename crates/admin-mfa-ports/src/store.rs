@@ -376,6 +376,16 @@ pub trait AdminStore: Send + Sync {
         page: PageRequest<Email>,
     ) -> Result<Page<AdminSummary, Email>, StoreError>;
 
+    /// Every admin of `org`, ordered by email, one page at a time: the Administrators list,
+    /// and the pass over all admins that reports take. [`Page::next`] is the email of the
+    /// page's last admin; an admin changed between two pages shows its state as read by the
+    /// page that holds it.
+    async fn list_admins(
+        &self,
+        org: OrgId,
+        page: PageRequest<Email>,
+    ) -> Result<Page<Admin, Email>, StoreError>;
+
     /// How many admins of `org` have `role` (the policy's `awb_count` comes from here).
     async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError>;
 
@@ -508,6 +518,17 @@ macro_rules! forward_store {
                 Self: 'async_trait,
             {
                 (**self).list_without_mfa_required(org, page)
+            }
+            fn list_admins<'life0, 'async_trait>(
+                &'life0 self,
+                org: OrgId,
+                page: PageRequest<Email>,
+            ) -> Forwarded<'async_trait, Page<Admin, Email>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).list_admins(org, page)
             }
             fn count_with_role<'life0, 'life1, 'async_trait>(
                 &'life0 self,

@@ -724,6 +724,47 @@ mod tests {
         assert_eq!(hits, 1_800);
     }
 
+    /// The Administrators list walks the (org, email) unique index in order, on both pages'
+    /// statements, before and after `ANALYZE`: no scan of other organizations, no sort.
+    #[tokio::test]
+    async fn admin_list_walks_the_org_email_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("list.db")).await.unwrap();
+        let (mine, other) = (org(1), org(2));
+        let mut change = Change::new();
+        for n in 0..500 {
+            let mut a = admin(if n % 5 == 0 { other } else { mine }, n);
+            if n % 2 == 0 {
+                require(&mut a, T0);
+            }
+            change = change.insert(a);
+        }
+        store.commit(change).await.unwrap();
+        let statements = [
+            crate::common::admin_select!("WHERE org = $1 ORDER BY email LIMIT $2"),
+            crate::common::admin_select!("WHERE org = $1 AND email > $3 ORDER BY email LIMIT $2"),
+        ];
+        for analyzed in [false, true] {
+            if analyzed {
+                sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+            }
+            for sql in statements {
+                let lines = plan(&store, sql, Some(mine), "10").await;
+                assert_eq!(lines.len(), 1, "analyzed: {analyzed}: {lines:?}");
+                assert!(
+                    lines[0].starts_with("SEARCH admins USING INDEX admins_org_email_key (org=?"),
+                    "analyzed: {analyzed}: {lines:?}"
+                );
+            }
+        }
+        let page = store
+            .list_admins(mine, admin_mfa_ports::PageRequest::first(1000))
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 400);
+        assert!(page.items.iter().all(|a| a.org == mine));
+    }
+
     /// Yields until `done` holds (the other tasks get to run in between).
     async fn until(mut done: impl FnMut() -> bool) {
         while !done() {

@@ -651,6 +651,179 @@ pub(crate) async fn widget_count_listing_and_paging(store: Arc<dyn AdminStore>) 
     assert_eq!(store.count_without_mfa_required(o).await.unwrap(), 75);
 }
 
+/// Every page of `org`'s admin list, `limit` at a time: the admins in order and how many
+/// pages it took.
+async fn all_listed(
+    store: &Arc<dyn AdminStore>,
+    org: OrgId,
+    limit: u32,
+) -> (Vec<admin_mfa_lifecycle::Admin>, usize) {
+    let mut listed = Vec::new();
+    let mut page = PageRequest::first(limit);
+    let mut pages = 0;
+    loop {
+        let got = store.list_admins(org, page.clone()).await.unwrap();
+        pages += 1;
+        assert!(got.items.len() <= page.clamped_limit());
+        if got.next.is_some() {
+            assert_eq!(
+                got.items.len(),
+                page.clamped_limit(),
+                "a short page is the last"
+            );
+            assert_eq!(
+                got.next.as_ref(),
+                got.items.last().map(|a| &a.email),
+                "the cursor is the last admin's email"
+            );
+        }
+        listed.extend(got.items);
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+        assert!(pages <= 10_000, "the listing does not end");
+    }
+    (listed, pages)
+}
+
+/// The admin list holds every admin of the organization, required or not, in email order,
+/// page by page with no admin twice and none left out, nothing of another organization,
+/// and clamps its limit.
+pub(crate) async fn admin_list_orders_pages_and_isolates(store: Arc<dyn AdminStore>) {
+    let (o, other) = (org(1), org(2));
+    let mut change = Change::new();
+    let mut expected = Vec::new();
+    // Inserted out of email order, with another organization's admins in between.
+    for n in (0..1_005u32).rev() {
+        let mut a = admin(if n % 7 == 3 { other } else { o }, n);
+        if n % 3 == 0 {
+            require(&mut a, T0);
+        }
+        if a.org == o {
+            expected.push(a.clone());
+        }
+        change = change.insert(a);
+    }
+    apply(&store, change).await;
+    expected.sort_by(|x, y| x.email.cmp(&y.email));
+    // 144 of the numbers below 1005 are 3 modulo 7.
+    let total = expected.len();
+    assert_eq!(total, 1_005 - 144);
+
+    for limit in [1, 20, total - 1, total, total + 1] {
+        let (listed, pages) = all_listed(&store, o, limit as u32).await;
+        assert_eq!(listed, expected, "limit {limit}");
+        assert_eq!(pages, total.div_ceil(limit), "limit {limit}");
+    }
+    let (listed, _) = all_listed(&store, other, 50).await;
+    assert_eq!(listed.len(), 144);
+    assert!(listed.iter().all(|a| a.org == other));
+    assert!(listed.windows(2).all(|w| w[0].email < w[1].email));
+
+    // A cursor need not be a stored email: the page starts after it.
+    let after = email("admin000500@example.com");
+    let from = store
+        .list_admins(
+            o,
+            PageRequest {
+                after: Some(after.clone()),
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
+    let want: Vec<&admin_mfa_lifecycle::Admin> = expected
+        .iter()
+        .filter(|a| a.email > after)
+        .take(3)
+        .collect();
+    assert_eq!(from.items.iter().collect::<Vec<_>>(), want);
+
+    // Limits are clamped, never an error: 0 lists one, and no page exceeds the maximum.
+    let one = store.list_admins(o, PageRequest::first(0)).await.unwrap();
+    assert_eq!(one.items, expected[..1]);
+    assert_eq!(one.next, Some(expected[0].email.clone()));
+    let max = store
+        .list_admins(o, PageRequest::first(u32::MAX))
+        .await
+        .unwrap();
+    let cap = PageRequest::<Email>::MAX_LIMIT as usize;
+    assert_eq!(max.items, expected[..cap.min(expected.len())]);
+    assert_eq!(max.next, None);
+    // An organization without admins lists nothing.
+    let none = store
+        .list_admins(org(3), PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(none.items.is_empty() && none.next.is_none());
+}
+
+/// The admin list follows writes: an updated admin shows its new state, an admin whose
+/// email changes leaves its old place for its new one (two admins may swap emails in one
+/// change), and a refused change adds no one.
+pub(crate) async fn admin_list_follows_updates(store: Arc<dyn AdminStore>) {
+    let o = org(1);
+    let mut change = Change::new();
+    for n in 0..30u32 {
+        change = change.insert(admin(o, n));
+    }
+    apply(&store, change).await;
+    let (before, _) = all_listed(&store, o, 7).await;
+    assert_eq!(before.len(), 30);
+
+    // New state: requirement, role, display name and a pending link.
+    let mut a = before[4].clone();
+    require(&mut a, T0.saturating_add_secs(5));
+    a.role = Role::Builtin(BuiltinRole::AdministratorWithBilling);
+    a.display_name = "Renamed".to_owned();
+    set_link(&mut a, token_hash(4), T0);
+    apply(&store, Change::new().update(a.clone(), Version::FIRST)).await;
+    let (listed, _) = all_listed(&store, o, 7).await;
+    assert_eq!(listed.len(), 30);
+    assert_eq!(listed[4], a);
+
+    // An email change moves the admin: gone from its old place, listed at the new one.
+    let mut moved = before[2].clone();
+    moved.email = email("zz-moved@example.com");
+    apply(&store, Change::new().update(moved.clone(), Version::FIRST)).await;
+    let (listed, _) = all_listed(&store, o, 7).await;
+    assert_eq!(listed.len(), 30);
+    assert!(listed.iter().all(|x| x.email != before[2].email));
+    assert_eq!(listed.last(), Some(&moved));
+    assert_eq!(listed.iter().filter(|x| x.id == moved.id).count(), 1);
+
+    // Two admins swap emails in one change: each is listed once, at the other's place.
+    let (mut x, mut y) = (before[10].clone(), before[20].clone());
+    std::mem::swap(&mut x.email, &mut y.email);
+    apply(
+        &store,
+        Change::new()
+            .update(x.clone(), Version::FIRST)
+            .update(y.clone(), Version::FIRST),
+    )
+    .await;
+    let (listed, _) = all_listed(&store, o, 7).await;
+    assert_eq!(listed.len(), 30);
+    assert!(listed.windows(2).all(|w| w[0].email < w[1].email));
+    assert_eq!(listed.iter().position(|l| l.id == x.id), Some(19));
+    assert_eq!(listed.iter().position(|l| l.id == y.id), Some(9));
+
+    // A refused change (its second write is stale) lists no one new.
+    let fresh = admin(o, 99);
+    let refused = store
+        .commit(
+            Change::new()
+                .insert(fresh.clone())
+                .update(before[0].clone(), Version::new(7)),
+        )
+        .await;
+    assert_conflict(refused, ConflictKind::Version);
+    let (listed, _) = all_listed(&store, o, 7).await;
+    assert_eq!(listed.len(), 30);
+    assert!(listed.iter().all(|l| l.id != fresh.id));
+}
+
 /// Nothing of one organization is visible through another's calls.
 pub(crate) async fn tenant_isolation(store: Arc<dyn AdminStore>) {
     let (oa, ob) = (org(1), org(2));

@@ -205,6 +205,8 @@ macro_rules! store_conformance {
             outbox_lease_expiry_retry_and_dead,
             concurrent_leasing_never_hands_out_an_entry_twice,
             widget_count_listing_and_paging,
+            admin_list_orders_pages_and_isolates,
+            admin_list_follows_updates,
             tenant_isolation,
             times_round_trip_exactly,
             audit_log_pages_in_commit_order,

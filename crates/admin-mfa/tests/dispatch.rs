@@ -604,6 +604,13 @@ impl AdminStore for FailingLease<'_> {
     > {
         self.inner.list_without_mfa_required(org, page).await
     }
+    async fn list_admins(
+        &self,
+        org: OrgId,
+        page: admin_mfa_ports::PageRequest<Email>,
+    ) -> Result<admin_mfa_ports::Page<Admin, Email>, admin_mfa_ports::StoreError> {
+        self.inner.list_admins(org, page).await
+    }
     async fn count_with_role(
         &self,
         org: OrgId,

@@ -134,6 +134,14 @@ impl<S: AdminStore> AdminStore for FaultyStore<S> {
         self.read()?;
         self.inner.list_without_mfa_required(org, page).await
     }
+    async fn list_admins(
+        &self,
+        org: OrgId,
+        page: PageRequest<Email>,
+    ) -> Result<Page<Admin, Email>, StoreError> {
+        self.read()?;
+        self.inner.list_admins(org, page).await
+    }
     async fn count_with_role(&self, org: OrgId, role: &Role) -> Result<u64, StoreError> {
         self.read()?;
         self.inner.count_with_role(org, role).await
