@@ -21,6 +21,7 @@
 //! | "Reset TOTP MFA" at the prompt | [`MfaService::request_reset`], then the same link calls |
 //! | the designated admin resets it | [`MfaService::reset_mfa`]; [`MfaService::unlock_mfa`] after a lockout |
 //! | step-up before an MFA change | [`MfaService::reauthenticate`] |
+//! | the Administrators list | [`MfaService::list_admins`] → [`AdminListItem`] with [`MfaStatus`] |
 //! | audit, outbox | [`MfaService::audit_log`], [`MfaService::dispatch_emails`] |
 //!
 //! Every state change writes its audit events and queues its e-mails in the same atomic
@@ -219,8 +220,8 @@ pub use config::{
 pub use error::{Denied, Error, InvalidField, Result};
 pub use portable::PortableToken;
 pub use service::{
-    BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, LinkInfo, MfaService, MfaServiceBuilder,
-    NewAdmin, Provisioning, SetupComplete, WidgetView,
+    AdminListItem, BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, FactorStatus, LinkInfo,
+    MfaService, MfaServiceBuilder, MfaStatus, NewAdmin, Provisioning, SetupComplete, WidgetView,
 };
 pub use session::{
     Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupProof, SetupRequired,

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use admin_mfa::lifecycle::{Admin, AuditKind};
 use admin_mfa::policy::{Action, PageId, Target, WidgetAccess};
-use admin_mfa::{AdminId, BuiltinRole, BulkItem, Email, Error, NewAdmin, PageRequest, Password};
+use admin_mfa::{
+    AdminId, AdminListItem, BuiltinRole, BulkItem, Email, Error, MfaStatus, NewAdmin, PageRequest,
+    Password,
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +19,7 @@ use crate::Portal;
 use crate::directory::all_admins;
 use crate::error::{PageResult, explain, time};
 use crate::fields::{Fields, Params};
-use crate::views::{Viewer, alert, label, message_page, mfa_status, org, role_name};
+use crate::views::{Viewer, alert, label, message_page, mfa_status, named, org, role_name};
 
 /// `GET /home`: the widget exactly as the viewer's role may see it.
 pub(crate) async fn home(State(portal): State<Portal>, viewer: Viewer) -> PageResult {
@@ -299,7 +302,7 @@ pub(crate) async fn admins(State(portal): State<Portal>, viewer: Viewer) -> Page
                         td { (admin.display_name) }
                         td { (admin.email.as_str()) }
                         td { (role_name(&admin.role)) }
-                        td.mfa { (status_for(&portal, &viewer, admin)) }
+                        td.mfa { (listed_status(admin)) }
                         td { a href=(format!("/admins/{}", admin.id)) aria-label=(format!("Details for {}", admin.display_name)) { "Details" } }
                     }
                 }
@@ -323,6 +326,15 @@ pub(crate) async fn admins(State(portal): State<Portal>, viewer: Viewer) -> Page
     Ok(page.render("Administrators", body).into_response())
 }
 
+/// The status the service let the viewer see (`view-admin-mfa-status` on that admin).
+fn listed_status(admin: &AdminListItem) -> &'static str {
+    admin.mfa.map_or(HIDDEN_STATUS, mfa_status)
+}
+
+/// What the list and Details show for an admin whose MFA status the viewer may not see.
+const HIDDEN_STATUS: &str = "not shown to your role";
+
+/// Details: the admin's status, if the viewer may see it.
 fn status_for(portal: &Portal, viewer: &Viewer, admin: &Admin) -> &'static str {
     let target = Target::Admin {
         id: admin.id,
@@ -330,9 +342,10 @@ fn status_for(portal: &Portal, viewer: &Viewer, admin: &Admin) -> &'static str {
         role: &admin.role,
     };
     if viewer.may(portal, &Action::ViewAdminMfaStatus, target) {
-        mfa_status(&admin.mfa)
+        let now = portal.service().clock().now();
+        mfa_status(MfaStatus::of(&admin.mfa, now))
     } else {
-        "not shown to your role"
+        HIDDEN_STATUS
     }
 }
 
@@ -618,7 +631,7 @@ pub(crate) async fn audit(State(portal): State<Portal>, viewer: Viewer) -> PageR
     let names: HashMap<AdminId, String> = all_admins(&portal, &viewer.session)
         .await?
         .iter()
-        .map(|a| (a.id, label(a)))
+        .map(|a| (a.id, named(&a.display_name, &a.email)))
         .collect();
     let mut events = Vec::new();
     let mut request = PageRequest::first(PageRequest::<()>::MAX_LIMIT);

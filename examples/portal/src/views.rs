@@ -1,11 +1,11 @@
 //! The page frame (header, navigation, stylesheet), the signed-in viewer, and the few
 //! pieces several screens share.
 
-use admin_mfa::lifecycle::{Admin, MfaState};
+use admin_mfa::lifecycle::Admin;
 use admin_mfa::policy::{
     Action, Context, PageId, Request, Subject, Target, WidgetAccess, WidgetId,
 };
-use admin_mfa::{Authenticated, Role};
+use admin_mfa::{Authenticated, Email, FactorStatus, MfaStatus, Role};
 use admin_mfa_axum::CurrentAdmin;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -219,24 +219,26 @@ pub(crate) fn role_name(role: &Role) -> String {
     }
 }
 
-/// An admin's MFA status, in the words of the Administrators list.
-pub(crate) fn mfa_status(state: &MfaState) -> &'static str {
-    match (
-        state.is_locked(),
-        state.requirement.is_required(),
-        state.is_enrolled(),
-    ) {
-        (true, _, _) => "locked",
-        (false, true, true) => "required, enabled",
-        (false, true, false) => "required, not set up",
-        (false, false, true) => "not required, enabled",
-        (false, false, false) => "not required",
+/// An admin's MFA status, in the words of the Administrators list (a pending set-up link
+/// still reads "not set up").
+pub(crate) const fn mfa_status(status: MfaStatus) -> &'static str {
+    match (status.factor, status.required) {
+        (FactorStatus::Locked, _) => "locked",
+        (FactorStatus::Enabled, true) => "required, enabled",
+        (FactorStatus::None | FactorStatus::Pending, true) => "required, not set up",
+        (FactorStatus::Enabled, false) => "not required, enabled",
+        (FactorStatus::None | FactorStatus::Pending, false) => "not required",
     }
 }
 
 /// The admin as a short label: name and address.
 pub(crate) fn label(admin: &Admin) -> String {
-    format!("{} <{}>", admin.display_name, admin.email.as_str())
+    named(&admin.display_name, &admin.email)
+}
+
+/// A short label from a name and an address.
+pub(crate) fn named(display_name: &str, email: &Email) -> String {
+    format!("{display_name} <{}>", email.as_str())
 }
 
 /// `ORG` as the only organization a page ever names.

@@ -44,8 +44,8 @@ use crate::password::Passwords;
 use crate::session::{Authenticated, FactorKind};
 
 pub use types::{
-    BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, LinkInfo, NewAdmin, Provisioning,
-    SetupComplete, WidgetView,
+    AdminListItem, BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, FactorStatus, LinkInfo,
+    MfaStatus, NewAdmin, Provisioning, SetupComplete, WidgetView,
 };
 
 /// How often one operation re-reads and re-decides after a version conflict.
@@ -264,6 +264,12 @@ impl MfaService {
     #[must_use]
     pub fn store(&self) -> &Arc<dyn AdminStore> {
         &self.store
+    }
+
+    /// The clock every decision of the service reads.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Delivers the due outbox e-mails: renders each (text and HTML, links from the

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use admin_mfa_lifecycle::{AdminId, Email, LinkPurpose, RecoveryCodes, Role, UnixTime};
+use admin_mfa_lifecycle::{AdminId, Email, LinkPurpose, MfaState, RecoveryCodes, Role, UnixTime};
 use admin_mfa_policy::WidgetAccess;
 use admin_mfa_ports::{AdminSummary, Page};
 use admin_mfa_totp::OtpauthUri;
@@ -218,6 +218,70 @@ pub struct WidgetView {
     pub count: Option<u64>,
     /// The requested page of those admins; `None` when the role may not see the widget.
     pub admins: Option<Page<AdminSummary, Email>>,
+}
+
+/// One row of the Administrators list ([`MfaService::list_admins`](crate::MfaService::list_admins)):
+/// who the admin is and, where the viewer may see it, their MFA status. Nothing secret: no
+/// password hash, no sealed secret, no link or recovery code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AdminListItem {
+    /// The admin.
+    pub id: AdminId,
+    /// Their e-mail address; the list is ordered by it.
+    pub email: Email,
+    /// Their display name.
+    pub display_name: String,
+    /// Their role.
+    pub role: Role,
+    /// Their MFA status; `None` where the policy does not let the viewer see it
+    /// (`view-admin-mfa-status` on this admin).
+    pub mfa: Option<MfaStatus>,
+}
+
+/// An admin's MFA status as a list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct MfaStatus {
+    /// Whether MFA is required of the admin.
+    pub required: bool,
+    /// Where their authenticator stands.
+    pub factor: FactorStatus,
+}
+
+/// Where an admin's TOTP authenticator stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactorStatus {
+    /// No authenticator, and no setup or reset link outstanding.
+    None,
+    /// No authenticator yet, but a setup or reset link is outstanding (not expired).
+    Pending,
+    /// A verified authenticator.
+    Enabled,
+    /// Too many wrong codes locked the authenticator; an administrator has to unlock it.
+    Locked,
+}
+
+impl MfaStatus {
+    /// The status of `mfa` at `now` (a link counts as pending until it expires), for a host
+    /// that read the admin itself; [`MfaService::list_admins`](crate::MfaService::list_admins)
+    /// fills it in where the viewer may see it.
+    #[must_use]
+    pub fn of(mfa: &MfaState, now: UnixTime) -> Self {
+        let factor = if mfa.is_locked() {
+            FactorStatus::Locked
+        } else if mfa.is_enrolled() {
+            FactorStatus::Enabled
+        } else if mfa.link.as_ref().is_some_and(|l| !l.is_expired(now)) {
+            FactorStatus::Pending
+        } else {
+            FactorStatus::None
+        };
+        Self {
+            required: mfa.requirement.is_required(),
+            factor,
+        }
+    }
 }
 
 /// A new admin account, for [`MfaService::create_admin`](crate::MfaService::create_admin).

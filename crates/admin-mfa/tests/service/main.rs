@@ -13,6 +13,7 @@
     reason = "tests"
 )]
 
+mod admin_list;
 mod backends;
 mod common;
 mod concurrency;
