@@ -321,10 +321,17 @@ impl MfaService {
         let (org, id) = (admin.value.org, admin.value.id);
         let mut hash = None;
         let applied = self
-            .mutate_kept(Some(admin), org, id, None, |next, _| {
-                hash = Some(next.password_hash.clone());
-                Ok(vec![Command::ReservePassword { check }])
-            })
+            .mutate_inner(
+                Some(admin),
+                org,
+                id,
+                None,
+                |next, _| {
+                    hash = Some(next.password_hash.clone());
+                    Ok(vec![Command::ReservePassword { check }])
+                },
+                true,
+            )
             .await;
         let stored = match applied {
             Ok(applied) if applied.has(|e| matches!(e, Event::PasswordAttempted { .. })) => {

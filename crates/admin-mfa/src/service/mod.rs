@@ -178,7 +178,7 @@ struct Applied {
     /// Whether anything was written.
     written: bool,
     /// The admin as committed, for a caller that writes it again next (kept only when asked
-    /// for, see [`MfaService::mutate_kept`]).
+    /// for, see [`MfaService::mutate_inner`]).
     stored: Option<Versioned<Admin>>,
 }
 
@@ -490,23 +490,9 @@ impl MfaService {
         self.mutate_inner(read, org, id, actor, plan, false).await
     }
 
-    /// [`MfaService::mutate_from`], also handing back the admin as committed
+    /// [`MfaService::mutate_from`]; with `keep`, also hands back the admin as committed
     /// ([`Applied::stored`]), so a caller that writes the same admin again next (the password
     /// step: a reservation, then its outcome) starts from it instead of reading it again.
-    async fn mutate_kept<P>(
-        &self,
-        read: Option<Versioned<Admin>>,
-        org: OrgId,
-        id: AdminId,
-        actor: Option<AdminId>,
-        plan: P,
-    ) -> Result<Applied>
-    where
-        P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
-    {
-        self.mutate_inner(read, org, id, actor, plan, true).await
-    }
-
     async fn mutate_inner<P>(
         &self,
         mut read: Option<Versioned<Admin>>,
@@ -594,20 +580,17 @@ impl MfaService {
             current.version.get(),
         );
         let outline = Outline::at(&next, now);
-        let mut stored = None;
+        let version = if changed {
+            current.version.next()
+        } else {
+            current.version
+        };
+        let stored = keep.then(|| Versioned {
+            value: next.clone(),
+            version,
+        });
         if changed {
-            if keep {
-                stored = Some(Versioned {
-                    value: next.clone(),
-                    version: current.version.next(),
-                });
-            }
             change = change.update(next, current.version);
-        } else if keep {
-            stored = Some(Versioned {
-                value: next,
-                version: current.version,
-            });
         }
         let applied = Applied {
             admin: outline,
