@@ -169,7 +169,7 @@ macro_rules! actions {
 }
 
 /// The number of built-in actions.
-pub const BUILTIN_ACTIONS: usize = 20;
+pub const BUILTIN_ACTIONS: usize = 21;
 
 actions! {
     /// See the Home page (target: the Home page).
@@ -180,6 +180,9 @@ actions! {
     ViewAdminMfaStatus = "view-admin-mfa-status", View, Admin;
     /// See the "Admins Without MFA Required" widget (target: the widget).
     ViewAdminsWithoutMfaWidget = "view-admins-without-mfa-widget", View, Widget;
+    /// See the MFA posture report and export it: every admin's factor, last use, recovery
+    /// codes left and pending link (target: the Administrators page).
+    ViewMfaPosture = "view-mfa-posture", View, Page;
     /// Show or hide widgets on the subject's own Home layout (target: the Home page).
     ToggleWidget = "toggle-widget", SelfPreference, Page;
     /// Enroll the subject's own TOTP factor through the login flow (target: self).
@@ -286,7 +289,7 @@ mod tests {
                 .filter(|a| a.class() == class)
                 .count()
         };
-        assert_eq!(count(ActionClass::View), 4);
+        assert_eq!(count(ActionClass::View), 5);
         assert_eq!(count(ActionClass::SelfPreference), 1);
         assert_eq!(count(ActionClass::SelfService), 2);
         assert_eq!(count(ActionClass::Mutate), 13);

@@ -59,6 +59,13 @@ pub fn profile_rules(profile: Extends) -> Vec<RuleDef> {
             "Administrator, Manager, Help Desk and Read Only see Home, the widget and the admin list, and arrange their own Home",
         ),
         rule(
+            "admins-view-mfa-posture",
+            &[Administrator, Manager, HelpDesk, ReadOnly],
+            &[Action::ViewMfaPosture],
+            TargetSpec::Any,
+            "Administrator, Manager, Help Desk and Read Only see the MFA posture report, as they see the widget",
+        ),
+        rule(
             "command-runners-view-home",
             &[CommandRunner, CommandRunnerWithBilling],
             &[Action::ViewHome, Action::ToggleWidget],

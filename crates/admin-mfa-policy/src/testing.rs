@@ -475,7 +475,9 @@ pub fn reference_guardrail(doc: &PolicyDocument, req: &Request<'_>) -> Option<Gu
 fn in_domain(action: &Action, target: &Target<'_>) -> bool {
     match (action, target) {
         (Action::ViewHome | Action::ToggleWidget, t) => *t == Target::Page(PageId::Home),
-        (Action::ViewAdminList, t) => *t == Target::Page(PageId::Administrators),
+        (Action::ViewAdminList | Action::ViewMfaPosture, t) => {
+            *t == Target::Page(PageId::Administrators)
+        }
         (a, Target::Admin { .. }) => matches!(a.target_kind(), Some(TargetKind::Admin) | None),
         (a, Target::Page(_)) => matches!(a.target_kind(), Some(TargetKind::Page) | None),
         (a, Target::Widget(_)) => matches!(a.target_kind(), Some(TargetKind::Widget) | None),

@@ -62,9 +62,9 @@ fn default_engine_is_jumpcloud() {
 #[test]
 fn matrix_is_exhaustive_over_roles_actions_and_target_kinds() {
     let matrix = PolicyEngine::jumpcloud().matrix();
-    // Per role: 11 admin actions × (self + 8 roles + another org) + 3 page actions + 2 widget
+    // Per role: 11 admin actions × (self + 8 roles + another org) + 4 page actions + 2 widget
     // actions + 4 organization actions × (own + other).
-    assert_eq!(matrix.rows().len(), 8 * (11 * 10 + 3 + 2 + 4 * 2));
+    assert_eq!(matrix.rows().len(), 8 * (11 * 10 + 4 + 2 + 4 * 2));
     assert_eq!(matrix.len(), matrix.rows().len() * 8);
 }
 

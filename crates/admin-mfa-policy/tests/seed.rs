@@ -410,6 +410,6 @@ fn built_in_profiles_compile_without_errors() {
     for profile in [Extends::Jumpcloud, Extends::JumpcloudStrict, Extends::None] {
         assert!(PolicyEngine::from_document(PolicyDocument::new(profile)).is_ok());
     }
-    assert_eq!(PolicyEngine::jumpcloud().rules().len(), 7);
-    assert_eq!(PolicyEngine::jumpcloud_strict().rules().len(), 6);
+    assert_eq!(PolicyEngine::jumpcloud().rules().len(), 8);
+    assert_eq!(PolicyEngine::jumpcloud_strict().rules().len(), 7);
 }

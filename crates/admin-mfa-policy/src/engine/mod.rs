@@ -68,7 +68,7 @@ const fn role_bit(index: usize) -> u64 {
 fn domain_mask(action: &Action) -> u64 {
     match action {
         Action::ViewHome | Action::ToggleWidget => HOME,
-        Action::ViewAdminList => ADMINS_PAGE,
+        Action::ViewAdminList | Action::ViewMfaPosture => ADMINS_PAGE,
         other => match other.target_kind() {
             Some(TargetKind::Admin) => ADMIN_TARGETS,
             Some(TargetKind::Page) => HOME | ADMINS_PAGE,
