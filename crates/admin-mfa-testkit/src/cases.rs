@@ -824,6 +824,73 @@ pub(crate) async fn admin_list_follows_updates(store: Arc<dyn AdminStore>) {
     assert!(listed.iter().all(|l| l.id != fresh.id));
 }
 
+/// The admin list carries each admin's whole MFA state, as a read by id does: the posture
+/// report is built from it alone (factor with its last used step, recovery codes with one
+/// spent, failure and password counters, lock, set-up deadline, pending link, e-mail log).
+pub(crate) async fn admin_list_carries_the_whole_mfa_state(store: Arc<dyn AdminStore>) {
+    use admin_mfa_lifecycle::{
+        ActiveFactor, Factor, KeyId, LinkPurpose, Nonce, RecoveryCode, RecoveryCodes, Sealed,
+        SealingKey, TimeStep, TotpParams, TotpSecret,
+    };
+    let o = org(1);
+    let key = SealingKey::new(KeyId::new(1), [0x42; 32]);
+    let secret = TotpSecret::from_bytes(&[7; 20]).unwrap();
+    let mut change = Change::new();
+    let mut written = Vec::new();
+    for n in 0..12u32 {
+        let mut a = admin(o, n);
+        match n % 4 {
+            0 => {}
+            1 => {
+                require(&mut a, T0.saturating_add_secs(u64::from(n)));
+                a.mfa.setup_deadline = Some(T0.saturating_add_secs(86_400 + u64::from(n)));
+                a.mfa.password_failures.consecutive = n;
+                a.mfa.password_failures.last_failure_at = Some(T0);
+            }
+            2 => {
+                require(&mut a, T0);
+                set_link(&mut a, token_hash(n), T0.saturating_add_secs(u64::from(n)));
+                a.mfa.email_log.record(LinkPurpose::Setup, T0, T0);
+            }
+            _ => {
+                require(&mut a, T0);
+                a.mfa.factor = Factor::Active(ActiveFactor {
+                    sealed: Sealed::seal_secret(&key, Nonce::from_bytes([1; 12]), a.id, &secret)
+                        .unwrap(),
+                    params: TotpParams::default(),
+                    enrolled_at: T0,
+                    last_used_step: Some(TimeStep::new(56_666_667 + u64::from(n))),
+                });
+                let codes = RecoveryCodes::new(
+                    (0..10_u8)
+                        .map(|i| RecoveryCode::from_random(&[i; 10]))
+                        .collect(),
+                );
+                let mut stored = codes.hashed(&key, a.id, T0);
+                stored.hashes.remove(0);
+                a.mfa.recovery = Some(stored);
+                a.mfa.failures.consecutive = n;
+                a.mfa.failures.last_failure_at = Some(T0.saturating_add_secs(1));
+                a.mfa.failures.locked = n == 7;
+                a.mfa.credential_epoch = u64::from(n);
+            }
+        }
+        written.push(a.clone());
+        change = change.insert(a);
+    }
+    apply(&store, change).await;
+    let (listed, _) = all_listed(&store, o, 5).await;
+    assert_eq!(listed.len(), written.len());
+    for a in &written {
+        let read = store.admin(o, a.id).await.unwrap().unwrap().value;
+        assert_eq!(&read, a, "read by id");
+        let item = listed.iter().find(|l| l.id == a.id).unwrap();
+        assert_eq!(item, a, "listed");
+    }
+    let spent = listed.iter().filter_map(|l| l.mfa.recovery.as_ref());
+    assert!(spent.clone().count() == 3 && spent.into_iter().all(|r| r.remaining() == 9));
+}
+
 /// Nothing of one organization is visible through another's calls.
 pub(crate) async fn tenant_isolation(store: Arc<dyn AdminStore>) {
     let (oa, ob) = (org(1), org(2));

@@ -207,6 +207,7 @@ macro_rules! store_conformance {
             widget_count_listing_and_paging,
             admin_list_orders_pages_and_isolates,
             admin_list_follows_updates,
+            admin_list_carries_the_whole_mfa_state,
             tenant_isolation,
             times_round_trip_exactly,
             audit_log_pages_in_commit_order,

@@ -187,6 +187,7 @@
 mod dispatch;
 mod email;
 mod password;
+mod posture;
 
 pub use dispatch::{
     AttemptFailure, DeadLetter, DispatchConfig, DispatchConfigBuilder, DispatchConfigError,
@@ -219,9 +220,13 @@ pub use config::{
 };
 pub use error::{Denied, Error, InvalidField, Result};
 pub use portable::PortableToken;
+pub use posture::{
+    MfaPosture, POSTURE_COLUMNS, PendingLinkInfo, PostureFilter, PostureFormat, PostureRow,
+};
 pub use service::{
     AdminListItem, BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, FactorStatus, LinkInfo,
-    MfaService, MfaServiceBuilder, MfaStatus, NewAdmin, Provisioning, SetupComplete, WidgetView,
+    MfaService, MfaServiceBuilder, MfaStatus, NewAdmin, PostureExport, Provisioning, SetupComplete,
+    WidgetView,
 };
 pub use session::{
     Authenticated, FactorKind, LoginOutcome, MfaChallenge, SetupProof, SetupRequired,

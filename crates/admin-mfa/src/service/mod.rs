@@ -16,6 +16,7 @@
 mod links;
 mod login;
 mod manage;
+mod posture;
 mod recovery;
 mod types;
 mod views;
@@ -43,6 +44,7 @@ use crate::error::{Denied, Error, Result};
 use crate::password::Passwords;
 use crate::session::{Authenticated, FactorKind};
 
+pub use posture::PostureExport;
 pub use types::{
     AdminListItem, BulkItem, BulkReport, ChangeOutcome, CreatedAdmin, FactorStatus, LinkInfo,
     MfaStatus, NewAdmin, Provisioning, SetupComplete, WidgetView,

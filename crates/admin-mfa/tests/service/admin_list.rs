@@ -34,17 +34,6 @@ async fn whole_list(
     }
 }
 
-/// Locks admin `id`'s factor in the store, as too many wrong codes would.
-async fn lock(h: &H, id: AdminId) {
-    let stored = h.store.admin(h.org, id).await.unwrap().unwrap();
-    let mut admin = stored.value;
-    admin.mfa.failures.locked = true;
-    h.store
-        .commit(Change::new().update(admin, stored.version))
-        .await
-        .unwrap();
-}
-
 const fn status(required: bool, factor: FactorStatus) -> Option<(bool, FactorStatus)> {
     Some((required, factor))
 }
@@ -67,7 +56,7 @@ async fn lists_every_admin_in_order_with_status(b: Backend) {
     let pending = h.seed(3, R::Manager).await;
     let (enabled, _) = h.enrolled(4, R::HelpDesk).await;
     let (locked, _) = h.enrolled(5, R::CommandRunner).await;
-    lock(&h, locked).await;
+    h.lock(locked).await;
     for n in 6..40 {
         h.seed(n, R::BillingOnly).await;
     }

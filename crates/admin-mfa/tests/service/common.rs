@@ -12,7 +12,7 @@ use admin_mfa::totp::{OtpauthUri, generate};
 use admin_mfa::{
     AdminId, Authenticated, BuiltinRole, Email, LoginOutcome, MfaChallenge, MfaConfig,
     MfaConfigBuilder, MfaService, OrgId, Password, PasswordParams, Passwords, Provisioning, Role,
-    UnixTime,
+    SetupComplete, UnixTime,
 };
 use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer, SeededRandom};
 
@@ -303,6 +303,50 @@ impl H {
             )
             .await
             .unwrap()
+    }
+
+    /// Seeds admin `n` as a Manager with MFA required and enrols it through the setup
+    /// link: the completed set-up (with its recovery codes) and the authenticator's secret.
+    /// The clock has moved one step on, so the secret's next code is fresh.
+    pub async fn enrol_with_codes(&self, n: u32) -> (AdminId, SetupComplete, TotpSecret) {
+        let id = self.seed(n, BuiltinRole::Manager).await;
+        let stored = self.store.admin(self.org, id).await.unwrap().unwrap();
+        let mut admin = stored.value;
+        admin.mfa.requirement = admin_mfa::lifecycle::Requirement::Required {
+            since: self.now(),
+            by: None,
+        };
+        self.store
+            .commit(Change::new().update(admin.clone(), stored.version))
+            .await
+            .unwrap();
+        let outcome = self
+            .svc
+            .login(self.org, admin.email.as_str(), &password())
+            .await
+            .unwrap();
+        assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
+        self.deliver().await;
+        let token = self.token_for(id).await;
+        let (provisioning, secret) = self.provision(&token, admin.email.as_str()).await;
+        let done = self
+            .svc
+            .complete_setup(&token, provisioning.proof(), &self.code(&secret))
+            .await
+            .unwrap();
+        self.advance(30);
+        (id, done, secret)
+    }
+
+    /// Locks admin `id`'s factor in the store, as too many wrong codes would.
+    pub async fn lock(&self, id: AdminId) {
+        let stored = self.store.admin(self.org, id).await.unwrap().unwrap();
+        let mut admin = stored.value;
+        admin.mfa.failures.locked = true;
+        self.store
+            .commit(Change::new().update(admin, stored.version))
+            .await
+            .unwrap();
     }
 
     /// Seeds admin `n` with MFA required and runs the self-service setup through login.

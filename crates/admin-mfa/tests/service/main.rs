@@ -20,6 +20,7 @@ mod concurrency;
 mod deadlines;
 mod faults;
 mod hardening;
+mod posture;
 mod recovery;
 mod scale_out;
 mod scenarios;

@@ -5,47 +5,14 @@
 
 use std::sync::Arc;
 
-use admin_mfa::ports::Change;
 use admin_mfa::{
-    AdminId, AuditKind, BuiltinRole as R, CodeCheck, Error, FactorKind, LoginOutcome, PageRequest,
-    RecoveryCodes, SetupComplete,
+    AuditKind, BuiltinRole as R, CodeCheck, Error, FactorKind, PageRequest, RecoveryCodes,
+    SetupComplete,
 };
 use tokio::sync::Barrier;
 
 use crate::backends::{Backend, on_every_store};
 use crate::common::*;
-
-/// Admin `n`, required, enrolled through the setup link: the completed set-up (with its
-/// recovery codes) and the authenticator's secret.
-async fn enrol(h: &H, n: u32) -> (AdminId, SetupComplete, admin_mfa::lifecycle::TotpSecret) {
-    let id = h.seed(n, R::Manager).await;
-    let stored = h.store.admin(h.org, id).await.unwrap().unwrap();
-    let mut admin = stored.value;
-    admin.mfa.requirement = admin_mfa::lifecycle::Requirement::Required {
-        since: h.now(),
-        by: None,
-    };
-    h.store
-        .commit(Change::new().update(admin.clone(), stored.version))
-        .await
-        .unwrap();
-    let outcome = h
-        .svc
-        .login(h.org, admin.email.as_str(), &password())
-        .await
-        .unwrap();
-    assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
-    h.deliver().await;
-    let token = h.token_for(id).await;
-    let (provisioning, secret) = h.provision(&token, admin.email.as_str()).await;
-    let done = h
-        .svc
-        .complete_setup(&token, provisioning.proof(), &h.code(&secret))
-        .await
-        .unwrap();
-    h.advance(30);
-    (id, done, secret)
-}
 
 fn codes_of(done: &SetupComplete) -> Vec<String> {
     let codes: &RecoveryCodes = done.recovery_codes.as_ref().expect("codes are on");
@@ -69,7 +36,7 @@ async fn kinds(h: &H) -> Vec<AuditKind> {
 /// wrong code.
 async fn rec_1_3_5_a_code_from_the_setup_signs_in_once(b: Backend) {
     let h = b.h().await;
-    let (id, done, _) = enrol(&h, 1).await;
+    let (id, done, _) = h.enrol_with_codes(1).await;
     let codes = codes_of(&done);
     assert_eq!(codes.len(), 10);
     for code in &codes {
@@ -127,7 +94,7 @@ async fn rec_1_3_5_a_code_from_the_setup_signs_in_once(b: Backend) {
 /// and every loser is a counted failure.
 async fn rec_3_concurrent_uses_of_one_code_have_one_winner(b: Backend) {
     let h = b.h().await;
-    let (id, done, _) = enrol(&h, 2).await;
+    let (id, done, _) = h.enrol_with_codes(2).await;
     let code = codes_of(&done)[3].clone();
     let challenge = h.challenge(id).await;
     let n = 16;
@@ -165,7 +132,7 @@ async fn rec_3_concurrent_uses_of_one_code_have_one_winner(b: Backend) {
 /// locked factor refuses even a right recovery code.
 async fn rec_3_recovery_codes_share_the_lockout(b: Backend) {
     let h = b.h().await;
-    let (id, done, _) = enrol(&h, 3).await;
+    let (id, done, _) = h.enrol_with_codes(3).await;
     let codes = codes_of(&done);
     for i in 0..10 {
         if let Some(until) = h
@@ -202,7 +169,7 @@ async fn rec_3_recovery_codes_share_the_lockout(b: Backend) {
 async fn rec_4_a_new_set_or_a_reset_replaces_the_codes(b: Backend) {
     let h = b.h().await;
     let awb = h.seed(900, R::AdministratorWithBilling).await;
-    let (id, done, secret) = enrol(&h, 4).await;
+    let (id, done, secret) = h.enrol_with_codes(4).await;
     let old = codes_of(&done);
     let session = h.mfa_session(id, &secret).await;
     let new = h.svc.regenerate_recovery_codes(&session).await.unwrap();
@@ -260,7 +227,7 @@ async fn rec_4_a_new_set_or_a_reset_replaces_the_codes(b: Backend) {
 /// REC-5: from two codes left the e-mail warns, and at none it says so.
 async fn rec_5_the_email_warns_when_two_or_fewer_are_left(b: Backend) {
     let h = b.h().await;
-    let (id, done, _) = enrol(&h, 5).await;
+    let (id, done, _) = h.enrol_with_codes(5).await;
     let codes = codes_of(&done);
     h.deliver().await;
     let mut texts = Vec::new();
@@ -281,7 +248,7 @@ async fn rec_5_the_email_warns_when_two_or_fewer_are_left(b: Backend) {
 /// `Debug` of anything the service returned (the tracing side is tests/logs.rs).
 async fn rec_6_codes_never_reach_mail_audit_store_or_debug(b: Backend) {
     let h = b.h().await;
-    let (id, done, secret) = enrol(&h, 6).await;
+    let (id, done, secret) = h.enrol_with_codes(6).await;
     let mut codes = codes_of(&done);
     let session = h.mfa_session(id, &secret).await;
     let new = h.svc.regenerate_recovery_codes(&session).await.unwrap();
@@ -320,7 +287,7 @@ async fn rec_1_codes_can_be_switched_off(b: Backend) {
     let h = b.with(|c| c.recovery_codes(false)).await;
     // Issued while on (a second service over the same store), then switched off.
     let on = H::over(Arc::clone(&h.store), |c| c);
-    let (id, done, secret) = enrol(&on, 8).await;
+    let (id, done, secret) = on.enrol_with_codes(8).await;
     let codes = codes_of(&done);
     h.advance(on.now().as_secs() - h.now().as_secs() + 30);
     let challenge = h.challenge(id).await;
@@ -338,7 +305,7 @@ async fn rec_1_codes_can_be_switched_off(b: Backend) {
         h.svc.regenerate_recovery_codes(&session).await,
         Err(Error::RecoveryCodesOff)
     ));
-    let (_, done, _) = enrol(&h, 9).await;
+    let (_, done, _) = h.enrol_with_codes(9).await;
     assert!(done.recovery_codes.is_none());
 }
 
