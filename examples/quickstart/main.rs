@@ -22,8 +22,8 @@ use admin_mfa::ports::{AdminStore, Change, Clock, EmailMessage, SystemClock};
 use admin_mfa::totp::{OtpauthUri, TerminalStyle, TotpSecret, generate};
 use admin_mfa::{
     AdminId, Authenticated, BuiltinRole, BulkItem, Email, Error as MfaError, LoginOutcome,
-    MfaConfig, MfaService, NewAdmin, OrgId, PageRequest, Password, PasswordParams, Passwords, Role,
-    WidgetAccess,
+    MfaConfig, MfaService, NewAdmin, OrgId, PageRequest, Password, PasswordParams, Passwords,
+    PostureExport, PostureFilter, PostureFormat, Role, WidgetAccess,
 };
 use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
 
@@ -641,7 +641,52 @@ async fn run() -> Res {
         "after the deadline, set-up is required",
     )?;
 
-    heading("13. The audit log (as Ada reads it)");
+    heading("13. The MFA posture report, filtered, and exported as CSV");
+    let ada_now = story.mfa_login("ada@example.com", &ada_uri).await?;
+    let everyone = svc
+        .mfa_posture(&ada_now, &PostureFilter::all(), PageRequest::first(100))
+        .await?;
+    for row in &everyone.items {
+        let Some(p) = row.posture else { continue };
+        println!(
+            "  {:<19} {:<8} {:<8} codes left {:<3} wrong codes {}{}",
+            row.email.as_str(),
+            if p.required { "required" } else { "optional" },
+            p.factor.as_str(),
+            p.recovery_codes_left.map_or("-".into(), |n| n.to_string()),
+            p.failed_codes,
+            p.setup_deadline
+                .map_or(String::new(), |d| format!(", set-up due by {}", date(d)))
+        );
+    }
+    let overdue = svc
+        .mfa_posture(
+            &ada_now,
+            &PostureFilter::all().deadline_within_days(0),
+            PageRequest::first(100),
+        )
+        .await?;
+    let names: Vec<&str> = overdue.items.iter().map(|r| r.email.as_str()).collect();
+    println!("  deadline reached (within 0 days): {names:?}");
+    check(names == ["jo@example.com"], "only Jo's deadline has come")?;
+    let mut export = PostureExport::new(ada_now, PostureFilter::all(), PostureFormat::Csv);
+    let mut csv = Vec::new();
+    while let Some(chunk) = export.next_chunk(&svc).await? {
+        csv.extend_from_slice(&chunk);
+    }
+    let csv = String::from_utf8(csv)?;
+    println!(
+        "  CSV export, {} bytes, {} rows; its header:",
+        csv.len(),
+        csv.lines().count() - 1
+    );
+    println!("  {}", csv.lines().next().unwrap_or_default());
+    check(
+        csv.lines().count() == everyone.items.len() + 1,
+        "one CSV row per admin",
+    )?;
+
+    heading("14. The audit log (as Ada reads it)");
     let log = svc
         .audit_log(&ada_session, PageRequest::first(1000))
         .await?;
