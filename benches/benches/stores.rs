@@ -8,6 +8,11 @@
 //! - `stores/verify_tasks/<store>/<k>`: rounds of `k` concurrent `MfaService::verify` calls
 //!   (1, 2, 8 tasks, each for its own enrolled admin) on a 2-worker runtime; the throughput
 //!   is verifies per second over all tasks.
+//! - `stores/posture/<store>/export_csv/<n>`: the whole MFA posture report of a store holding
+//!   `n` admins (1 000, 10 000, 100 000; one in four enrolled with a recovery set, one in
+//!   two required) exported as CSV through `PostureExport`, page by page; beside it
+//!   `filter_locked` (the report filtered to locked factors: every admin read, few listed)
+//!   and the floor `list_admins_alone` (the store's own pages of 1 000, no service).
 //!
 //! SQLite: a WAL file in a temp dir with the store's defaults (`synchronous = FULL`);
 //! PostgreSQL when `ADMIN_MFA_TEST_POSTGRES_URL` is set (a fresh schema, pool of 10,
@@ -29,13 +34,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use admin_mfa::lifecycle::{
-    Admin, KeyId, KeyRing, MfaState, PasswordHash, Requirement, SealingKey,
+    ActiveFactor, Admin, Factor, KeyId, KeyRing, MfaState, Nonce, PasswordHash, RecoveryCode,
+    RecoveryCodes, Requirement, Sealed, SealingKey, TimeStep,
 };
+use admin_mfa::ports::PageRequest;
 use admin_mfa::ports::{AdminStore, Change, Clock, Mailer};
 use admin_mfa::totp::{OtpauthUri, TotpParams, TotpSecret, generate};
 use admin_mfa::{
     AdminId, Authenticated, BuiltinRole, Email, LoginOutcome, MfaChallenge, MfaConfig, MfaService,
-    OrgId, Password, PasswordParams, Passwords, Role, UnixTime,
+    OrgId, Password, PasswordParams, Passwords, PostureExport, PostureFilter, PostureFormat, Role,
+    UnixTime,
 };
 use admin_mfa_memory::{ManualClock, MemoryStore, RecordingMailer};
 use admin_mfa_sqlx::sqlx::postgres::PgConnectOptions;
@@ -476,6 +484,110 @@ fn bulk_memory(c: &mut Criterion, rt: &Runtime) {
     group.finish();
 }
 
+/// Admins `1..=n` in the shapes a posture report meets (one in two required, one in four
+/// enrolled with a sealed secret, a used step and ten recovery hashes, one in a hundred of
+/// those locked), and the actor (admin 0, Administrator With Billing), in changes of 10 000.
+async fn seed_posture(store: &dyn AdminStore, n: u32, hash: &PasswordHash) {
+    let key = SealingKey::new(KeyId::new(1), [7; 32]);
+    let secret = TotpSecret::from_bytes(&[9; 20]).unwrap();
+    let codes = RecoveryCodes::new(
+        (0..10_u8)
+            .map(|i| RecoveryCode::from_random(&[i; 10]))
+            .collect(),
+    );
+    store
+        .commit(Change::new().insert(admin(0, BuiltinRole::AdministratorWithBilling, hash)))
+        .await
+        .unwrap();
+    let ids: Vec<u32> = (1..=n).collect();
+    for chunk in ids.chunks(10_000) {
+        let mut change = Change::new();
+        for &n in chunk {
+            let mut a = admin(n, BuiltinRole::Manager, hash);
+            if n % 2 == 0 {
+                a.mfa.requirement = Requirement::Required {
+                    since: T0,
+                    by: None,
+                };
+            }
+            if n % 4 == 0 {
+                a.mfa.factor = Factor::Active(ActiveFactor {
+                    sealed: Sealed::seal_secret(&key, Nonce::from_bytes([1; 12]), a.id, &secret)
+                        .unwrap(),
+                    params: TotpParams::default(),
+                    enrolled_at: T0,
+                    last_used_step: Some(TimeStep::new(T0.as_secs() / 30)),
+                });
+                a.mfa.recovery = Some(codes.hashed(&key, a.id, T0));
+                a.mfa.failures.locked = n % 400 == 0;
+            }
+            change = change.insert(a);
+        }
+        store.commit(change).await.unwrap();
+    }
+}
+
+/// The whole report of `r`'s organization through `PostureExport`: bytes written.
+async fn export(r: &Rig, actor: &Authenticated, filter: PostureFilter) -> usize {
+    let mut export = PostureExport::new(actor.clone(), filter, PostureFormat::Csv);
+    let mut bytes = 0;
+    while let Some(chunk) = export.next_chunk(&r.svc).await.unwrap() {
+        bytes += chunk.len();
+    }
+    bytes
+}
+
+/// The posture report's curve on one store: the CSV export, the locked-only filter and the
+/// store's own listing, each over every admin.
+fn posture(c: &mut Criterion, rt: &Runtime, backend: &str, open: &dyn Fn(u32) -> Sql) {
+    let hash = rt.block_on(shared_hash());
+    let mut group = c.benchmark_group(format!("stores/posture/{backend}"));
+    for n in SIZES {
+        group.sample_size(sample_size(n));
+        group.throughput(Throughput::Elements(u64::from(n) + 1));
+        let db = (backend != "memory").then(|| open(n));
+        let store = db.as_ref().map_or_else(
+            || Arc::new(MemoryStore::new()) as Arc<dyn AdminStore>,
+            Sql::store,
+        );
+        let r = rig(store);
+        rt.block_on(seed_posture(r.store.as_ref(), n, &hash));
+        if let Some(db) = &db {
+            rt.block_on(db.settle());
+        }
+        let actor = rt.block_on(session(&r, 0));
+        let rows = rt.block_on(export(&r, &actor, PostureFilter::all()));
+        assert!(rows > 100 * n as usize, "{rows} bytes for {n} admins");
+        group.bench_with_input(BenchmarkId::new("export_csv", n), &n, |b, _| {
+            b.iter(|| rt.block_on(export(&r, &actor, PostureFilter::all())));
+        });
+        group.bench_with_input(BenchmarkId::new("filter_locked", n), &n, |b, _| {
+            b.iter(|| rt.block_on(export(&r, &actor, PostureFilter::all().locked())));
+        });
+        group.bench_with_input(BenchmarkId::new("list_admins_alone", n), &n, |b, _| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let mut page = PageRequest::first(PageRequest::<Email>::MAX_LIMIT);
+                    let mut listed = 0;
+                    loop {
+                        let got = r.store.list_admins(ORG, page.clone()).await.unwrap();
+                        listed += got.items.len();
+                        match got.next {
+                            Some(next) => page.after = Some(next),
+                            None => break listed,
+                        }
+                    }
+                })
+            });
+        });
+        drop(r);
+        if let Some(db) = db {
+            rt.block_on(db.drop_schema());
+        }
+    }
+    group.finish();
+}
+
 /// Rounds of `k` concurrent verifies, each task for its own admin, the clock 30 s further
 /// every round (a code is accepted once per step); codes are computed, and challenges
 /// renewed by a login, outside the timed part.
@@ -542,6 +654,9 @@ fn memory(c: &mut Criterion) {
     let rt = runtime();
     bulk_memory(c, &rt);
     verify_tasks(c, &rt, "memory", Arc::new(MemoryStore::new()));
+    posture(c, &rt, "memory", &|_| {
+        unreachable!("memory needs no database")
+    });
 }
 
 fn sqlite(c: &mut Criterion) {
@@ -550,6 +665,7 @@ fn sqlite(c: &mut Criterion) {
     let db = rt.block_on(Sql::sqlite());
     verify_tasks(c, &rt, "sqlite", db.store());
     rt.block_on(db.drop_schema());
+    posture(c, &rt, "sqlite", &|_| rt.block_on(Sql::sqlite()));
 }
 
 fn postgres(c: &mut Criterion) {
@@ -564,6 +680,9 @@ fn postgres(c: &mut Criterion) {
     let db = rt.block_on(Sql::postgres(&url, "verify"));
     verify_tasks(c, &rt, "postgres", db.store());
     rt.block_on(db.drop_schema());
+    posture(c, &rt, "postgres", &|n| {
+        rt.block_on(Sql::postgres(&url, &format!("posture{n}")))
+    });
 }
 
 criterion_group!(benches, memory, sqlite, postgres);
