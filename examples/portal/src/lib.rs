@@ -31,6 +31,7 @@ mod links;
 mod login;
 mod mailbox;
 mod manage;
+mod posture;
 mod views;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -265,7 +266,10 @@ impl Portal {
             .route("/admins/{id}", get(manage::details).post(manage::save))
             .route("/admins/{id}/reset", post(manage::reset))
             .route("/admins/{id}/unlock", post(manage::unlock))
-            .route("/audit", get(manage::audit));
+            .route("/audit", get(manage::audit))
+            .route("/posture", get(posture::report))
+            .route("/posture.csv", get(posture::csv))
+            .route("/posture.jsonl", get(posture::jsonl));
         if self.mailbox.is_some() {
             pages = pages.route("/dev/mailbox", get(mailbox::show));
         }

@@ -91,6 +91,11 @@ impl Viewer {
                     &Action::ViewAdminList,
                     Target::Page(PageId::Administrators),
                 ),
+                posture: self.may(
+                    portal,
+                    &Action::ViewMfaPosture,
+                    Target::Page(PageId::Administrators),
+                ),
             }),
         }
     }
@@ -111,6 +116,7 @@ pub(crate) struct Header {
     role: String,
     home: bool,
     admins: bool,
+    posture: bool,
 }
 
 /// The frame of a page: signed in (with navigation) or not.
@@ -147,6 +153,7 @@ impl Page {
                                         a href="/admins" { "Administrators" }
                                         a href="/audit" { "Audit log" }
                                     }
+                                    @if viewer.posture { a href="/posture" { "MFA posture" } }
                                 }
                                 div.me {
                                     @if viewer.admins {

@@ -756,3 +756,161 @@ async fn keyboard_alone() {
     browser.shot("administrators").await;
     browser.close().await;
 }
+
+/// The MFA posture report: in the navigation of the roles that may see it, each admin's
+/// factor and recovery codes in the table, filters applied from the form, and the whole
+/// report as CSV and JSON Lines downloads (read back with the page's own `fetch`, as a
+/// person's browser would download them), with a formula-like name kept as text. A Command
+/// Runner has neither the link nor the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_posture_report_and_its_downloads() {
+    if !browser_available("the_posture_report_and_its_downloads") {
+        return;
+    }
+    let running = Running::sqlite().await;
+    let (ada_app, _) = running
+        .seed(&[
+            (
+                "Alan Turing",
+                "alan@example.com",
+                BuiltinRole::Administrator,
+                false,
+            ),
+            (
+                "=Eve Formula",
+                "eve@example.com",
+                BuiltinRole::ReadOnly,
+                true,
+            ),
+            (
+                "Carl Sagan",
+                "carl@example.com",
+                BuiltinRole::CommandRunner,
+                false,
+            ),
+        ])
+        .await;
+    let browser = Browser::start("9-posture").await;
+    sign_in_with_mfa(&browser, &running, ADA, &ada_app).await;
+    browser.click("nav a[href='/posture']").await;
+    browser.on_page("MFA posture").await;
+    assert_eq!(browser.count("#posture tbody tr").await, 4);
+    assert_eq!(
+        browser
+            .text(&format!("tr[data-email='{ADA}'] td.factor"))
+            .await,
+        "enabled"
+    );
+    assert_eq!(
+        browser
+            .text(&format!("tr[data-email='{ADA}'] td.codes"))
+            .await,
+        "10"
+    );
+    assert_eq!(
+        browser
+            .text("tr[data-email='eve@example.com'] td.factor")
+            .await,
+        "set-up pending"
+    );
+    browser.shot("report").await;
+
+    // Locked only: nobody. At most 10 recovery codes: Ada, the one enrolled admin.
+    browser.click("#locked").await;
+    browser.click("form.filters button").await;
+    browser.find("#no-rows").await;
+    browser.click("#locked").await;
+    browser.fill("#codes", "10").await;
+    browser.click("form.filters button").await;
+    browser.find("#posture").await;
+    assert_eq!(browser.count("#posture tbody tr").await, 1);
+    assert_eq!(browser.count(&format!("tr[data-email='{ADA}']")).await, 1);
+    browser.shot("filtered").await;
+    // A filter that is not a number is refused with a message, not a server error.
+    browser.goto(&running.url("/posture?codes=ten")).await;
+    browser.on_page("MFA posture").await;
+    browser.find("p.error").await;
+
+    // The downloads, as the links give them, fetched with the browser's cookies (the
+    // portal's content security policy lets no script fetch, and a headless browser keeps
+    // downloads to itself).
+    browser.goto(&running.url("/posture")).await;
+    browser.on_page("MFA posture").await;
+    let cookies = browser.cookie_header().await;
+    let download = |link: String| {
+        let cookies = cookies.clone();
+        let router = running.portal.router();
+        async move {
+            use tower::ServiceExt;
+            let request = axum::http::Request::get(link)
+                .header("cookie", cookies)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, headers, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let csv_link = browser
+        .find("#download-csv")
+        .await
+        .attr("href")
+        .await
+        .unwrap();
+    let (status, headers, csv) = download(csv_link).await;
+    assert_eq!(status, 200, "{csv}");
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"mfa-posture.csv\""
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(lines[0].starts_with("admin_id,email,display_name,role,mfa_required,"));
+    assert!(
+        csv.contains(",eve@example.com,\"'=Eve Formula\",read-only,true,"),
+        "{csv}"
+    );
+    let jsonl_link = browser
+        .find("#download-jsonl")
+        .await
+        .attr("href")
+        .await
+        .unwrap();
+    let (status, _, text) = download(jsonl_link).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text.lines().count(), 4, "{text}");
+    let eve: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["email"] == "eve@example.com")
+        .unwrap();
+    assert_eq!(eve["display_name"], "=Eve Formula");
+    assert_eq!(eve["factor"], "pending");
+    // Without the session, no report.
+    let (status, _, _) = {
+        use tower::ServiceExt;
+        let request = axum::http::Request::get("/posture.csv")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = running.portal.router().oneshot(request).await.unwrap();
+        (response.status(), (), ())
+    };
+    assert!(status.is_redirection(), "{status}");
+    sign_out(&browser).await;
+
+    // A Command Runner: no link, and the page is not there.
+    sign_in(&browser, &running, "carl@example.com").await;
+    browser.on_page("Home").await;
+    assert_eq!(browser.count("nav a[href='/posture']").await, 0);
+    browser.goto(&running.url("/posture")).await;
+    browser.on_page("Not found").await;
+    browser.goto(&running.url("/posture.csv")).await;
+    browser.on_page("Not found").await;
+    browser.close().await;
+}

@@ -169,6 +169,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
+    /// The browser's cookies for the current page, as a `Cookie` request header would carry
+    /// them (to fetch a download the way this browser would, outside the page).
+    pub async fn cookie_header(&self) -> String {
+        let cookies = self.cmd("GET", "/cookie", None).await;
+        cookies
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|c| {
+                        format!(
+                            "{}={}",
+                            c["name"].as_str().unwrap_or_default(),
+                            c["value"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    }
+
     /// Opens `url`.
     pub async fn goto(&self, url: &str) {
         self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
