@@ -142,6 +142,16 @@ fn rig(store: Arc<dyn AdminStore>) -> Rig {
 /// Inserts the actor (admin 0, Administrator With Billing) and admins `1..=n` (Managers
 /// without MFA required), in changes of 10 000.
 async fn seed(store: &dyn AdminStore, n: u32, hash: &PasswordHash) {
+    seed_shaped(store, n, hash, |_, _| {}).await;
+}
+
+/// [`seed`], each admin `n` given its shape by `shape(n, admin)` before it is inserted.
+async fn seed_shaped(
+    store: &dyn AdminStore,
+    n: u32,
+    hash: &PasswordHash,
+    shape: impl Fn(u32, &mut Admin),
+) {
     store
         .commit(Change::new().insert(admin(0, BuiltinRole::AdministratorWithBilling, hash)))
         .await
@@ -150,7 +160,9 @@ async fn seed(store: &dyn AdminStore, n: u32, hash: &PasswordHash) {
     for chunk in ids.chunks(10_000) {
         let mut change = Change::new();
         for n in chunk {
-            change = change.insert(admin(*n, BuiltinRole::Manager, hash));
+            let mut a = admin(*n, BuiltinRole::Manager, hash);
+            shape(*n, &mut a);
+            change = change.insert(a);
         }
         store.commit(change).await.unwrap();
     }
@@ -495,36 +507,26 @@ async fn seed_posture(store: &dyn AdminStore, n: u32, hash: &PasswordHash) {
             .map(|i| RecoveryCode::from_random(&[i; 10]))
             .collect(),
     );
-    store
-        .commit(Change::new().insert(admin(0, BuiltinRole::AdministratorWithBilling, hash)))
-        .await
-        .unwrap();
-    let ids: Vec<u32> = (1..=n).collect();
-    for chunk in ids.chunks(10_000) {
-        let mut change = Change::new();
-        for &n in chunk {
-            let mut a = admin(n, BuiltinRole::Manager, hash);
-            if n % 2 == 0 {
-                a.mfa.requirement = Requirement::Required {
-                    since: T0,
-                    by: None,
-                };
-            }
-            if n % 4 == 0 {
-                a.mfa.factor = Factor::Active(ActiveFactor {
-                    sealed: Sealed::seal_secret(&key, Nonce::from_bytes([1; 12]), a.id, &secret)
-                        .unwrap(),
-                    params: TotpParams::default(),
-                    enrolled_at: T0,
-                    last_used_step: Some(TimeStep::new(T0.as_secs() / 30)),
-                });
-                a.mfa.recovery = Some(codes.hashed(&key, a.id, T0));
-                a.mfa.failures.locked = n % 400 == 0;
-            }
-            change = change.insert(a);
+    seed_shaped(store, n, hash, |n, a| {
+        if n % 2 == 0 {
+            a.mfa.requirement = Requirement::Required {
+                since: T0,
+                by: None,
+            };
         }
-        store.commit(change).await.unwrap();
-    }
+        if n % 4 == 0 {
+            a.mfa.factor = Factor::Active(ActiveFactor {
+                sealed: Sealed::seal_secret(&key, Nonce::from_bytes([1; 12]), a.id, &secret)
+                    .unwrap(),
+                params: TotpParams::default(),
+                enrolled_at: T0,
+                last_used_step: Some(TimeStep::new(T0.as_secs() / 30)),
+            });
+            a.mfa.recovery = Some(codes.hashed(&key, a.id, T0));
+            a.mfa.failures.locked = n % 400 == 0;
+        }
+    })
+    .await;
 }
 
 /// The whole report of `r`'s organization through `PostureExport`: bytes written.

@@ -110,14 +110,7 @@ impl MfaService {
             let admins = self.store.list_admins(subject.org, request).await?;
             let more = admins.next.is_some();
             for admin in admins.items {
-                let target = Target::Admin {
-                    id: admin.id,
-                    org: admin.org,
-                    role: &admin.role,
-                };
-                let visible = self
-                    .decide(&subject, &Action::ViewAdminMfaStatus, target, &context)
-                    .allowed;
+                let visible = self.may_see_mfa_status(&subject, &admin, &context);
                 let posture = visible.then(|| MfaPosture::of(&admin.mfa, now));
                 let keep = match &posture {
                     Some(p) => filter.matches(p, now),

@@ -1,8 +1,10 @@
 //! What an admin sees: the "Admins Without MFA Required" widget, its Home toggle, the
 //! Administrators list and the audit log.
 
-use admin_mfa_lifecycle::Email;
-use admin_mfa_policy::{Action, PageId, Subject, Target, WidgetAccess, WidgetId};
+use admin_mfa_lifecycle::{Admin, Email};
+use admin_mfa_policy::{
+    Action, Context as PolicyContext, PageId, Subject, Target, WidgetAccess, WidgetId,
+};
 use admin_mfa_ports::{AuditCursor, AuditPage, Page, PageRequest};
 
 use super::MfaService;
@@ -201,14 +203,7 @@ impl MfaService {
             .items
             .into_iter()
             .map(|admin| {
-                let target = Target::Admin {
-                    id: admin.id,
-                    org: admin.org,
-                    role: &admin.role,
-                };
-                let visible = self
-                    .decide(&subject, &Action::ViewAdminMfaStatus, target, &context)
-                    .allowed;
+                let visible = self.may_see_mfa_status(&subject, &admin, &context);
                 let mfa = visible.then(|| MfaStatus::of(&admin.mfa, now));
                 AdminListItem {
                     id: admin.id,
@@ -223,5 +218,22 @@ impl MfaService {
             items,
             next: admins.next,
         })
+    }
+
+    /// Whether `viewer` may see `admin`'s MFA status (`view-admin-mfa-status` on that
+    /// admin): what a list shows of each row.
+    pub(super) fn may_see_mfa_status(
+        &self,
+        viewer: &Admin,
+        admin: &Admin,
+        context: &PolicyContext,
+    ) -> bool {
+        let target = Target::Admin {
+            id: admin.id,
+            org: admin.org,
+            role: &admin.role,
+        };
+        self.decide(viewer, &Action::ViewAdminMfaStatus, target, context)
+            .allowed
     }
 }

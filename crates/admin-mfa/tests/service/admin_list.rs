@@ -3,10 +3,7 @@
 //! `view-admin-list` (and each status by `view-admin-mfa-status`).
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use admin_mfa::policy::{Effect, Extends, PolicyDocument, PolicyEngine, RuleDef, TargetSpec};
-use admin_mfa::ports::{Change, Clock, Mailer};
 use admin_mfa::{
     AdminId, AdminListItem, Authenticated, BuiltinRole as R, Error, FactorStatus, MfaService,
     MfaStatus, PageRequest,
@@ -142,18 +139,7 @@ async fn roles_without_the_admin_list_are_refused(b: Backend) {
     }
     // A session from before a credential change is over.
     let session = h.session(id_of(h.org, 1)).await;
-    let stored = h
-        .store
-        .admin(h.org, id_of(h.org, 1))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut admin = stored.value;
-    admin.mfa.credential_epoch += 1;
-    h.store
-        .commit(Change::new().update(admin, stored.version))
-        .await
-        .unwrap();
+    h.end_sessions(id_of(h.org, 1)).await;
     let listed = h.svc.list_admins(&session, PageRequest::first(10)).await;
     assert!(matches!(listed, Err(Error::SessionExpired)), "{listed:?}");
 }
@@ -165,31 +151,7 @@ async fn mfa_status_follows_view_admin_mfa_status(b: Backend) {
     let manager = h.seed(1, R::Manager).await;
     let awb = h.seed(2, R::AdministratorWithBilling).await;
     let other = h.seed(3, R::HelpDesk).await;
-    let svc = MfaService::builder(
-        config().build().unwrap(),
-        Arc::clone(&h.store),
-        Arc::clone(&h.mailer) as Arc<dyn Mailer>,
-        Arc::clone(&h.clock) as Arc<dyn Clock>,
-        Arc::new(keys()),
-    )
-    .policy(
-        PolicyEngine::from_document(PolicyDocument {
-            version: 1,
-            extends: Extends::Jumpcloud,
-            custom_actions: Vec::new(),
-            roles: Vec::new(),
-            rules: vec![RuleDef {
-                id: "managers-not-on-awb-status".to_owned(),
-                effect: Effect::Forbid,
-                roles: vec!["manager".to_owned()],
-                actions: vec!["view-admin-mfa-status".to_owned()],
-                target: TargetSpec::Roles(vec!["administrator-with-billing".to_owned()]),
-                description: None,
-            }],
-        })
-        .unwrap(),
-    )
-    .build();
+    let svc = h.managers_blind_to_awb_status();
     let session = h.session(manager).await;
     let items = whole_list(&svc, &session, 2).await.unwrap();
     assert_eq!(items.len(), 3);

@@ -305,30 +305,33 @@ impl H {
             .unwrap()
     }
 
+    /// Seeds admin `n` with MFA required (in the store) and signs it in with the password,
+    /// which answers `SetupRequired` and queues the setup link: the admin's id.
+    pub async fn seed_required(&self, n: u32, r: BuiltinRole) -> AdminId {
+        let id = self.seed(n, r).await;
+        let since = self.now();
+        self.edit(id, |a| {
+            a.mfa.requirement = admin_mfa::lifecycle::Requirement::Required { since, by: None };
+        })
+        .await;
+        let outcome = self
+            .svc
+            .login(self.org, &email_of(n), &password())
+            .await
+            .unwrap();
+        assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
+        id
+    }
+
     /// Seeds admin `n` as a Manager with MFA required and enrols it through the setup
     /// link: the completed set-up (with its recovery codes) and the authenticator's secret.
     /// The clock has moved one step on, so the secret's next code is fresh.
     pub async fn enrol_with_codes(&self, n: u32) -> (AdminId, SetupComplete, TotpSecret) {
-        let id = self.seed(n, BuiltinRole::Manager).await;
-        let stored = self.store.admin(self.org, id).await.unwrap().unwrap();
-        let mut admin = stored.value;
-        admin.mfa.requirement = admin_mfa::lifecycle::Requirement::Required {
-            since: self.now(),
-            by: None,
-        };
-        self.store
-            .commit(Change::new().update(admin.clone(), stored.version))
-            .await
-            .unwrap();
-        let outcome = self
-            .svc
-            .login(self.org, admin.email.as_str(), &password())
-            .await
-            .unwrap();
-        assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
+        let id = self.seed_required(n, BuiltinRole::Manager).await;
         self.deliver().await;
         let token = self.token_for(id).await;
-        let (provisioning, secret) = self.provision(&token, admin.email.as_str()).await;
+        let email = self.get(id).await.email;
+        let (provisioning, secret) = self.provision(&token, email.as_str()).await;
         let done = self
             .svc
             .complete_setup(&token, provisioning.proof(), &self.code(&secret))
@@ -338,42 +341,65 @@ impl H {
         (id, done, secret)
     }
 
-    /// Locks admin `id`'s factor in the store, as too many wrong codes would.
-    pub async fn lock(&self, id: AdminId) {
+    /// A second service on this harness's store, mailer and clock whose policy forbids
+    /// Managers `view-admin-mfa-status` on Administrators With Billing (everything else as
+    /// the default `jumpcloud` profile).
+    pub fn managers_blind_to_awb_status(&self) -> MfaService {
+        use admin_mfa::policy::{
+            Effect, Extends, PolicyDocument, PolicyEngine, RuleDef, TargetSpec,
+        };
+        MfaService::builder(
+            config().build().unwrap(),
+            Arc::clone(&self.store),
+            Arc::clone(&self.mailer) as Arc<dyn Mailer>,
+            Arc::clone(&self.clock) as Arc<dyn Clock>,
+            Arc::new(keys()),
+        )
+        .policy(
+            PolicyEngine::from_document(PolicyDocument {
+                version: 1,
+                extends: Extends::Jumpcloud,
+                custom_actions: Vec::new(),
+                roles: Vec::new(),
+                rules: vec![RuleDef {
+                    id: "managers-not-on-awb-status".to_owned(),
+                    effect: Effect::Forbid,
+                    roles: vec!["manager".to_owned()],
+                    actions: vec!["view-admin-mfa-status".to_owned()],
+                    target: TargetSpec::Roles(vec!["administrator-with-billing".to_owned()]),
+                    description: None,
+                }],
+            })
+            .unwrap(),
+        )
+        .build()
+    }
+
+    /// Changes admin `id` in the store directly (not through the service): `edit` on the
+    /// stored admin, committed at the version read.
+    pub async fn edit(&self, id: AdminId, edit: impl FnOnce(&mut Admin)) {
         let stored = self.store.admin(self.org, id).await.unwrap().unwrap();
         let mut admin = stored.value;
-        admin.mfa.failures.locked = true;
+        edit(&mut admin);
         self.store
             .commit(Change::new().update(admin, stored.version))
             .await
             .unwrap();
     }
 
+    /// Locks admin `id`'s factor in the store, as too many wrong codes would.
+    pub async fn lock(&self, id: AdminId) {
+        self.edit(id, |a| a.mfa.failures.locked = true).await;
+    }
+
+    /// Moves admin `id`'s credential epoch on in the store, ending its sessions.
+    pub async fn end_sessions(&self, id: AdminId) {
+        self.edit(id, |a| a.mfa.credential_epoch += 1).await;
+    }
+
     /// Seeds admin `n` with MFA required and runs the self-service setup through login.
     pub async fn enrolled(&self, n: u32, r: BuiltinRole) -> (AdminId, TotpSecret) {
-        let id = self.seed(n, r).await;
-        let mut admin = self.get(id).await;
-        let version = self
-            .store
-            .admin(self.org, id)
-            .await
-            .unwrap()
-            .unwrap()
-            .version;
-        admin.mfa.requirement = admin_mfa::lifecycle::Requirement::Required {
-            since: self.now(),
-            by: None,
-        };
-        self.store
-            .commit(Change::new().update(admin.clone(), version))
-            .await
-            .unwrap();
-        let outcome = self
-            .svc
-            .login(self.org, admin.email.as_str(), &password())
-            .await
-            .unwrap();
-        assert!(matches!(outcome, LoginOutcome::SetupRequired(_)));
+        let id = self.seed_required(n, r).await;
         let secret = self.enrol_via_link(id).await;
         (id, secret)
     }

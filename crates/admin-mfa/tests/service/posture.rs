@@ -4,10 +4,8 @@
 //! and the CSV and JSON Lines exports read back by independent parsers.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use admin_mfa::policy::{Effect, Extends, PolicyDocument, PolicyEngine, RuleDef, TargetSpec};
-use admin_mfa::ports::{Change, Clock, Mailer};
+use admin_mfa::ports::Change;
 use admin_mfa::{
     AdminId, Authenticated, BuiltinRole as R, Error, FactorStatus, LinkPurpose, MfaPosture,
     MfaService, POSTURE_COLUMNS, PageRequest, PostureExport, PostureFilter, PostureFormat,
@@ -340,13 +338,7 @@ async fn pos_3_the_policy_gates_the_report_and_each_row(b: Backend) {
     // A session from before a credential change is over.
     let viewer = id_of(h.org, 1);
     let session = h.session(viewer).await;
-    let stored = h.store.admin(h.org, viewer).await.unwrap().unwrap();
-    let mut admin = stored.value;
-    admin.mfa.credential_epoch += 1;
-    h.store
-        .commit(Change::new().update(admin, stored.version))
-        .await
-        .unwrap();
+    h.end_sessions(viewer).await;
     let got = h
         .svc
         .mfa_posture(&session, &PostureFilter::all(), PageRequest::first(10))
@@ -356,31 +348,7 @@ async fn pos_3_the_policy_gates_the_report_and_each_row(b: Backend) {
     // Managers may not see the MFA status of Administrators With Billing here.
     let awb = h.seed(8, R::AdministratorWithBilling).await;
     h.lock(awb).await;
-    let svc = MfaService::builder(
-        config().build().unwrap(),
-        Arc::clone(&h.store),
-        Arc::clone(&h.mailer) as Arc<dyn Mailer>,
-        Arc::clone(&h.clock) as Arc<dyn Clock>,
-        Arc::new(keys()),
-    )
-    .policy(
-        PolicyEngine::from_document(PolicyDocument {
-            version: 1,
-            extends: Extends::Jumpcloud,
-            custom_actions: Vec::new(),
-            roles: Vec::new(),
-            rules: vec![RuleDef {
-                id: "managers-not-on-awb-status".to_owned(),
-                effect: Effect::Forbid,
-                roles: vec!["manager".to_owned()],
-                actions: vec!["view-admin-mfa-status".to_owned()],
-                target: TargetSpec::Roles(vec!["administrator-with-billing".to_owned()]),
-                description: None,
-            }],
-        })
-        .unwrap(),
-    )
-    .build();
+    let svc = h.managers_blind_to_awb_status();
     let session = h.session(id_of(h.org, 7)).await;
     let rows = whole_report(&svc, &session, &PostureFilter::all(), 3)
         .await
