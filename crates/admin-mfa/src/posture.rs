@@ -1,6 +1,6 @@
 //! The MFA posture report: what [`MfaService::mfa_posture`](crate::MfaService::mfa_posture)
 //! returns for each admin, the filters it takes, and the CSV and JSON Lines encodings of
-//! [`PostureExport`].
+//! [`PostureExport`](crate::PostureExport).
 //!
 //! The encoders are written here rather than taken from a crate: a CSV row is a dozen fixed
 //! cells and a JSON line a flat object of strings, numbers and `null`, a few lines each, and
@@ -203,7 +203,7 @@ pub struct PostureRow {
     pub posture: Option<MfaPosture>,
 }
 
-/// The encoding of a [`PostureExport`].
+/// The encoding of a [`PostureExport`](crate::PostureExport).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PostureFormat {
