@@ -235,7 +235,7 @@ pub use config::{
 pub use email::{Email, EmailError, MAX_EMAIL_LEN};
 pub use machine::{
     Code, Command, DecideContext, Event, Fresh, IssuedLink, LinkRejection, RequirementSource,
-    TransitionError, apply, apply_all, decide, execute,
+    TransitionError, apply, apply_all, apply_in_place, decide, execute,
 };
 pub use notify::{
     AuditEvent, AuditKind, CodeCheck, DedupeKey, Notification, NotificationDetail,

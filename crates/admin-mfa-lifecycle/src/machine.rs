@@ -15,26 +15,55 @@ use crate::{
 
 /// A code as the user typed it. Never shown by `Debug`; wiped on drop.
 #[derive(Clone)]
-pub struct Code(Zeroizing<String>);
+pub struct Code(CodeText);
+
+/// The longest input a [`Code`] made [`From`] a `&str` holds in place, without allocating
+/// (any TOTP code, typed with spaces or not).
+const INLINE_CODE_BYTES: usize = 22;
+
+#[derive(Clone)]
+enum CodeText {
+    /// The first `len` bytes are the input, whole (so valid UTF-8).
+    Inline {
+        bytes: Zeroizing<[u8; INLINE_CODE_BYTES]>,
+        len: u8,
+    },
+    Heap(Zeroizing<String>),
+}
 
 impl Code {
     /// Wraps user input. Normalisation and validation happen inside the TOTP check, so any
     /// string is accepted here; a malformed one is a counted failure (D4).
     #[must_use]
     pub fn new(input: impl Into<String>) -> Self {
-        Self(Zeroizing::new(input.into()))
+        Self(CodeText::Heap(Zeroizing::new(input.into())))
     }
 
     /// The input, as typed.
     #[must_use]
     pub fn expose(&self) -> &str {
-        &self.0
+        match &self.0 {
+            CodeText::Inline { bytes, len } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| core::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            CodeText::Heap(text) => text,
+        }
     }
 }
 
+/// As [`Code::new`], holding a short input (up to 22 bytes) in place instead of on the heap:
+/// a code check allocates nothing for its code.
 impl From<&str> for Code {
     fn from(input: &str) -> Self {
-        Self::new(input)
+        let mut bytes = Zeroizing::new([0_u8; INLINE_CODE_BYTES]);
+        match (bytes.get_mut(..input.len()), u8::try_from(input.len())) {
+            (Some(slot), Ok(len)) => {
+                slot.copy_from_slice(input.as_bytes());
+                Self(CodeText::Inline { bytes, len })
+            }
+            _ => Self::new(input),
+        }
     }
 }
 
@@ -1048,6 +1077,13 @@ fn failure_events(
 ///   the password counter, code events only the code counter.
 #[must_use]
 pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
+    apply_in_place(&mut state, event);
+    state
+}
+
+/// [`apply`] to a state in place (the same rules), for a caller that holds the state
+/// inside a larger record and would otherwise move it out and back.
+pub fn apply_in_place(state: &mut MfaState, event: &Event) {
     match event {
         Event::RequirementSet { by, at, .. } => {
             if !state.requirement.is_required() {
@@ -1184,7 +1220,6 @@ pub fn apply(mut state: MfaState, event: &Event) -> MfaState {
             }
         }
     }
-    state
 }
 
 /// Applies `events` in order.
@@ -1206,4 +1241,130 @@ pub fn execute(
     let events = decide(state, command, now, ctx)?;
     let next = apply_all(state.clone(), &events);
     Ok((next, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A code made from a `&str` gives back exactly what was typed, held in place up to
+    /// the inline length and on the heap beyond it, and `Debug` shows none of it.
+    #[test]
+    fn codes_keep_the_input_whole_in_place_or_on_the_heap() {
+        let inline_max = "1".repeat(INLINE_CODE_BYTES);
+        let one_more = "1".repeat(INLINE_CODE_BYTES + 1);
+        for input in [
+            "",
+            "123456",
+            " 123 456 ",
+            "１２３４５６",
+            inline_max.as_str(),
+            one_more.as_str(),
+        ] {
+            let code = Code::from(input);
+            assert_eq!(code.expose(), input);
+            assert_eq!(code.clone().expose(), input);
+            assert_eq!(Code::new(input).expose(), input);
+            assert_eq!(
+                matches!(code.0, CodeText::Inline { .. }),
+                input.len() <= INLINE_CODE_BYTES
+            );
+            assert_eq!(format!("{code:?}"), "Code(<redacted>)");
+        }
+    }
+
+    /// A code check writes its admin's record only when one of its events changes the
+    /// state ([`Event::changes_state`]), without comparing the record before and after
+    /// (the service's code-check path relies on it): so every such event must change it.
+    /// Correct, replayed, wrong and malformed codes, through delays and into the lock.
+    #[test]
+    fn a_code_checks_state_changing_events_always_change_the_state() {
+        let config = LifecycleConfig::default();
+        let keys = KeyRing::new(crate::SealingKey::new(crate::KeyId::new(1), [9; 32]));
+        let admin = AdminId::from_bytes([0xa1; 16]);
+        let ctx = DecideContext::new(admin, &config, &keys);
+        let secret = TotpSecret::from_bytes(&[7; 20]).expect("secret");
+        let sealed =
+            Sealed::seal_secret(keys.current(), Nonce::from_bytes([1; 12]), admin, &secret)
+                .expect("sealed");
+        let mut state = MfaState {
+            factor: Factor::Active(ActiveFactor {
+                sealed,
+                params: *config.totp(),
+                enrolled_at: UnixTime::from_secs(1_700_000_000),
+                last_used_step: None,
+            }),
+            ..MfaState::default()
+        };
+        let mut now = 1_700_000_010_u64;
+        let mut seen = Vec::new();
+        let mut last = String::new();
+        for round in 0..60_u32 {
+            // Mixed codes first, then only wrong ones: through the delays into the lock.
+            let typed = match round % 5 {
+                _ if round >= 30 => "000000".to_owned(),
+                0 | 3 => {
+                    last = admin_mfa_totp::generate(&secret, config.totp(), now).to_string();
+                    last.clone()
+                }
+                1 => last.clone(),
+                2 => "000000".to_owned(),
+                _ if round % 2 == 0 => "not a code".to_owned(),
+                _ => String::new(),
+            };
+            let command = Command::Verify {
+                code: Code::from(typed.as_str()),
+            };
+            let events = decide(&state, command, UnixTime::from_secs(now), &ctx).expect("decide");
+            let next = apply_all(state.clone(), &events);
+            assert_eq!(
+                next != state,
+                events.iter().any(Event::changes_state),
+                "round {round}: {events:?}"
+            );
+            seen.extend(events.iter().map(core::mem::discriminant));
+            state = next;
+            // Replays inside the step, a second later; then a step, or past any delay.
+            now += match round {
+                _ if round % 3 == 0 => 1,
+                30.. => 86_400,
+                _ => 30,
+            };
+        }
+        for kind in [
+            Event::Verified {
+                step: TimeStep::new(0),
+                at: UnixTime::EPOCH,
+            },
+            Event::Replayed {
+                check: CodeCheck::Login,
+                failures: 0,
+                at: UnixTime::EPOCH,
+            },
+            Event::VerifyFailed {
+                check: CodeCheck::Login,
+                failures: 0,
+                at: UnixTime::EPOCH,
+            },
+            Event::Delayed {
+                check: CodeCheck::Login,
+                until: UnixTime::EPOCH,
+                at: UnixTime::EPOCH,
+            },
+            Event::LockedOut {
+                failures: 0,
+                at: UnixTime::EPOCH,
+                epoch: 0,
+            },
+            Event::RefusedLocked {
+                check: CodeCheck::Login,
+                at: UnixTime::EPOCH,
+            },
+        ] {
+            assert!(
+                seen.contains(&core::mem::discriminant(&kind)),
+                "never saw {kind:?}"
+            );
+        }
+    }
 }

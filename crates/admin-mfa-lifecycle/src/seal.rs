@@ -32,6 +32,9 @@ pub const KEY_BYTES: usize = 32;
 /// Length of the authentication tag that follows every ciphertext.
 pub const TAG_BYTES: usize = 16;
 
+/// The longest TOTP secret, in bytes (what [`TotpSecret::from_bytes`] accepts).
+const SECRET_MAX_BYTES: usize = admin_mfa_totp::MAX_SECRET_LEN;
+
 /// Identifies a [`SealingKey`]; stored next to every ciphertext so keys can rotate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -362,6 +365,15 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+/// Bytes that are wiped when this goes out of scope (a secret opened on the stack).
+struct WipedOnDrop<'a>(&'a mut [u8]);
+
+impl Drop for WipedOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
 /// A sealed TOTP secret (same representation as any [`Sealed`] blob).
 pub type SealedSecret = Sealed;
 
@@ -534,14 +546,20 @@ impl Sealed {
         admin: AdminId,
         kind: SealedKind,
     ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        let aead = self.aead_for(key)?;
+        self.open_under(&aead, &AssociatedData::new(admin, kind))
+    }
+
+    /// The AEAD key to open this blob with `key` (whose id must match the blob's), if the
+    /// blob's format is one this version knows.
+    fn aead_for(&self, key: &SealingKey) -> Result<LessSafeKey, SealError> {
         if key.id != self.key_id {
             return Err(SealError::UnknownKey(self.key_id));
         }
         if !self.format.is_known() {
             return Err(SealError::UnknownFormat(self.format.get()));
         }
-        let aead = key.aead().ok_or(SealError::Decrypt(self.key_id))?;
-        self.open_under(&aead, &AssociatedData::new(admin, kind))
+        key.aead().ok_or(SealError::Decrypt(self.key_id))
     }
 
     /// Opens with one AEAD key and associated data.
@@ -588,8 +606,30 @@ impl Sealed {
     /// # Errors
     /// As [`Sealed::open`], or [`SealError::InvalidPlaintext`] if the bytes are not a valid secret.
     pub fn open_secret(&self, keys: &KeyRing, admin: AdminId) -> Result<TotpSecret, SealError> {
-        let bytes = self.open(keys, admin, SealedKind::TotpSecret)?;
-        TotpSecret::from_bytes(&bytes).map_err(|_| SealError::InvalidPlaintext(self.key_id))
+        let invalid = SealError::InvalidPlaintext(self.key_id);
+        // A secret is opened on every code check: on the stack when it fits (any valid
+        // secret does), so the secret itself is the one allocation. The bytes used are
+        // wiped on every way out; the rest of the buffer never holds anything.
+        let mut buffer = [0_u8; SECRET_MAX_BYTES + TAG_BYTES];
+        let Some(slot) = buffer.get_mut(..self.ciphertext.len()) else {
+            let bytes = self.open(keys, admin, SealedKind::TotpSecret)?;
+            return TotpSecret::from_bytes(&bytes).map_err(|_| invalid);
+        };
+        let slot = WipedOnDrop(slot);
+        slot.0.copy_from_slice(&self.ciphertext);
+        let key = keys
+            .get(self.key_id)
+            .ok_or(SealError::UnknownKey(self.key_id))?;
+        let aead = self.aead_for(key)?;
+        let aad = AssociatedData::new(admin, SealedKind::TotpSecret);
+        let opened = aead
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(self.nonce),
+                aad.as_aad(),
+                slot.0,
+            )
+            .map_err(|_| SealError::Decrypt(self.key_id))?;
+        TotpSecret::from_bytes(opened).map_err(|_| invalid)
     }
 
     /// Seals a raw link token of `purpose` for `admin` (for the outbox).
@@ -805,6 +845,34 @@ mod tests {
             short.open_secret(&ring, admin(1)).map(|_| ()),
             Err(SealError::InvalidPlaintext(KeyId::new(3)))
         );
+        // Longer than any secret: opened on the heap, refused the same way; a tampered one
+        // is a decryption failure, as on the stack.
+        let seal_len = |len: usize| {
+            Sealed::seal(
+                &key,
+                Nonce::from_bytes([0; 12]),
+                admin(1),
+                SealedKind::TotpSecret,
+                &vec![1; len],
+            )
+            .unwrap()
+        };
+        let long = seal_len(SECRET_MAX_BYTES + 1);
+        assert_eq!(
+            long.open_secret(&ring, admin(1)).map(|_| ()),
+            Err(SealError::InvalidPlaintext(KeyId::new(3)))
+        );
+        let mut tampered = long;
+        tampered.ciphertext[0] ^= 1;
+        assert_eq!(
+            tampered.open_secret(&ring, admin(1)).map(|_| ()),
+            Err(SealError::Decrypt(KeyId::new(3)))
+        );
+        // The longest secret fills the stack buffer exactly.
+        let longest = seal_len(SECRET_MAX_BYTES)
+            .open_secret(&ring, admin(1))
+            .unwrap();
+        assert_eq!(longest.expose_secret_bytes(), &[1; SECRET_MAX_BYTES][..]);
         let odd_token = Sealed::seal(
             &key,
             Nonce::from_bytes([0; 12]),
