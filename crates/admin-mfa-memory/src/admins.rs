@@ -105,13 +105,66 @@ impl Row {
         }
     }
 
+    /// Replaces this row's contents with `admin` at `version`, in place: the boxes of the
+    /// parts both have (a pending link, the e-mail log, recovery codes) are refilled instead
+    /// of freed and allocated again, so rewriting an admin (a code check's new last-used
+    /// step) allocates nothing here.
+    fn replace(&mut self, admin: Admin, version: Version) {
+        // Destructured in full, as in `Row::new`.
+        let Admin {
+            id,
+            org,
+            email,
+            display_name,
+            role,
+            password_hash,
+            created_at,
+            mfa,
+            prefs,
+        } = admin;
+        let MfaState {
+            requirement,
+            factor,
+            link,
+            failures,
+            credential_epoch,
+            email_log,
+            password_failures,
+            recovery,
+            setup_deadline,
+        } = mfa;
+        self.version = version;
+        self.id = id;
+        self.org = org;
+        self.email = email;
+        self.display_name = display_name.into_boxed_str();
+        self.role = role;
+        self.password_hash = password_hash;
+        self.created_at = created_at;
+        self.prefs = prefs;
+        self.requirement = requirement;
+        self.factor = factor;
+        refill(&mut self.link, link);
+        self.failures = failures;
+        self.credential_epoch = credential_epoch;
+        refill(
+            &mut self.email_log,
+            (email_log != EmailLog::default()).then_some(email_log),
+        );
+        self.password_failures = password_failures;
+        refill(&mut self.recovery, recovery);
+        self.setup_deadline = setup_deadline;
+    }
+
     /// The record as the store port returns it.
     pub(crate) fn admin(&self) -> Admin {
         Admin {
             id: self.id,
             org: self.org,
             email: self.email.clone(),
-            display_name: self.display_name.to_string(),
+            // A plain copy of the text: `to_string` on a `Box<str>` goes through `Display`,
+            // and may leave spare capacity that `Row::new` then gives back by reallocating.
+            display_name: String::from(&*self.display_name),
             role: self.role.clone(),
             password_hash: self.password_hash.clone(),
             created_at: self.created_at,
@@ -136,7 +189,7 @@ impl Row {
             id: self.id,
             org: self.org,
             email: self.email.clone(),
-            display_name: self.display_name.to_string(),
+            display_name: String::from(&*self.display_name),
             role: self.role.clone(),
             created_at: self.created_at,
         }
@@ -164,6 +217,14 @@ impl Row {
 
     const fn is_listed(&self) -> bool {
         !self.requirement.is_required()
+    }
+}
+
+/// Puts `value` in `slot`, into the box already there when both are present.
+fn refill<T>(slot: &mut Option<Box<T>>, value: Option<T>) {
+    match (slot.as_deref_mut(), value) {
+        (Some(boxed), Some(value)) => *boxed = value,
+        (_, value) => *slot = value.map(Box::new),
     }
 }
 
@@ -335,8 +396,7 @@ impl AdminTable {
     /// row that holds it, so admins of one change may trade keys (two admins swapping
     /// emails) in any order.
     pub(crate) fn put(&mut self, admin: Admin, version: Version) {
-        let new = Row::new(admin, version);
-        let existing = self.position(new.id);
+        let existing = self.position(admin.id);
         let Self {
             rows,
             by_id,
@@ -345,11 +405,11 @@ impl AdminTable {
             hasher,
         } = self;
         let hashes = Hashes(hasher);
-        let org = orgs.entry(new.org).or_default();
+        let org = orgs.entry(admin.org).or_default();
         let pos = match existing {
             Some(pos) => pos,
             None => {
-                rows.push(new);
+                rows.push(Row::new(admin, version));
                 let pos = rows.len() - 1;
                 by_id.insert_unique(hashes.id(new_id(rows, pos)), pos, |p| {
                     hashes.id(new_id(rows, *p))
@@ -361,9 +421,11 @@ impl AdminTable {
         let Some(old) = rows.get_mut(pos) else {
             return;
         };
-        let new_token = new.token_hash().copied();
+        let new_token = admin.mfa.token_hash().copied();
+        let new_listed = !admin.mfa.requirement.is_required();
+        let role_changed = old.role != admin.role;
         let old_token = old.token_hash().copied();
-        let email_changed = old.email != new.email;
+        let email_changed = old.email != admin.email;
         // Release the old keys that change, while the row still holds them.
         if let Some(hash) = old_token
             && new_token != Some(hash)
@@ -379,7 +441,7 @@ impl AdminTable {
                 org.all.insert(key, holder);
             }
         }
-        if old.is_listed() && (email_changed || !new.is_listed()) {
+        if old.is_listed() && (email_changed || !new_listed) {
             let key = ListKey::of(&old.email);
             if let Some(holder) = org.without_required.remove(&key)
                 && holder != pos
@@ -387,18 +449,16 @@ impl AdminTable {
                 org.without_required.insert(key, holder);
             }
         }
-        if old.role != new.role
-            && let Some(n) = org.role_count.get_mut(&old.role)
-        {
+        if role_changed && let Some(n) = org.role_count.get_mut(&old.role) {
             *n = n.saturating_sub(1);
         }
         let was = Keys {
             token: old_token,
             email_changed,
             listed: old.is_listed(),
-            role_changed: old.role != new.role,
+            role_changed,
         };
-        *old = new;
+        old.replace(admin, version);
         index_new(org, by_token, rows, hashes, pos, Some(was));
     }
 }
@@ -564,5 +624,42 @@ mod tests {
         assert!(full.link.is_some() && full.email_log.is_some());
         assert_eq!(full.admin(), a);
         assert!(size_of::<Row>() < size_of::<Admin>());
+    }
+
+    /// Rewriting a row in place gives back the admin written, whatever parts come and go,
+    /// and refills the boxes it already has instead of allocating new ones.
+    #[test]
+    fn replace_refills_the_boxes_it_has() {
+        let mut a = admin(org(1), 1);
+        set_link(&mut a, token_hash(1), T0);
+        a.mfa
+            .email_log
+            .record(admin_mfa_lifecycle::LinkPurpose::Setup, T0, T0);
+        let mut row = Row::new(a.clone(), Version::FIRST);
+        let link_box: *const PendingLink = row.link.as_deref().expect("link");
+        let log_box: *const EmailLog = row.email_log.as_deref().expect("log");
+
+        // Same parts present, contents changed: same boxes, new contents.
+        set_link(&mut a, token_hash(2), T0);
+        a.display_name = "Renamed".to_owned();
+        row.replace(a.clone(), Version::FIRST.next());
+        assert_eq!(row.admin(), a);
+        assert_eq!(row.version(), Version::FIRST.next());
+        assert!(std::ptr::eq(row.link.as_deref().expect("link"), link_box));
+        assert!(std::ptr::eq(
+            row.email_log.as_deref().expect("log"),
+            log_box
+        ));
+
+        // Parts gone: no boxes left behind; back again: boxed again.
+        clear_link(&mut a);
+        a.mfa.email_log = EmailLog::default();
+        row.replace(a.clone(), Version::FIRST);
+        assert!(row.link.is_none() && row.email_log.is_none());
+        assert_eq!(row.admin(), a);
+        set_link(&mut a, token_hash(3), T0);
+        row.replace(a.clone(), Version::FIRST);
+        assert_eq!(row.admin(), a);
+        assert_eq!(row.token_hash(), Some(&token_hash(3)));
     }
 }
