@@ -144,13 +144,7 @@ impl MfaService {
             return Err(Error::SessionExpired);
         }
         let (org, admin, epoch) = (challenge.org, challenge.admin, challenge.credential_epoch);
-        let applied = self
-            .mutate_at_epoch(org, admin, epoch, |_, _| {
-                Ok(vec![Command::Verify {
-                    code: Code::new(code),
-                }])
-            })
-            .await?;
+        let applied = self.check_code_at_epoch(org, admin, epoch, code).await?;
         applied.session().ok_or(Error::InvalidCode)
     }
 
@@ -171,18 +165,8 @@ impl MfaService {
         code: &str,
     ) -> Result<Authenticated> {
         // The epoch check inside covers a revoked session or a removed admin.
-        let applied = self
-            .mutate_at_epoch(
-                session.org,
-                session.admin,
-                session.credential_epoch,
-                |_, _| {
-                    Ok(vec![Command::Verify {
-                        code: Code::new(code),
-                    }])
-                },
-            )
-            .await?;
+        let (org, admin, epoch) = (session.org, session.admin, session.credential_epoch);
+        let applied = self.check_code_at_epoch(org, admin, epoch, code).await?;
         if let Some(session) = applied.session() {
             return Ok(session);
         }
@@ -214,6 +198,28 @@ impl MfaService {
         })
         .await?;
         Ok(())
+    }
+
+    /// Checks a login `code` ([`Command::Verify`]) on the admin behind a challenge or session
+    /// issued at credential epoch `epoch`, as that admin, with the same dead-epoch rules as
+    /// [`MfaService::mutate_at_epoch`].
+    async fn check_code_at_epoch(
+        &self,
+        org: OrgId,
+        admin: AdminId,
+        epoch: u64,
+        code: &str,
+    ) -> Result<Applied> {
+        self.mutate_command(org, admin, Some(admin), |current, _| {
+            if current.mfa.credential_epoch != epoch {
+                return Err(Error::SessionExpired);
+            }
+            Ok(Command::Verify {
+                code: Code::from(code),
+            })
+        })
+        .await
+        .map_err(|e| e.or_generic(Error::SessionExpired))
     }
 
     /// Runs `plan` on the admin behind a challenge or session issued at credential epoch
@@ -335,7 +341,7 @@ impl MfaService {
             .await;
         let stored = match applied {
             Ok(applied) if applied.has(|e| matches!(e, Event::PasswordAttempted { .. })) => {
-                applied.stored
+                applied.stored.map(|stored| *stored)
             }
             Ok(_) => return Ok(None),
             // Removed since it was read: nobody's password to check.

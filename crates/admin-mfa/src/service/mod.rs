@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use admin_mfa_lifecycle::{
     Admin, AdminId, Command, DecideContext, Email, Event, Fresh, LinkToken, LoginStep, Nonce,
-    OrgId, UnixTime, audit_events, execute, notifications,
+    OrgId, UnixTime, apply_in_place, audit_events, decide, notifications,
 };
 use admin_mfa_policy::{
     Action, Context as PolicyContext, Decision, PolicyEngine, Reason, Request, Subject, Target,
@@ -180,8 +180,9 @@ struct Applied {
     /// Whether anything was written.
     written: bool,
     /// The admin as committed, for a caller that writes it again next (kept only when asked
-    /// for, see [`MfaService::mutate_inner`]).
-    stored: Option<Versioned<Admin>>,
+    /// for, see [`MfaService::mutate_inner`]). Boxed: an `Applied` moves through every level
+    /// of an operation's future, and the record would make it several times larger.
+    stored: Option<Box<Versioned<Admin>>>,
 }
 
 impl Applied {
@@ -497,7 +498,7 @@ impl MfaService {
     /// step: a reservation, then its outcome) starts from it instead of reading it again.
     async fn mutate_inner<P>(
         &self,
-        mut read: Option<Versioned<Admin>>,
+        read: Option<Versioned<Admin>>,
         org: OrgId,
         id: AdminId,
         actor: Option<AdminId>,
@@ -507,13 +508,53 @@ impl MfaService {
     where
         P: FnMut(&mut Admin, UnixTime) -> Result<Plan>,
     {
+        self.retried(read, org, id, |current, now| {
+            self.prepare(current, actor, now, &mut plan, keep)
+        })
+        .await
+    }
+
+    /// [`MfaService::mutate`] for a plan that picks one lifecycle command and leaves the
+    /// record itself alone, a code check ([`Command::Verify`]): the admin as read moves into
+    /// the write instead of being copied and compared with its copy, since the command's
+    /// events say whether its state changes (a code check's state-changing events always
+    /// change it: a new last-used step, a new failure count or a lock).
+    async fn mutate_command<P>(
+        &self,
+        org: OrgId,
+        id: AdminId,
+        actor: Option<AdminId>,
+        mut plan: P,
+    ) -> Result<Applied>
+    where
+        P: FnMut(&Admin, UnixTime) -> Result<Command>,
+    {
+        self.retried(None, org, id, |current, now| {
+            self.prepare_command(current, actor, now, &mut plan)
+        })
+        .await
+    }
+
+    /// The read, decide and compare-and-swap loop under every mutation: `prepare` turns the
+    /// admin as read (`read` on the first pass, if given) into the change to commit; a
+    /// version conflict starts over on fresh state (at most [`MAX_ATTEMPTS`] times).
+    async fn retried<F>(
+        &self,
+        mut read: Option<Versioned<Admin>>,
+        org: OrgId,
+        id: AdminId,
+        mut prepare: F,
+    ) -> Result<Applied>
+    where
+        F: FnMut(Versioned<Admin>, UnixTime) -> Result<(Option<Change>, Applied)>,
+    {
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now();
             let current = match read.take() {
                 Some(current) => current,
                 None => self.store.admin(org, id).await?.ok_or(Error::NotFound)?,
             };
-            let (change, mut applied) = self.prepare(current, actor, now, &mut plan, keep)?;
+            let (change, mut applied) = prepare(current, now)?;
             let Some(change) = change else {
                 return Ok(applied);
             };
@@ -553,9 +594,16 @@ impl MfaService {
             let keys = self.keys.keys();
             let ctx = DecideContext::new(next.id, self.config.lifecycle(), &keys);
             for command in commands {
-                let (state, decided) = execute(&next.mfa, command, now, &ctx)?;
-                next.mfa = state;
-                events.extend(decided);
+                // `execute` on the copy in hand, without copying its state once more.
+                let decided = decide(&next.mfa, command, now, &ctx)?;
+                for event in &decided {
+                    apply_in_place(&mut next.mfa, event);
+                }
+                if events.is_empty() {
+                    events = decided;
+                } else {
+                    events.extend(decided);
+                }
             }
         }
         let changed = next != current.value;
@@ -565,9 +613,11 @@ impl MfaService {
                 events,
                 queued: 0,
                 written: false,
-                stored: keep.then_some(Versioned {
-                    value: next,
-                    version: current.version,
+                stored: keep.then(|| {
+                    Box::new(Versioned {
+                        value: next,
+                        version: current.version,
+                    })
                 }),
             };
             return Ok((None, applied));
@@ -587,9 +637,11 @@ impl MfaService {
         } else {
             current.version
         };
-        let stored = keep.then(|| Versioned {
-            value: next.clone(),
-            version,
+        let stored = keep.then(|| {
+            Box::new(Versioned {
+                value: next.clone(),
+                version,
+            })
         });
         if changed {
             change = change.update(next, current.version);
@@ -600,6 +652,63 @@ impl MfaService {
             queued: 0,
             written: true,
             stored,
+        };
+        Ok((Some(change), applied))
+    }
+}
+
+impl MfaService {
+    /// One pass of [`MfaService::mutate_command`] on `current`: the command decided on the
+    /// state as read, its events applied in place, and the record moved into the write when
+    /// they change it (a refusal that only informs, such as a delay, writes its audit record
+    /// alone, as [`MfaService::prepare`] does).
+    fn prepare_command<P>(
+        &self,
+        current: Versioned<Admin>,
+        actor: Option<AdminId>,
+        now: UnixTime,
+        plan: &mut P,
+    ) -> Result<(Option<Change>, Applied)>
+    where
+        P: FnMut(&Admin, UnixTime) -> Result<Command>,
+    {
+        let Versioned {
+            value: mut admin,
+            version,
+        } = current;
+        let command = plan(&admin, now)?;
+        let keys = self.keys.keys();
+        let ctx = DecideContext::new(admin.id, self.config.lifecycle(), &keys);
+        let events = decide(&admin.mfa, command, now, &ctx)?;
+        drop(keys);
+        let changed = events.iter().any(Event::changes_state);
+        if changed {
+            for event in &events {
+                apply_in_place(&mut admin.mfa, event);
+            }
+        }
+        let outline = Outline::at(&admin, now);
+        if events.is_empty() {
+            let applied = Applied {
+                admin: outline,
+                events,
+                queued: 0,
+                written: false,
+                stored: None,
+            };
+            return Ok((None, applied));
+        }
+        let mut change = Change::new();
+        record(&mut change, &admin, &events, actor, now, version.get());
+        if changed {
+            change = change.update(admin, version);
+        }
+        let applied = Applied {
+            admin: outline,
+            events,
+            queued: 0,
+            written: true,
+            stored: None,
         };
         Ok((Some(change), applied))
     }
@@ -616,10 +725,19 @@ fn record(
     now: UnixTime,
     version: u64,
 ) {
-    change.audit.extend(audit_events(admin, events, actor, now));
-    change
-        .outbox
-        .extend(notifications(admin, events, now, version));
+    // Moved in whole when the change has none yet (the usual case): no second vector.
+    let audit = audit_events(admin, events, actor, now);
+    if change.audit.is_empty() {
+        change.audit = audit;
+    } else {
+        change.audit.extend(audit);
+    }
+    let outbox = notifications(admin, events, now, version);
+    if change.outbox.is_empty() {
+        change.outbox = outbox;
+    } else {
+        change.outbox.extend(outbox);
+    }
     log_events(admin, events);
 }
 
