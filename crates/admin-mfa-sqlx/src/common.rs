@@ -338,7 +338,7 @@ pub(crate) struct EncodedNotification {
 }
 
 impl EncodedNotification {
-    fn new(n: &Notification) -> Result<Self, StoreError> {
+    pub(crate) fn new(n: &Notification) -> Result<Self, StoreError> {
         Ok(Self {
             dedupe_key: n.dedupe_key.as_str().to_owned(),
             org: org_bytes(n.org),
@@ -354,17 +354,19 @@ pub(crate) fn notification_from_payload(payload: &str) -> Result<Notification, S
     from_json(payload, "outbox payload")
 }
 
-/// The outbox rows a change adds: duplicates inside the change are dropped here (the first
-/// one wins), duplicates of stored rows by the database.
-pub(crate) fn encode_outbox(
+/// The outbox rows a change adds, each encoded by `encode` as its backend stores it:
+/// duplicates inside the change are dropped here (the first one wins), duplicates of stored
+/// rows by the database.
+pub(crate) fn encode_outbox<N>(
     outbox: &[Notification],
-) -> Result<(Vec<EncodedNotification>, usize), StoreError> {
+    encode: impl Fn(&Notification) -> Result<N, StoreError>,
+) -> Result<(Vec<N>, usize), StoreError> {
     let mut seen = HashSet::with_capacity(outbox.len());
     let mut rows = Vec::with_capacity(outbox.len());
     let mut dropped = 0;
     for n in outbox {
         if seen.insert(n.dedupe_key.as_str()) {
-            rows.push(EncodedNotification::new(n)?);
+            rows.push(encode(n)?);
         } else {
             dropped += 1;
         }
@@ -431,9 +433,10 @@ pub(crate) struct PlannedUpdate {
     pub(crate) keys_unchanged: bool,
 }
 
-/// A checked change, in the shape the backends write it.
-#[derive(Debug, Default)]
-pub(crate) struct Plan {
+/// A checked change, in the shape the backends write it (`N`: an outbox row as the backend
+/// stores it).
+#[derive(Debug)]
+pub(crate) struct Plan<N = EncodedNotification> {
     pub(crate) inserts: Vec<EncodedAdmin>,
     pub(crate) updates: Vec<PlannedUpdate>,
     /// Ids of updated admins whose email or token hash changes: their old keys are released
@@ -441,10 +444,25 @@ pub(crate) struct Plan {
     pub(crate) release: Vec<Vec<u8>>,
     pub(crate) versions: Vec<(AdminId, Version)>,
     pub(crate) audit: Vec<EncodedAudit>,
-    pub(crate) outbox: Vec<EncodedNotification>,
+    pub(crate) outbox: Vec<N>,
     pub(crate) deduplicated_in_change: usize,
     /// Per organization (sorted, non-zero): how the widget's count changes.
     pub(crate) widget_deltas: Vec<(Vec<u8>, i64)>,
+}
+
+impl<N> Default for Plan<N> {
+    fn default() -> Self {
+        Self {
+            inserts: Vec::new(),
+            updates: Vec::new(),
+            release: Vec::new(),
+            versions: Vec::new(),
+            audit: Vec::new(),
+            outbox: Vec::new(),
+            deduplicated_in_change: 0,
+            widget_deltas: Vec::new(),
+        }
+    }
 }
 
 /// The ids a commit must read (and, on PostgreSQL, lock) before it writes, sorted.
@@ -457,9 +475,13 @@ pub(crate) fn written_ids(change: &Change) -> Vec<AdminId> {
 
 /// Checks a change against what the database holds for the admins it writes
 /// ([`Change::validate`], as every store does), then encodes it in the shape the backends
-/// write it. Uniqueness against admins outside the change is left to the database's unique
-/// constraints.
-pub(crate) fn plan(change: &Change, existing: &Existing) -> Result<Plan, StoreError> {
+/// write it (the outbox rows by `encode`). Uniqueness against admins outside the change is
+/// left to the database's unique constraints.
+pub(crate) fn plan<N>(
+    change: &Change,
+    existing: &Existing,
+    encode: impl Fn(&Notification) -> Result<N, StoreError>,
+) -> Result<Plan<N>, StoreError> {
     change.validate(existing)?;
     let mut plan = Plan::default();
     let mut deltas: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
@@ -497,7 +519,97 @@ pub(crate) fn plan(change: &Change, existing: &Existing) -> Result<Plan, StoreEr
         .iter()
         .map(EncodedAudit::new)
         .collect::<Result<_, _>>()?;
-    let (outbox, dropped) = encode_outbox(&change.outbox)?;
+    let (outbox, dropped) = encode_outbox(&change.outbox, encode)?;
+    plan.outbox = outbox;
+    plan.deduplicated_in_change = dropped;
+    Ok(plan)
+}
+
+/// The stored state a change of updates alone is checked against before anything is read:
+/// every updated admin assumed stored in its new record's organization, at the expected
+/// version, holding the email and token hash of its new record (nothing else assumed).
+/// A store that writes on this assumption must confirm it in the database, under the
+/// write lock, before it writes (see [`plan_unread`]).
+#[cfg(feature = "sqlite")]
+struct Assumed<'c>(HashMap<AdminId, StoredKeys<'c>>);
+
+#[cfg(feature = "sqlite")]
+impl StoredState for Assumed<'_> {
+    fn stored(&self, id: AdminId) -> Option<StoredKeys<'_>> {
+        self.0.get(&id).copied()
+    }
+}
+
+/// Whether a change only updates admins, all of one organization: the changes a store may
+/// check with [`plan_unread`] (a bulk require, a code check).
+#[cfg(feature = "sqlite")]
+pub(crate) fn updates_of_one_org(change: &Change) -> Option<OrgId> {
+    let mut org = None;
+    for write in &change.writes {
+        match write {
+            AdminWrite::Update { admin, .. } if org.is_none_or(|o| o == admin.org) => {
+                org = Some(admin.org);
+            }
+            _ => return None,
+        }
+    }
+    org
+}
+
+/// [`plan`] for a change of updates alone (see [`updates_of_one_org`]) without reading the
+/// stored rows: checked against [`Assumed`], every update planned as keeping its keys and
+/// role, and the widget's count of `org` moving by `delta`.
+///
+/// Sound only once the database has confirmed, under the write lock, that every updated
+/// admin is stored in `org` at its expected version with the email, token hash and role of
+/// its new record, and given `delta` from the stored rows' `mfa_required`: then
+/// [`Change::validate`] on the stored rows would see exactly what it saw here.
+#[cfg(feature = "sqlite")]
+pub(crate) fn plan_unread<N>(
+    change: &Change,
+    org: OrgId,
+    delta: i64,
+    encode: impl Fn(&Notification) -> Result<N, StoreError>,
+) -> Result<Plan<N>, StoreError> {
+    let assumed = Assumed(
+        change
+            .writes
+            .iter()
+            .filter_map(|write| match write {
+                AdminWrite::Update { admin, expected } => Some((
+                    admin.id,
+                    StoredKeys::new(
+                        admin.org,
+                        *expected,
+                        admin.email.as_str(),
+                        admin.mfa.token_hash(),
+                    ),
+                )),
+                AdminWrite::Insert(_) => None,
+            })
+            .collect(),
+    );
+    change.validate(&assumed)?;
+    let mut plan = Plan::default();
+    for write in &change.writes {
+        if let AdminWrite::Update { admin, expected } = write {
+            plan.versions.push((admin.id, expected.next()));
+            plan.updates.push(PlannedUpdate {
+                admin: EncodedAdmin::new(admin)?,
+                expected: version_to_db(*expected)?,
+                keys_unchanged: true,
+            });
+        }
+    }
+    if delta != 0 {
+        plan.widget_deltas = vec![(org_bytes(org), delta)];
+    }
+    plan.audit = change
+        .audit
+        .iter()
+        .map(EncodedAudit::new)
+        .collect::<Result<_, _>>()?;
+    let (outbox, dropped) = encode_outbox(&change.outbox, encode)?;
     plan.outbox = outbox;
     plan.deduplicated_in_change = dropped;
     Ok(plan)

@@ -160,6 +160,13 @@ impl PostgresStore {
         .map_err(db_error)
     }
 
+    /// An outbox row: the whole notification as JSON.
+    fn encode_notification(
+        n: &admin_mfa_lifecycle::Notification,
+    ) -> Result<crate::common::EncodedNotification, StoreError> {
+        crate::common::EncodedNotification::new(n)
+    }
+
     /// Writes a checked change in array-bound statements of up to 5 000 rows.
     async fn apply_plan(conn: &mut PgConnection, plan: &Plan) -> Result<usize, StoreError> {
         if !plan.release.is_empty() {
@@ -352,4 +359,6 @@ sql_admin_store! {
          AND (leased_until IS NULL OR leased_until <= $2) ORDER BY id LIMIT $3 \
          FOR UPDATE SKIP LOCKED) \
          RETURNING id, generation, attempts, payload",
+    lease_row: (i64, i64, i64, String),
+    lease_entries: crate::common::outbox_entries,
 }

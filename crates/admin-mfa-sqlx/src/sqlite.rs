@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use admin_mfa_lifecycle::{Admin, AdminId, MfaState, OrgId};
-use admin_mfa_ports::{Change, CommitReceipt, ConflictKind, StoreError, Versioned};
+use admin_mfa_lifecycle::{Admin, AdminId, MfaState, Notification, OrgId};
+use admin_mfa_ports::{AdminWrite, Change, CommitReceipt, ConflictKind, StoreError, Versioned};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -15,9 +15,11 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::common::{
     AdminColumns, CorruptRow, EncodedAdmin, ExistingRow, OpenError, Plan, PlannedUpdate, Write,
-    admin_from_columns, admin_id_from_db, corrupt, db_error, org_bytes,
+    admin_from_columns, admin_id_from_db, corrupt, db_error, org_bytes, plan_unread,
+    updates_of_one_org,
 };
 use crate::template::sql_admin_store;
+use outbox::OutboxRow;
 
 /// Rows per multi-row statement: 11 bound values per admin stays far below SQLite's limit
 /// of 32 766 variables per statement.
@@ -33,6 +35,8 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pool size [`SqliteStore::open`] uses: WAL readers run in parallel, writers take
 /// turns.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+mod outbox;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -401,7 +405,7 @@ async fn run_batch(
     taken.extend(first);
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     if lone && let Some(queued) = taken.first() {
-        let outcome = SqliteStore::write_change(&mut tx, &queued.change).await;
+        let outcome = SqliteStore::write_queued(&mut tx, &queued.change).await;
         let failed = outcome.is_err();
         outcomes.push(outcome);
         if failed {
@@ -411,7 +415,7 @@ async fn run_batch(
     loop {
         for queued in taken.get(outcomes.len()..).unwrap_or_default() {
             sqlx::query("SAVEPOINT change").execute(&mut *tx).await?;
-            let outcome = SqliteStore::write_change(&mut tx, &queued.change).await;
+            let outcome = SqliteStore::write_queued(&mut tx, &queued.change).await;
             if outcome.is_err() {
                 sqlx::query("ROLLBACK TO change").execute(&mut *tx).await?;
             }
@@ -468,11 +472,113 @@ const SELECT_EXISTING: &str = concat!(
     "FROM wanted CROSS JOIN admins ON admins.id = wanted.key"
 );
 
+/// What a commit of updates alone asks of the rows it writes before writing them without
+/// reading them (see [`SqliteStore::write_queued`]): how many of the listed admins are
+/// stored in organization `$1` at the listed version with the listed email, token hash and
+/// role, and how many of those require MFA now. One aggregate row, whatever the number of
+/// admins, looked up by primary key as [`SELECT_ADMINS`]; `$2` is a JSON array of
+/// `[id (hex), version, email, token hash (hex or null), role]`. The unary `+` keeps the
+/// planner off the other columns' indexes (it took the token hash's for `IS`).
+const CONFIRM_UNREAD: &str = concat!(
+    "WITH v (id, version, email, token, role) AS (SELECT unhex(value ->> 0), value ->> 1, ",
+    "value ->> 2, unhex(value ->> 3), value ->> 4 FROM json_each($2)) ",
+    "SELECT count(*), coalesce(sum(admins.mfa_required), 0) ",
+    "FROM v CROSS JOIN admins ON admins.id = v.id ",
+    "WHERE +admins.org = $1 AND +admins.version = v.version AND +admins.email = v.email ",
+    "AND +admins.token_hash IS v.token AND +admins.role = v.role"
+);
+
+/// One admin of [`CONFIRM_UNREAD`]'s list.
+#[derive(serde::Serialize)]
+struct Confirm<'a>(String, i64, &'a str, Option<String>, &'a str);
+
+impl SqliteStore {
+    /// An outbox row in the compact form of migration 0002.
+    fn encode_notification(n: &Notification) -> Result<OutboxRow, StoreError> {
+        OutboxRow::new(n)
+    }
+
+    /// Writes one change inside the open write transaction.
+    ///
+    /// A change that only updates admins of one organization (a bulk require, a code check)
+    /// is not read back: one aggregate statement confirms that every admin is stored at its
+    /// expected version with the keys and role of its new record, and counts how many
+    /// require MFA now (for the widget's count); then [`plan_unread`] checks and plans it
+    /// as [`Change::validate`] on those rows would. Anything else, or a change the
+    /// statement does not confirm (a stale version, a key that moves, a missing admin),
+    /// takes the checked path, which reads the rows and reports what is wrong.
+    async fn write_queued(
+        conn: &mut SqliteConnection,
+        change: &Change,
+    ) -> Result<CommitReceipt, StoreError> {
+        if let Some(org) = updates_of_one_org(change)
+            && let Some(plan) = Self::confirmed_plan(&mut *conn, change, org).await?
+        {
+            let queued = Self::apply_plan(conn, &plan).await?;
+            return Ok(CommitReceipt {
+                versions: plan.versions,
+                queued,
+                deduplicated: change.outbox.len().saturating_sub(queued),
+            });
+        }
+        Self::write_change(conn, change).await
+    }
+
+    /// The plan of a change of updates of `org` alone, once the database confirms the
+    /// assumptions of [`plan_unread`]; `None` when it does not (or the change does not pass
+    /// its checks), for the checked path to find out why.
+    async fn confirmed_plan(
+        conn: &mut SqliteConnection,
+        change: &Change,
+        org: OrgId,
+    ) -> Result<Option<Plan<OutboxRow>>, StoreError> {
+        let mut list = Vec::with_capacity(change.writes.len());
+        let mut required = 0_i64;
+        for write in &change.writes {
+            let admin = write.admin();
+            let AdminWrite::Update { expected, .. } = write else {
+                return Ok(None);
+            };
+            let Ok(version) = i64::try_from(expected.get()) else {
+                return Ok(None);
+            };
+            required += i64::from(admin.mfa.requirement.is_required());
+            list.push(Confirm(
+                admin
+                    .id
+                    .as_uuid()
+                    .simple()
+                    .encode_lower(&mut [0; 32])
+                    .to_owned(),
+                version,
+                admin.email.as_str(),
+                admin
+                    .mfa
+                    .token_hash()
+                    .map(|h| data_encoding::HEXLOWER.encode(h.as_bytes())),
+                admin.role.as_str(),
+            ));
+        }
+        let list = serde_json::to_string(&list).map_err(StoreError::backend)?;
+        let (found, required_before): (i64, i64) = sqlx::query_as(CONFIRM_UNREAD)
+            .bind(org_bytes(org))
+            .bind(list)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        if usize::try_from(found).ok() != Some(change.writes.len()) {
+            return Ok(None);
+        }
+        // The widget counts the admins without MFA required.
+        Ok(plan_unread(change, org, required_before - required, OutboxRow::new).ok())
+    }
+}
+
 async fn release_keys(conn: &mut SqliteConnection, ids: &[Vec<u8>]) -> Result<(), StoreError> {
     for chunk in ids.chunks(CHUNK) {
         // No valid email starts with a space, so a released email collides with nothing.
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "UPDATE admins SET email = ' released ' || hex(id), token_hash = NULL WHERE id IN (",
+            "UPDATE OR FAIL admins SET email = ' released ' || hex(id), token_hash = NULL WHERE id IN (",
         );
         let mut list = qb.separated(", ");
         for id in chunk {
@@ -499,13 +605,18 @@ fn push_admin_values(
         .push_bind(a.widget_hidden);
 }
 
-/// The upsert's update of a row whose email, token hash and role stay as stored.
-const NARROW_SET: &str = " ON CONFLICT (id) DO UPDATE SET \
-    display_name = excluded.display_name, password_hash = excluded.password_hash, \
-    created_at = excluded.created_at, mfa_required = excluded.mfa_required, \
-    mfa = excluded.mfa, widget_hidden = excluded.widget_hidden, \
-    version = admins.version + 1 \
-    WHERE admins.version = excluded.version AND admins.org = excluded.org";
+/// The update of rows whose email, token hash and role stay as stored, up to its list of
+/// `(id, org, expected version, display name, password hash, created at, MFA required,
+/// MFA state, widget hidden)` values; then [`NARROW_WHERE`]. Only the primary key can serve
+/// a lookup: the unary `+` keeps the planner off the other indexes, and off an automatic
+/// index on the list (with one it scanned `admins` for a list of 500 rows).
+const NARROW_UPDATE: &str = "UPDATE OR FAIL admins SET display_name = v.column4, \
+    password_hash = v.column5, created_at = v.column6, mfa_required = v.column7, \
+    mfa = v.column8, widget_hidden = v.column9, version = admins.version + 1 FROM (";
+
+/// The end of [`NARROW_UPDATE`].
+const NARROW_WHERE: &str = ") AS v WHERE admins.id = +v.column1 \
+    AND +admins.org = +v.column2 AND +admins.version = +v.column3";
 
 /// The upsert's update of any row.
 const WIDE_SET: &str = " ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
@@ -519,42 +630,77 @@ const WIDE_SET: &str = " ON CONFLICT (id) DO UPDATE SET email = excluded.email, 
 impl SqliteStore {
     /// Writes a checked change: released keys, updates, inserts, the widget counters, the
     /// audit events and the outbox, in multi-row statements of up to 500 rows.
-    async fn apply_plan(conn: &mut SqliteConnection, plan: &Plan) -> Result<usize, StoreError> {
+    ///
+    /// The multi-row statements are `OR FAIL`: a statement that fails keeps the rows it
+    /// wrote before failing, and the caller then undoes the whole change (its savepoint, or
+    /// the transaction), as it does for any failed write. With the default `ABORT`, SQLite
+    /// would copy every page each statement touches into a statement journal, only to be
+    /// able to undo that one statement.
+    async fn apply_plan(
+        conn: &mut SqliteConnection,
+        plan: &Plan<OutboxRow>,
+    ) -> Result<usize, StoreError> {
         release_keys(conn, &plan.release).await?;
         let (narrow, wide): (Vec<&PlannedUpdate>, Vec<&PlannedUpdate>) =
             plan.updates.iter().partition(|u| u.keys_unchanged);
-        for (updates, set) in [(narrow, NARROW_SET), (wide, WIDE_SET)] {
-            for chunk in updates.chunks(CHUNK) {
-                // An upsert whose rows all exist (checked under the write lock): each row is
-                // found through the primary key, whatever the planner thinks of a join, and
-                // updated only while its version is still the expected one (carried in the
-                // `version` value). Rows whose keys stay put leave the key indexes alone.
-                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                    "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
+        for chunk in narrow.chunks(CHUNK) {
+            // Rows whose keys and role stay as stored: an `UPDATE` of the columns that may
+            // change, from a list of values (each row found through the primary key, a plan
+            // the unit test pins), leaving the key indexes alone.
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(NARROW_UPDATE);
+            qb.push_values(chunk, |mut b, u| {
+                let a = &u.admin;
+                b.push_bind(a.id.as_slice())
+                    .push_bind(a.org.as_slice())
+                    .push_bind(u.expected)
+                    .push_bind(a.display_name.as_str())
+                    .push_bind(a.password_hash.as_str())
+                    .push_bind(a.created_at)
+                    .push_bind(a.mfa_required)
+                    .push_bind(a.mfa.as_str())
+                    .push_bind(a.widget_hidden);
+            });
+            qb.push(NARROW_WHERE);
+            let done = qb
+                .build()
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            // The rows were checked under the write lock, so this only trips on a bug.
+            if usize::try_from(done).ok() != Some(chunk.len()) {
+                return Err(StoreError::Conflict(ConflictKind::Version));
+            }
+        }
+        for chunk in wide.chunks(CHUNK) {
+            // An upsert whose rows all exist (checked under the write lock): each row is
+            // found through the primary key, whatever the planner thinks of a join, and
+            // updated only while its version is still the expected one (carried in the
+            // `version` value).
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR FAIL INTO admins (id, org, email, display_name, role, password_hash, \
                  created_at, mfa_required, token_hash, mfa, widget_hidden, version) ",
-                );
-                qb.push_values(chunk, |mut b, u| {
-                    b.push_bind(u.admin.id.as_slice())
-                        .push_bind(u.admin.org.as_slice());
-                    push_admin_values(&mut b, &u.admin);
-                    b.push_bind(u.expected);
-                });
-                qb.push(set);
-                let done = qb
-                    .build()
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_error)?
-                    .rows_affected();
-                // The rows were checked under the write lock, so this only trips on a bug.
-                if usize::try_from(done).ok() != Some(chunk.len()) {
-                    return Err(StoreError::Conflict(ConflictKind::Version));
-                }
+            );
+            qb.push_values(chunk, |mut b, u| {
+                b.push_bind(u.admin.id.as_slice())
+                    .push_bind(u.admin.org.as_slice());
+                push_admin_values(&mut b, &u.admin);
+                b.push_bind(u.expected);
+            });
+            qb.push(WIDE_SET);
+            let done = qb
+                .build()
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            if usize::try_from(done).ok() != Some(chunk.len()) {
+                return Err(StoreError::Conflict(ConflictKind::Version));
             }
         }
         for chunk in plan.inserts.chunks(CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO admins (id, org, email, display_name, role, password_hash, \
+                "INSERT OR FAIL INTO admins (id, org, email, display_name, role, password_hash, \
              created_at, mfa_required, token_hash, mfa, widget_hidden, version) ",
             );
             qb.push_values(chunk, |mut b, a| {
@@ -585,8 +731,9 @@ impl SqliteStore {
             }
         }
         for chunk in plan.audit.chunks(CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO audit_events (org, at, actor, target, kind) ");
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR FAIL INTO audit_events (org, at, actor, target, kind) ",
+            );
             qb.push_values(chunk, |mut b, e| {
                 b.push_bind(e.org.as_slice())
                     .push_bind(e.at)
@@ -599,14 +746,12 @@ impl SqliteStore {
         let mut queued = 0_u64;
         for chunk in plan.outbox.chunks(CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, state, \
+                "INSERT OR FAIL INTO outbox (dedupe_key, org, created_at, payload, state, \
              next_attempt_at) ",
             );
             qb.push_values(chunk, |mut b, n| {
-                b.push_bind(n.dedupe_key.as_str())
+                b.push_bind(n.dedupe_key.as_slice())
                     .push_bind(n.org.as_slice())
-                    .push_bind(n.admin.as_slice())
-                    .push_bind(n.kind.as_str())
                     .push_bind(n.created_at)
                     .push_bind(n.payload.as_str())
                     .push_bind("pending")
@@ -632,7 +777,9 @@ sql_admin_store! {
          attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
          WHERE state = 'pending' AND next_attempt_at <= $2 \
          AND (leased_until IS NULL OR leased_until <= $2) ORDER BY id LIMIT $3) \
-         RETURNING id, generation, attempts, payload",
+         RETURNING id, generation, attempts, payload, dedupe_key, org, created_at",
+    lease_row: outbox::LeasedRow,
+    lease_entries: outbox::leased_entries,
 }
 
 #[cfg(test)]
@@ -716,12 +863,182 @@ mod tests {
                 assert_primary_key_only(&lines, &pk, &format!("admins(): {what}"));
                 let lines = plan(&store, SELECT_EXISTING, None, &list).await;
                 assert_primary_key_only(&lines, &pk, &format!("commit read: {what}"));
+                let confirm: Vec<Confirm<'_>> = ids
+                    .get(..n)
+                    .unwrap()
+                    .iter()
+                    .map(|id| {
+                        let hex = id.as_uuid().simple().to_string();
+                        Confirm(hex, 1, "a@example.com", None, "manager")
+                    })
+                    .collect();
+                let confirm = serde_json::to_string(&confirm).unwrap();
+                let lines = plan(&store, CONFIRM_UNREAD, Some(mine), &confirm).await;
+                assert_primary_key_only(&lines, &pk, &format!("commit check: {what}"));
+            }
+        }
+        // The narrow update of up to a chunk of rows finds each row by the primary key too.
+        for analyzed in [false, true] {
+            for n in [1, 3, CHUNK] {
+                let explain = format!("EXPLAIN QUERY PLAN {NARROW_UPDATE}");
+                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(explain);
+                qb.push_values(ids.get(..n).unwrap(), |mut b, id| {
+                    b.push_bind(id.as_uuid().as_bytes().to_vec())
+                        .push_bind(org_bytes(mine))
+                        .push_bind(1_i64)
+                        .push_bind("name")
+                        .push_bind("hash")
+                        .push_bind(0_i64)
+                        .push_bind(true)
+                        .push_bind("{}")
+                        .push_bind(false);
+                });
+                qb.push(NARROW_WHERE);
+                let lines: Vec<String> = qb
+                    .build_query_as::<(i64, i64, i64, String)>()
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|(_, _, _, detail)| detail)
+                    .collect();
+                let what = format!("narrow update: {n} rows, analyzed: {analyzed}");
+                assert_primary_key_only(&lines, &pk, &what);
+            }
+            if !analyzed {
+                sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
             }
         }
         // And the statement finds what it should: the ids of `mine`, none of `other`.
         let found = store.admins(mine, &ids).await.unwrap();
         let hits = found.iter().filter(|a| a.is_some()).count();
         assert_eq!(hits, 1_800);
+    }
+
+    /// Migration 0002 (compact outbox rows): rows queued under migration 0001, with their
+    /// text keys and whole-notification payloads, are leased back as they were queued, and
+    /// their keys stay taken: each converted key is the blob the store now writes for the
+    /// same text. New rows round-trip in the compact form, including one whose key names
+    /// another admin and kind than the notification.
+    #[tokio::test]
+    async fn outbox_rows_from_before_the_compact_form_stay_readable_and_taken() {
+        use admin_mfa_lifecycle::{DedupeKey, NotificationDetail, NotificationKind, UnixTime};
+        use admin_mfa_testkit::fixtures::notification;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let a = admin(org(1), 1);
+        let b = admin(org(1), 2);
+        let mut old = Vec::new();
+        for (n, kind) in [
+            NotificationKind::SetupInvitation,
+            NotificationKind::ResetRequested,
+            NotificationKind::SetupCompleted,
+            NotificationKind::ResetCompleted,
+            NotificationKind::LockedOut,
+            NotificationKind::MfaRequired,
+            NotificationKind::MfaNotRequired,
+            NotificationKind::RecoveryCodeUsed,
+            NotificationKind::SetupReminder,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut n = notification(&a, "", T0.saturating_add_secs(n as u64));
+            n.kind = kind;
+            n.dedupe_key = DedupeKey::new(a.id, kind, format!("{}:é", 7 + n.created_at.as_secs()));
+            old.push(n);
+        }
+        let mut detailed = notification(&b, "reset-1", T0);
+        detailed.detail = Some(NotificationDetail::SetupDue {
+            by: UnixTime::from_secs(T0.as_secs() + 86_400),
+        });
+        old.push(detailed);
+        let upper = DedupeKey::new(b.id, NotificationKind::MfaRequired, 1);
+        old.push(notification(&b, &upper.as_str().to_uppercase(), T0));
+        {
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let first: Vec<_> = MIGRATOR
+                .iter()
+                .filter(|m| m.version == 1)
+                .cloned()
+                .collect();
+            sqlx::migrate::Migrator::with_migrations(first)
+                .run(&pool)
+                .await
+                .unwrap();
+            for n in &old {
+                sqlx::query(
+                    "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, \
+                     state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                )
+                .bind(n.dedupe_key.as_str())
+                .bind(org_bytes(n.org))
+                .bind(n.admin.as_uuid().as_bytes().to_vec())
+                .bind(n.kind.as_str())
+                .bind(i64::try_from(n.created_at.as_secs()).unwrap())
+                .bind(serde_json::to_string(n).unwrap())
+                .bind(i64::try_from(n.created_at.as_secs()).unwrap())
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT dedupe_key FROM outbox ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let expected: Vec<Vec<u8>> = old
+            .iter()
+            .map(|n| outbox::key_blob(n.dedupe_key.as_str()))
+            .collect();
+        assert_eq!(keys, expected);
+        assert!(keys.iter().take(9).all(|k| k.first() != Some(&0)));
+        // Each stored key still refuses its text; a new key is queued, compact.
+        let mut moved = notification(&a, "", T0);
+        moved.dedupe_key = DedupeKey::new(b.id, NotificationKind::LockedOut, "x");
+        let fresh = notification(&b, "fresh-1", T0);
+        let mut named = notification(&b, "", T0);
+        named.dedupe_key = DedupeKey::new(b.id, NotificationKind::MfaRequired, 99);
+        let new = [moved, fresh, named];
+        let receipt = store
+            .commit(Change::new().notify(old.iter().cloned().chain(new.clone())))
+            .await
+            .unwrap();
+        assert_eq!((receipt.queued, receipt.deduplicated), (3, old.len()));
+        let payloads: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM outbox ORDER BY id DESC LIMIT 3")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert!(
+            payloads.iter().all(|p| p.starts_with("{\"v\":2,")),
+            "{payloads:?}"
+        );
+        // The key names the admin and the kind: the payload does not repeat them.
+        assert!(!payloads[0].contains("\"admin\"") && !payloads[0].contains("\"kind\""));
+        // A key that names nobody, or someone else: the payload names them.
+        for p in &payloads[1..] {
+            assert!(p.contains("\"admin\"") && p.contains("\"kind\""), "{p}");
+        }
+        assert!(!payloads[1].contains("fresh-1"));
+        let leased = store
+            .lease_outbox(T0.saturating_add_secs(60), 60, 100)
+            .await
+            .unwrap();
+        let back: Vec<_> = leased.into_iter().map(|e| e.notification).collect();
+        let mut all = old.clone();
+        all.extend(new);
+        assert_eq!(back, all);
     }
 
     /// The Administrators list walks the (org, email) unique index in order, on both pages'

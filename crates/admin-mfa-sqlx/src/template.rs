@@ -22,13 +22,18 @@
 ///
 /// The macro takes the two statements whose text differs: the widget's predicate, spelt as
 /// the backend's partial index spells it (a planner uses a partial index only for a query
-/// that states its condition), and the outbox lease.
+/// that states its condition), and the outbox lease, with the type of the rows the lease
+/// returns and the function that decodes them into entries (the backends store outbox rows
+/// in different forms). The store also supplies `fn encode_notification(&Notification)`,
+/// an outbox row as [`apply_plan`] writes it.
 macro_rules! sql_admin_store {
     (
         store: $store:ty,
         connection: $conn:ty,
         without_mfa_required: $not_required:literal,
-        lease_outbox: $lease:expr $(,)?
+        lease_outbox: $lease:expr,
+        lease_row: $lease_row:ty,
+        lease_entries: $lease_entries:path $(,)?
     ) => {
         #[async_trait::async_trait]
         impl admin_mfa_ports::AdminStore for $store {
@@ -264,7 +269,7 @@ macro_rules! sql_admin_store {
                 lease_secs: u64,
                 max: usize,
             ) -> Result<Vec<admin_mfa_ports::OutboxEntry>, admin_mfa_ports::StoreError> {
-                use $crate::common::{db_error, outbox_entries, time_to_db_saturating};
+                use $crate::common::{db_error, time_to_db_saturating};
                 if max == 0 {
                     return Ok(Vec::new());
                 }
@@ -272,7 +277,7 @@ macro_rules! sql_admin_store {
                 let until = time_to_db_saturating(now.saturating_add_secs(lease_secs));
                 let mut tx = self.begin_write().await?;
                 // $1: the lease's end, $2: now, $3: how many.
-                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as($lease)
+                let rows: Vec<$lease_row> = sqlx::query_as($lease)
                     .bind(until)
                     .bind(now_db)
                     .bind(i64::try_from(max).unwrap_or(i64::MAX))
@@ -280,7 +285,7 @@ macro_rules! sql_admin_store {
                     .await
                     .map_err(db_error)?;
                 tx.commit().await?;
-                outbox_entries(rows)
+                $lease_entries(rows)
             }
 
             async fn mark_sent(
@@ -332,7 +337,11 @@ macro_rules! sql_admin_store {
                 } else {
                     Self::read_existing(&mut *conn, &ids).await?
                 };
-                let plan = plan(change, &existing_from_rows(existing)?)?;
+                let plan = plan(
+                    change,
+                    &existing_from_rows(existing)?,
+                    Self::encode_notification,
+                )?;
                 let queued = Self::apply_plan(conn, &plan).await?;
                 Ok(admin_mfa_ports::CommitReceipt {
                     versions: plan.versions,

@@ -100,7 +100,7 @@ async fn migrations_run_on_an_empty_file_and_are_idempotent() {
             .fetch_all(reopened.pool())
             .await
             .unwrap();
-    assert_eq!(applied, vec![(1, true)]);
+    assert_eq!(applied, vec![(1, true), (2, true)]);
     assert_eq!(
         reopened.count_without_mfa_required(org(1)).await.unwrap(),
         1
@@ -135,9 +135,8 @@ async fn unique_constraints_back_the_invariants() {
     assert!(err.as_database_error().unwrap().is_unique_violation());
     // Same dedupe key in the outbox.
     let err = sqlx::query(
-        "INSERT INTO outbox (dedupe_key, org, admin, kind, created_at, payload, state, \
-         next_attempt_at) SELECT dedupe_key, org, admin, kind, created_at, payload, state, \
-         next_attempt_at FROM outbox",
+        "INSERT INTO outbox (dedupe_key, org, created_at, payload, state, next_attempt_at) \
+         SELECT dedupe_key, org, created_at, payload, state, next_attempt_at FROM outbox",
     )
     .execute(store.pool())
     .await
