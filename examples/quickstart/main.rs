@@ -671,7 +671,7 @@ async fn run() -> Res {
     check(names == ["jo@example.com"], "only Jo's deadline has come")?;
     let mut export = PostureExport::new(ada_now, PostureFilter::all(), PostureFormat::Csv);
     let mut csv = Vec::new();
-    while let Some(chunk) = export.next_chunk(&svc).await? {
+    while let Some(chunk) = export.next_chunk(svc).await? {
         csv.extend_from_slice(&chunk);
     }
     let csv = String::from_utf8(csv)?;
