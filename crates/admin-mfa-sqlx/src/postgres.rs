@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use admin_mfa_lifecycle::{Admin, AdminId, OrgId};
+use admin_mfa_lifecycle::{Admin, AdminId, Email, OrgId};
 use admin_mfa_ports::{Change, CommitReceipt, ConflictKind, StoreError, Versioned};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
@@ -140,6 +140,33 @@ impl PostgresStore {
             .await
             .map_err(db_error)?;
         rows.into_iter().map(admin_from_row).collect()
+    }
+
+    /// One page of the admin list: up to `fetch` admins of `org` after `after`, in e-mail
+    /// order, walked on the `(org, email)` unique index.
+    async fn listed_admins(
+        &self,
+        org: OrgId,
+        after: Option<&Email>,
+        fetch: i64,
+    ) -> Result<Vec<Admin>, StoreError> {
+        let rows: Vec<AdminRow> = match after {
+            None => sqlx::query_as(admin_select!("WHERE org = $1 ORDER BY email LIMIT $2"))
+                .bind(org_bytes(org))
+                .bind(fetch),
+            Some(after) => sqlx::query_as(admin_select!(
+                "WHERE org = $1 AND email > $3 ORDER BY email LIMIT $2"
+            ))
+            .bind(org_bytes(org))
+            .bind(fetch)
+            .bind(after.as_str()),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter()
+            .map(|row| admin_from_row(row).map(|v| v.value))
+            .collect()
     }
 
     /// The rows of the admins a commit writes, locked in id order so that two commits never

@@ -177,31 +177,12 @@ macro_rules! sql_admin_store {
                 admin_mfa_ports::Page<admin_mfa_lifecycle::Admin, admin_mfa_lifecycle::Email>,
                 admin_mfa_ports::StoreError,
             > {
-                use $crate::common::{AdminRow, admin_from_row, db_error, keyset_page, org_bytes};
+                use $crate::common::keyset_page;
                 let limit = page.clamped_limit();
                 let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-                // Both walk the (org, email) unique index in order: no sort, no scan of
-                // other organizations.
-                let rows: Vec<AdminRow> = match &page.after {
-                    None => sqlx::query_as($crate::common::admin_select!(
-                        "WHERE org = $1 ORDER BY email LIMIT $2"
-                    ))
-                    .bind(org_bytes(org))
-                    .bind(fetch),
-                    Some(after) => sqlx::query_as($crate::common::admin_select!(
-                        "WHERE org = $1 AND email > $3 ORDER BY email LIMIT $2"
-                    ))
-                    .bind(org_bytes(org))
-                    .bind(fetch)
-                    .bind(after.as_str()),
-                }
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-                let admins = rows
-                    .into_iter()
-                    .map(|row| admin_from_row(row).map(|v| v.value))
-                    .collect::<Result<Vec<_>, _>>()?;
+                // Both stores walk the (org, email) unique index in order: no sort, no scan
+                // of other organizations.
+                let admins = self.listed_admins(org, page.after.as_ref(), fetch).await?;
                 Ok(keyset_page(admins, limit, |a| a.email.clone()))
             }
 
