@@ -7,6 +7,7 @@
 //! the tests check both against independent parsers.
 
 use core::fmt::Write as _;
+use std::borrow::Cow;
 
 use admin_mfa_lifecycle::{AdminId, Email, LinkPurpose, MfaState, Role, UnixTime};
 
@@ -239,8 +240,7 @@ pub const POSTURE_COLUMNS: [&str; 14] = [
 
 /// A cell's value before encoding.
 enum Cell<'a> {
-    Text(&'a str),
-    Owned(String),
+    Text(Cow<'a, str>),
     Number(u64),
     Bool(bool),
     Absent,
@@ -260,7 +260,7 @@ impl FactorStatus {
 }
 
 fn time(t: Option<UnixTime>) -> Cell<'static> {
-    t.map_or(Cell::Absent, |t| Cell::Owned(rfc3339(t)))
+    t.map_or(Cell::Absent, |t| Cell::Text(rfc3339(t).into()))
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
@@ -277,48 +277,30 @@ pub(crate) fn rfc3339(t: UnixTime) -> String {
 }
 
 fn cells(row: &PostureRow) -> [Cell<'_>; 14] {
-    let identity = [
-        Cell::Owned(row.id.to_string()),
-        Cell::Text(row.email.as_str()),
-        Cell::Text(&row.display_name),
-        Cell::Text(row.role.as_str()),
-    ];
-    let [a, b, c, d] = identity;
-    let Some(p) = &row.posture else {
-        return [
-            a,
-            b,
-            c,
-            d,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-            Cell::Absent,
-        ];
-    };
+    // A hidden posture leaves every posture cell absent.
+    let posture =
+        |cell: fn(&MfaPosture) -> Cell<'static>| row.posture.as_ref().map_or(Cell::Absent, cell);
     [
-        a,
-        b,
-        c,
-        d,
-        Cell::Bool(p.required),
-        time(p.required_since),
-        time(p.setup_deadline),
-        Cell::Text(p.factor.as_str()),
-        time(p.enrolled_at),
-        time(p.last_code_at),
-        p.recovery_codes_left
-            .map_or(Cell::Absent, |n| Cell::Number(u64::from(n))),
-        Cell::Number(u64::from(p.failed_codes)),
-        p.pending_link
-            .map_or(Cell::Absent, |l| Cell::Text(l.purpose.as_str())),
-        time(p.pending_link.map(|l| l.expires_at)),
+        Cell::Text(row.id.to_string().into()),
+        Cell::Text(row.email.as_str().into()),
+        Cell::Text(row.display_name.as_str().into()),
+        Cell::Text(row.role.as_str().into()),
+        posture(|p| Cell::Bool(p.required)),
+        posture(|p| time(p.required_since)),
+        posture(|p| time(p.setup_deadline)),
+        posture(|p| Cell::Text(p.factor.as_str().into())),
+        posture(|p| time(p.enrolled_at)),
+        posture(|p| time(p.last_code_at)),
+        posture(|p| {
+            p.recovery_codes_left
+                .map_or(Cell::Absent, |n| Cell::Number(u64::from(n)))
+        }),
+        posture(|p| Cell::Number(u64::from(p.failed_codes))),
+        posture(|p| {
+            p.pending_link
+                .map_or(Cell::Absent, |l| Cell::Text(l.purpose.as_str().into()))
+        }),
+        posture(|p| time(p.pending_link.map(|l| l.expires_at))),
     ]
 }
 
@@ -341,7 +323,6 @@ pub(crate) fn csv_row(out: &mut String, row: &PostureRow) {
         }
         match cell {
             Cell::Text(s) => csv_text(out, s),
-            Cell::Owned(s) => csv_text(out, s),
             Cell::Number(n) => {
                 let _ = write!(out, "{n}");
             }
@@ -390,7 +371,6 @@ pub(crate) fn json_row(out: &mut String, row: &PostureRow) {
         out.push(':');
         match cell {
             Cell::Text(s) => json_string(out, s),
-            Cell::Owned(s) => json_string(out, s),
             Cell::Number(n) => {
                 let _ = write!(out, "{n}");
             }

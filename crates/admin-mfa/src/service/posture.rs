@@ -2,7 +2,7 @@
 //! pending link, filtered, a page at a time or exported as CSV or JSON Lines.
 
 use admin_mfa_lifecycle::Email;
-use admin_mfa_policy::{Action, PageId, Target};
+use admin_mfa_policy::Action;
 use admin_mfa_ports::{Page, PageRequest};
 
 use super::MfaService;
@@ -89,14 +89,7 @@ impl MfaService {
         filter: &PostureFilter,
         page: PageRequest<Email>,
     ) -> Result<Page<PostureRow, Email>> {
-        let subject = self.actor(viewer, false).await?;
-        let context = self.policy_context(false);
-        self.authorize(
-            &subject,
-            &Action::ViewMfaPosture,
-            Target::Page(PageId::Administrators),
-            &context,
-        )?;
+        let (subject, context) = self.on_admins_page(viewer, &Action::ViewMfaPosture).await?;
         let limit = page.clamped_limit();
         let now = self.clock.now();
         let filtered = *filter != PostureFilter::all();

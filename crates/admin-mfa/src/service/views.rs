@@ -97,14 +97,7 @@ impl MfaService {
         viewer: &Authenticated,
         page: PageRequest<AuditCursor>,
     ) -> Result<AuditPage> {
-        let subject = self.actor(viewer, false).await?;
-        let context = self.policy_context(false);
-        self.authorize(
-            &subject,
-            &Action::ViewAdminList,
-            Target::Page(PageId::Administrators),
-            &context,
-        )?;
+        let (subject, _) = self.on_admins_page(viewer, &Action::ViewAdminList).await?;
         Ok(self.store.audit_log(subject.org, page).await?)
     }
 
@@ -189,14 +182,7 @@ impl MfaService {
         viewer: &Authenticated,
         page: PageRequest<Email>,
     ) -> Result<Page<AdminListItem, Email>> {
-        let subject = self.actor(viewer, false).await?;
-        let context = self.policy_context(false);
-        self.authorize(
-            &subject,
-            &Action::ViewAdminList,
-            Target::Page(PageId::Administrators),
-            &context,
-        )?;
+        let (subject, context) = self.on_admins_page(viewer, &Action::ViewAdminList).await?;
         let admins = self.store.list_admins(subject.org, page).await?;
         let now = self.clock.now();
         let items = admins
@@ -235,5 +221,23 @@ impl MfaService {
         };
         self.decide(viewer, &Action::ViewAdminMfaStatus, target, context)
             .allowed
+    }
+
+    /// The viewer as stored now, allowed `action` on the Administrators page (a view, so no
+    /// recent login is asked for), and the policy context the page's other decisions use.
+    pub(super) async fn on_admins_page(
+        &self,
+        viewer: &Authenticated,
+        action: &Action,
+    ) -> Result<(Admin, PolicyContext)> {
+        let subject = self.actor(viewer, false).await?;
+        let context = self.policy_context(false);
+        self.authorize(
+            &subject,
+            action,
+            Target::Page(PageId::Administrators),
+            &context,
+        )?;
+        Ok((subject, context))
     }
 }
