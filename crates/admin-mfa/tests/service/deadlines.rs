@@ -252,10 +252,48 @@ async fn dl_4_deadlines_only_move_earlier(b: Backend) {
     ));
 }
 
+/// DL-4 under a concurrent burst: sixteen `require_mfa_by` calls at once, with deadlines
+/// both later and earlier than the current one, in no order, leave the earliest of them;
+/// none moves it later, whatever the interleaving of their compare-and-swap writes.
+async fn dl_4_a_burst_keeps_the_earliest_deadline(b: Backend) {
+    let h = b.h().await;
+    let (id, first) = required_by(&h, 5, 30).await;
+    let boss = h.session(id_of(h.org, 900)).await;
+    // Days from now: later ones (31..) and earlier ones (14..29), interleaved.
+    let days: Vec<u64> = (0..16u64)
+        .map(|i| if i % 2 == 0 { 31 + i } else { 14 + i })
+        .collect();
+    let earliest = days
+        .iter()
+        .map(|d| h.now().saturating_add_secs(d * DAY))
+        .min()
+        .unwrap();
+    assert!(earliest < first);
+    let barrier = Arc::new(tokio::sync::Barrier::new(days.len()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for d in days {
+        let (svc, boss, barrier) = (Arc::clone(&h.svc), boss.clone(), Arc::clone(&barrier));
+        let deadline = h.now().saturating_add_secs(d * DAY);
+        tasks.spawn(async move {
+            barrier.wait().await;
+            svc.require_mfa_by(&boss, &[id], deadline).await.unwrap()
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let report = done.unwrap();
+        assert!(
+            !matches!(report.items[0].1, BulkItem::Failed(_)),
+            "{report:?}"
+        );
+    }
+    assert_eq!(h.get(id).await.mfa.setup_deadline, Some(earliest));
+}
+
 on_every_store!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     dl_1_2_password_alone_until_the_deadline_to_the_second,
     dl_3_reminders_go_out_three_days_and_one_day_before,
     dl_3_stale_reminders_are_dropped,
     dl_4_deadlines_only_move_earlier,
+    dl_4_a_burst_keeps_the_earliest_deadline,
 );
