@@ -6,9 +6,8 @@
 mod common;
 
 use admin_mfa_lifecycle::{
-    Admin, AdminProfile, AuditKind, BuiltinRole, Command, Email, Event, LoginStep,
-    NotificationDetail, NotificationKind, OrgId, PasswordHash, Role, UnixTime, audit_events,
-    notifications,
+    AuditKind, Command, Event, LoginStep, NotificationDetail, NotificationKind, UnixTime,
+    audit_events, notifications,
 };
 use common::World;
 use proptest::prelude::*;
@@ -27,20 +26,6 @@ fn require_in(w: &mut World, days: u64) -> Vec<Event> {
 
 fn in_days(w: &World, days: u64) -> UnixTime {
     w.now.saturating_add_secs(days * DAY)
-}
-
-fn record(w: &World) -> Admin {
-    let mut admin = Admin::new(AdminProfile {
-        id: w.admin,
-        org: OrgId::from_bytes([3; 16]),
-        email: Email::parse("ada@example.com").unwrap(),
-        display_name: "Ada".into(),
-        role: Role::Builtin(BuiltinRole::Administrator),
-        password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        created_at: UnixTime::from_secs(common::T0),
-    });
-    admin.mfa = w.state.clone();
-    admin
 }
 
 /// DL-1, DL-2: until the deadline the password alone signs in (with the deadline said);
@@ -87,7 +72,7 @@ fn dl_1_2_grace_ends_at_the_deadline_to_the_second() {
 fn dl_3_reminders_are_queued_with_their_due_times() {
     let mut w = World::new(2);
     let d = in_days(&w, 10);
-    let before = record(&w);
+    let before = w.record();
     let events = require(&mut w, Some(d));
     let mail = notifications(&before, &events, w.now, 1);
     let kinds: Vec<_> = mail.iter().map(|n| (n.kind, n.created_at)).collect();
@@ -122,7 +107,7 @@ fn dl_3_reminders_are_queued_with_their_due_times() {
     let mut w = World::new(3);
     let d = in_days(&w, 2);
     let events = require(&mut w, Some(d));
-    let mail = notifications(&record(&w), &events, w.now, 1);
+    let mail = notifications(&w.record(), &events, w.now, 1);
     let reminders: Vec<_> = mail
         .iter()
         .filter(|n| n.kind == NotificationKind::SetupReminder)
@@ -133,7 +118,7 @@ fn dl_3_reminders_are_queued_with_their_due_times() {
     let mut w = World::new(4);
     let d = in_days(&w, 1);
     let events = require(&mut w, Some(d));
-    let mail = notifications(&record(&w), &events, w.now, 1);
+    let mail = notifications(&w.record(), &events, w.now, 1);
     assert!(
         mail.iter()
             .all(|n| n.kind != NotificationKind::SetupReminder)
@@ -156,7 +141,7 @@ fn dl_4_a_deadline_only_moves_earlier() {
         events.as_slice(),
         [Event::SetupDeadlineSet { deadline: Some(x), .. }] if *x == earlier
     ));
-    let mail = notifications(&record(&w), &events, w.now, 2);
+    let mail = notifications(&w.record(), &events, w.now, 2);
     assert_eq!(mail[0].kind, NotificationKind::MfaRequired);
     assert_eq!(mail.len(), 3, "a notice and two new reminders");
     let events = require(&mut w, None);
@@ -180,7 +165,7 @@ fn dl_4_a_deadline_only_moves_earlier() {
             Event::LinkIssued(_)
         ]
     ));
-    let mail = notifications(&record(&w), &events, w.now, 2);
+    let mail = notifications(&w.record(), &events, w.now, 2);
     assert_eq!(mail.len(), 1, "the invitation alone");
 
     // A removed requirement, then a new one, starts afresh; an admin reset ends it.

@@ -7,9 +7,9 @@
 mod common;
 
 use admin_mfa_lifecycle::{
-    Admin, AdminId, AdminProfile, AuditKind, BuiltinRole, Code, CodeCheck, Command, Email, Event,
-    KeyId, KeyRing, NotificationDetail, NotificationKind, OrgId, PasswordHash, RecoveryCodes, Role,
-    SealError, SealingKey, TransitionError, UnixTime, audit_events, notifications,
+    AdminId, AuditKind, Code, CodeCheck, Command, Event, KeyId, KeyRing, NotificationDetail,
+    NotificationKind, RecoveryCodes, SealError, SealingKey, TransitionError, audit_events,
+    notifications,
 };
 use common::World;
 
@@ -53,20 +53,6 @@ fn use_code(w: &mut World, typed: &str) -> Vec<Event> {
 
 fn nth(codes: &RecoveryCodes, i: usize) -> String {
     codes.formatted().nth(i).unwrap().to_string()
-}
-
-fn admin_record(w: &World) -> Admin {
-    let mut admin = Admin::new(AdminProfile {
-        id: w.admin,
-        org: OrgId::from_bytes([3; 16]),
-        email: Email::parse("ada@example.com").unwrap(),
-        display_name: "Ada".into(),
-        role: Role::Builtin(BuiltinRole::Administrator),
-        password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
-        created_at: UnixTime::from_secs(common::T0),
-    });
-    admin.mfa = w.state.clone();
-    admin
 }
 
 /// REC-1, REC-2: a completed set-up stores ten keyed hashes under the current key, and
@@ -250,7 +236,7 @@ fn rec_2_hashes_are_bound_to_key_and_admin() {
 #[test]
 fn rec_5_6_a_used_code_is_mailed_and_audited_without_the_code() {
     let (mut w, codes) = enrolled_with(8);
-    let before = admin_record(&w);
+    let before = w.record();
     let events = use_code(&mut w, &nth(&codes, 4));
     let mail = notifications(&before, &events, w.now, 7);
     assert_eq!(mail.len(), 1);
@@ -270,9 +256,9 @@ fn rec_5_6_a_used_code_is_mailed_and_audited_without_the_code() {
     let events = w
         .run(Command::RegenerateRecoveryCodes { codes: fresh })
         .unwrap();
-    let audit = audit_events(&admin_record(&w), &events, Some(w.admin), w.now);
+    let audit = audit_events(&w.record(), &events, Some(w.admin), w.now);
     assert_eq!(audit[0].kind, AuditKind::RecoveryCodesIssued { count: 10 });
-    assert!(notifications(&admin_record(&w), &events, w.now, 8).is_empty());
+    assert!(notifications(&w.record(), &events, w.now, 8).is_empty());
 }
 
 /// Without a set (issued before recovery codes existed, or switched off) every recovery

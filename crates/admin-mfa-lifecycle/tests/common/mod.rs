@@ -4,9 +4,9 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use admin_mfa_lifecycle::{
-    AdminId, Code, Command, DecideContext, Event, Fresh, KeyId, KeyRing, LifecycleConfig,
-    LinkPurpose, LinkToken, MfaState, Nonce, SealingKey, TokenHash, TotpSecret, TransitionError,
-    UnixTime, apply_all, decide,
+    Admin, AdminId, AdminProfile, BuiltinRole, Code, Command, DecideContext, Email, Event, Fresh,
+    KeyId, KeyRing, LifecycleConfig, LinkPurpose, LinkToken, MfaState, Nonce, OrgId, PasswordHash,
+    Role, SealingKey, TokenHash, TotpSecret, TransitionError, UnixTime, apply_all, decide,
 };
 use rand::SeedableRng;
 use rand::rngs::ChaCha20Rng;
@@ -34,6 +34,24 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// The stored admin this world's state belongs to: Ada, an Administrator, with the
+    /// current state (for `notifications` and `audit_events`, which read the record).
+    pub(crate) fn record(&self) -> Admin {
+        let mut admin = Admin::new(AdminProfile {
+            id: self.admin,
+            org: OrgId::from_bytes([3; 16]),
+            email: Email::parse("ada@example.com").unwrap(),
+            display_name: "Ada".into(),
+            role: Role::Builtin(BuiltinRole::Administrator),
+            password_hash: PasswordHash::new(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+            ),
+            created_at: UnixTime::from_secs(T0),
+        });
+        admin.mfa = self.state.clone();
+        admin
+    }
+
     pub(crate) fn new(seed: u64) -> Self {
         Self::with_config(seed, LifecycleConfig::default())
     }
