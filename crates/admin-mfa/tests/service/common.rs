@@ -375,6 +375,21 @@ impl H {
         .build()
     }
 
+    /// Seeds admins `first`, `first + 1`, … with `roles` and signs each in with the
+    /// password: each role with its session.
+    pub async fn sessions_of(
+        &self,
+        first: u32,
+        roles: &[BuiltinRole],
+    ) -> Vec<(BuiltinRole, Authenticated)> {
+        let mut sessions = Vec::new();
+        for (n, r) in (first..).zip(roles) {
+            let id = self.seed(n, *r).await;
+            sessions.push((*r, self.session(id).await));
+        }
+        sessions
+    }
+
     /// Changes admin `id` in the store directly (not through the service): `edit` on the
     /// stored admin, committed at the version read.
     pub async fn edit(&self, id: AdminId, edit: impl FnOnce(&mut Admin)) {
@@ -404,6 +419,20 @@ impl H {
         (id, secret)
     }
 }
+
+/// The built-in roles that may not see the Administrators page (nor the widget).
+pub const OUTSIDE_ADMIN_PAGE: [BuiltinRole; 3] = [
+    BuiltinRole::CommandRunner,
+    BuiltinRole::CommandRunnerWithBilling,
+    BuiltinRole::BillingOnly,
+];
+
+/// Built-in roles below Administrator that see the Administrators page and the widget.
+pub const READERS_OF_ADMIN_PAGE: [BuiltinRole; 3] = [
+    BuiltinRole::ReadOnly,
+    BuiltinRole::HelpDesk,
+    BuiltinRole::Manager,
+];
 
 pub fn seed_admin(org: OrgId, n: u32, r: BuiltinRole) -> Admin {
     Admin::new(admin_mfa::lifecycle::AdminProfile {

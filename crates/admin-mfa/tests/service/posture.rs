@@ -307,13 +307,7 @@ async fn pos_2_filters_select_at_their_boundaries(b: Backend) {
 async fn pos_3_the_policy_gates_the_report_and_each_row(b: Backend) {
     let h = b.h().await;
     h.seed(1, R::Administrator).await;
-    for (n, r) in [
-        (2, R::CommandRunner),
-        (3, R::CommandRunnerWithBilling),
-        (4, R::BillingOnly),
-    ] {
-        let id = h.seed(n, r).await;
-        let session = h.session(id).await;
+    for (r, session) in h.sessions_of(2, &OUTSIDE_ADMIN_PAGE).await {
         let got = h
             .svc
             .mfa_posture(&session, &PostureFilter::all(), PageRequest::first(10))
@@ -326,13 +320,11 @@ async fn pos_3_the_policy_gates_the_report_and_each_row(b: Backend) {
             "{r:?}: no header either"
         );
     }
-    for (n, r) in [(5, R::ReadOnly), (6, R::HelpDesk), (7, R::Manager)] {
-        let id = h.seed(n, r).await;
-        let session = h.session(id).await;
+    for (r, session) in h.sessions_of(5, &READERS_OF_ADMIN_PAGE).await {
         let rows = whole_report(&h.svc, &session, &PostureFilter::all(), 100)
             .await
             .unwrap();
-        assert_eq!(rows.len(), n as usize, "{r:?}");
+        assert_eq!(rows.len(), 7, "{r:?}: everyone seeded");
         assert!(rows.iter().all(|r| r.posture.is_some()));
     }
     // A session from before a credential change is over.
