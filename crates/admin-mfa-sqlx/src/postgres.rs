@@ -150,17 +150,13 @@ impl PostgresStore {
         after: Option<&Email>,
         fetch: i64,
     ) -> Result<Vec<Admin>, StoreError> {
-        let rows: Vec<AdminRow> = match after {
-            None => sqlx::query_as(admin_select!("WHERE org = $1 ORDER BY email LIMIT $2"))
-                .bind(org_bytes(org))
-                .bind(fetch),
-            Some(after) => sqlx::query_as(admin_select!(
-                "WHERE org = $1 AND email > $3 ORDER BY email LIMIT $2"
-            ))
-            .bind(org_bytes(org))
-            .bind(fetch)
-            .bind(after.as_str()),
-        }
+        // No e-mail is empty, so `''` starts the first page.
+        let rows: Vec<AdminRow> = sqlx::query_as(admin_select!(
+            "WHERE org = $1 AND email > $3 ORDER BY email LIMIT $2"
+        ))
+        .bind(org_bytes(org))
+        .bind(fetch)
+        .bind(after.map_or("", Email::as_str))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;

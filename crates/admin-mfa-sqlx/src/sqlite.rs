@@ -379,6 +379,26 @@ fn from_json_rows<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|_| corrupt(what))
 }
 
+/// Runs a batched admin write that must touch each of its `rows`: fewer means a row was
+/// not at its expected version.
+async fn write_every_row(
+    mut qb: QueryBuilder<Sqlite>,
+    conn: &mut SqliteConnection,
+    rows: usize,
+) -> Result<(), StoreError> {
+    let done = qb
+        .build()
+        .execute(conn)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+    if usize::try_from(done).ok() == Some(rows) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(ConflictKind::Version))
+    }
+}
+
 /// The bytes of SQLite's `hex()` of a blob.
 fn from_hex(text: &str) -> Result<Vec<u8>, StoreError> {
     data_encoding::HEXUPPER
@@ -692,16 +712,8 @@ impl SqliteStore {
                     .push_bind(a.widget_hidden);
             });
             qb.push(NARROW_WHERE);
-            let done = qb
-                .build()
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?
-                .rows_affected();
-            // The rows were checked under the write lock, so this only trips on a bug.
-            if usize::try_from(done).ok() != Some(chunk.len()) {
-                return Err(StoreError::Conflict(ConflictKind::Version));
-            }
+            // The rows were checked under the write lock, so a short count only trips on a bug.
+            write_every_row(qb, &mut *conn, chunk.len()).await?;
         }
         for chunk in wide.chunks(CHUNK) {
             // An upsert whose rows all exist (checked under the write lock): each row is
@@ -719,15 +731,7 @@ impl SqliteStore {
                 b.push_bind(u.expected);
             });
             qb.push(WIDE_SET);
-            let done = qb
-                .build()
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?
-                .rows_affected();
-            if usize::try_from(done).ok() != Some(chunk.len()) {
-                return Err(StoreError::Conflict(ConflictKind::Version));
-            }
+            write_every_row(qb, &mut *conn, chunk.len()).await?;
         }
         for chunk in plan.inserts.chunks(CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
