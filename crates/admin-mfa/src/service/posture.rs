@@ -20,8 +20,11 @@ impl MfaService {
     /// Without MFA Required" widget).
     ///
     /// A page holds `page.limit` rows (clamped to `1..=`[`PageRequest::MAX_LIMIT`]) unless it
-    /// is the last; with a filter, filling it may read many pages of the store. Pass
-    /// [`Page::next`] back as [`PageRequest::after`] for the next page, with the same filter.
+    /// is the last; with a filter, filling it reads the store in its largest pages until
+    /// enough admins match. Pass [`Page::next`] back as [`PageRequest::after`] for the next
+    /// page, with the same filter. A page that ends with the organization's last admin has
+    /// no `next`; a filtered page that ends earlier has one even when no later admin matches
+    /// (the next page is then empty).
     /// [`PostureExport`] walks every page for a file.
     ///
     /// ```
@@ -93,16 +96,24 @@ impl MfaService {
         let limit = page.clamped_limit();
         let now = self.clock.now();
         let filtered = *filter != PostureFilter::all();
+        // A filter may skip most admins: read the store in its largest pages then, not in
+        // pages of the caller's size (a page of 1 would cost a store call per admin).
+        let store_limit = if filtered {
+            PageRequest::<Email>::MAX_LIMIT
+        } else {
+            page.limit
+        };
         let mut items = Vec::with_capacity(limit);
         let mut after = page.after;
         loop {
             let request = PageRequest {
                 after,
-                limit: page.limit,
+                limit: store_limit,
             };
             let admins = self.store.list_admins(subject.org, request).await?;
             let more = admins.next.is_some();
-            for admin in admins.items {
+            let count = admins.items.len();
+            for (i, admin) in admins.items.into_iter().enumerate() {
                 let visible = self.may_see_mfa_status(&subject, &admin, &context);
                 let posture = visible.then(|| MfaPosture::of(&admin.mfa, now));
                 let keep = match &posture {
@@ -118,9 +129,12 @@ impl MfaService {
                         posture,
                     });
                     if items.len() == limit {
-                        // The store may hold more after this row even when its page ended
-                        // here: let the caller ask, and get an empty last page at worst.
-                        let next = items.last().map(|r: &PostureRow| r.email.clone());
+                        // Unless this was the organization's last admin, there may be more:
+                        // a filtered report learns only by reading on, so the caller asks.
+                        let last = !more && i + 1 == count;
+                        let next = (!last)
+                            .then(|| items.last().map(|r: &PostureRow| r.email.clone()))
+                            .flatten();
                         return Ok(Page { items, next });
                     }
                 }

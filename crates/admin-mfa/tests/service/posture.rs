@@ -298,8 +298,36 @@ async fn pos_2_filters_select_at_their_boundaries(b: Backend) {
         report(all().deadline_within_days(0)).await,
         sorted(vec![soon, later])
     );
-    // No filter: everyone.
+    // No filter: everyone. A page that ends with the organization's last admin says so,
+    // filtered or not, even when it is exactly full.
     assert_eq!(report(all()).await.len(), 39);
+    let session = h.session(id_of(h.org, 1)).await;
+    let page = h
+        .svc
+        .mfa_posture(&session, &all(), PageRequest::first(39))
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.next), (39, None));
+    let locked_only = all().locked();
+    // The one locked admin is not the last in e-mail order: the report cannot know that no
+    // later admin matches without reading on, so it offers a next page, which is empty.
+    let page = h
+        .svc
+        .mfa_posture(&session, &locked_only, PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(ids(&page.items), vec![locked]);
+    let rest = PageRequest {
+        after: page.next,
+        limit: 1,
+    };
+    assert!(rest.after.is_some());
+    let rest = h
+        .svc
+        .mfa_posture(&session, &locked_only, rest)
+        .await
+        .unwrap();
+    assert_eq!((rest.items.len(), rest.next), (0, None));
 }
 
 /// `view-mfa-posture` gates the report as the widget is gated; `view-admin-mfa-status`
