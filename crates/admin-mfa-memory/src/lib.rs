@@ -37,6 +37,7 @@
 //! demonstrations, not production.
 
 mod admins;
+mod blocks;
 mod clock;
 mod mailer;
 mod random;

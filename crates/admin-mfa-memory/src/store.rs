@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use foldhash::{HashMap, HashSet};
 
 use crate::admins::{AdminTable, Row};
+use crate::blocks::Blocks;
 
 /// An [`AdminStore`] held in process memory: the embedded default.
 ///
@@ -55,16 +56,16 @@ impl fmt::Debug for MemoryStore {
 struct Inner {
     admins: AdminTable,
     /// Each organization's audit log, in commit order.
-    audit: HashMap<OrgId, Vec<AuditEvent>>,
+    audit: HashMap<OrgId, Blocks<AuditEvent>>,
     /// Every queued notification; a row's outbox id is its index.
-    outbox: Vec<OutboxRow>,
+    outbox: Blocks<OutboxRow>,
     /// Ids of the rows still waiting for delivery.
     pending: BTreeSet<u64>,
     dedupe: HashSet<DedupeKey>,
 }
 
 /// The outbox row with id `id` (its index).
-fn outbox_row(outbox: &mut [OutboxRow], id: u64) -> Option<&mut OutboxRow> {
+fn outbox_row(outbox: &mut Blocks<OutboxRow>, id: u64) -> Option<&mut OutboxRow> {
     usize::try_from(id).ok().and_then(|i| outbox.get_mut(i))
 }
 
@@ -152,14 +153,12 @@ impl Inner {
         while let Some(event) = events.next() {
             let org = event.org;
             let log = self.audit.entry(org).or_default();
-            log.reserve(events.len().saturating_add(1));
             log.push(event);
             while let Some(next) = events.next_if(|e| e.org == org) {
                 log.push(next);
             }
         }
         self.dedupe.reserve(change.outbox.len());
-        self.outbox.reserve(change.outbox.len());
         for notification in change.outbox {
             if !self.dedupe.insert(notification.dedupe_key.clone()) {
                 receipt.deduplicated += 1;
@@ -310,14 +309,19 @@ impl AdminStore for MemoryStore {
     ) -> Result<AuditPage, StoreError> {
         let limit = page.clamped_limit();
         let inner = self.read();
-        let events = inner.audit.get(&org).map_or(&[][..], Vec::as_slice);
         // Cursors are 1-based positions in the organization's log.
         let start = page
             .after
             .map_or(0, |c| usize::try_from(c.0).unwrap_or(usize::MAX));
-        let items: Vec<AuditEvent> = events.iter().skip(start).take(limit).cloned().collect();
+        let (items, logged): (Vec<AuditEvent>, usize) = match inner.audit.get(&org) {
+            Some(log) => (
+                log.iter_from(start).take(limit).cloned().collect(),
+                log.len(),
+            ),
+            None => (Vec::new(), 0),
+        };
         let end = start.saturating_add(items.len());
-        let next = (end < events.len()).then_some(AuditCursor(end as u64));
+        let next = (end < logged).then_some(AuditCursor(end as u64));
         Ok(Page { items, next })
     }
 
@@ -376,7 +380,7 @@ impl AdminStore for MemoryStore {
     async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
         let inner = self.read();
         let mut stats = OutboxStats::default();
-        for row in &inner.outbox {
+        for row in inner.outbox.iter() {
             match row.state {
                 OutboxState::Pending => stats.pending += 1,
                 OutboxState::Sent => stats.sent += 1,
