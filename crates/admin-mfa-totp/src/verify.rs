@@ -2,7 +2,7 @@
 
 use core::fmt::{self, Write as _};
 
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use subtle::{Choice, ConditionallySelectable};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::{TotpParams, TotpSecret};
@@ -71,13 +71,6 @@ impl CodeBuf {
 
     fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
-    }
-
-    /// Constant time in the contents: all eight bytes are compared as one fixed-width word
-    /// with `subtle`. Written bytes are ASCII digits (never zero) and the rest stay zero, so
-    /// equal words also mean equal lengths.
-    fn ct_eq(&self, other: &Self) -> Choice {
-        u64::from_ne_bytes(self.bytes).ct_eq(&u64::from_ne_bytes(other.bytes))
     }
 }
 
@@ -190,6 +183,17 @@ impl Engine {
         self.algorithm == params.algorithm() && self.digits == params.digits()
     }
 
+    /// Whether `input` (exactly `digits` ASCII digits, as [`normalize_code`] leaves it) is
+    /// the code at counter `step`. totp-rs compares the two numbers in constant time; no
+    /// text of the expected code is made.
+    fn matches(&self, step: u64, input: &CodeBuf) -> Choice {
+        let matched = core::str::from_utf8(input.as_bytes())
+            .ok()
+            // With a step of one second and no skew, `check` tries the one counter `step`.
+            .and_then(|text| self.totp.check(text, step));
+        Choice::from(u8::from(matched.is_some()))
+    }
+
     fn code_at(&self, step: u64) -> CodeBuf {
         let token = self.totp.generate(step);
         let mut out = CodeBuf::empty();
@@ -252,7 +256,7 @@ pub fn verify(
     let (mut any_match, mut fresh_match) = (no, no);
     let mut newest_fresh = 0_u64;
     for step in first..=last {
-        let matched = engine.code_at(step).ct_eq(&input);
+        let matched = engine.matches(step, &input);
         // Which steps are fresh depends only on the clock and the stored step, not the code.
         let fresh = Choice::from(u8::from(last_used_step.is_none_or(|used| step > used.0)));
         let take = matched & fresh;
