@@ -8,8 +8,13 @@
 //! spent a tenth of its time in those copies and page faults. Full blocks never move, and a
 //! block the allocator hands back from a freed store is reused without new pages.
 
-/// Entries per full block (a power of two: the first block grows by doubling up to it).
+/// Entries per full block.
 const BLOCK: usize = 4096;
+
+/// The first block grows by doubling up to this many entries, then to [`BLOCK`] at once: a
+/// store with a handful of entries keeps a handful of slots, and a store that fills its
+/// first block in one large change copies it a few times while small, not up to full size.
+const SMALL: usize = 256;
 
 /// An append-only list: entry `i` is at block `i / BLOCK`, offset `i % BLOCK`.
 pub(crate) struct Blocks<T> {
@@ -34,10 +39,15 @@ impl<T> Blocks<T> {
     /// Appends `value` as entry [`len`](Self::len).
     pub(crate) fn push(&mut self, value: T) {
         match self.blocks.last_mut() {
-            Some(last) if last.len() < BLOCK => last.push(value),
+            Some(last) if last.len() < BLOCK => {
+                if last.len() == last.capacity() && last.len() >= SMALL {
+                    last.reserve_exact(BLOCK - last.len());
+                }
+                last.push(value);
+            }
             _ => {
-                // The first block grows from nothing (a store with a handful of entries
-                // keeps a handful of slots); every later one is allocated full size once.
+                // The first block grows from nothing (see [`SMALL`]); every later one is
+                // allocated full size once.
                 let mut block = if self.blocks.is_empty() {
                     Vec::new()
                 } else {
@@ -102,6 +112,24 @@ mod tests {
                 prop_assert_eq!(blocks.iter_from(probe).next().copied(), Some(probe + 1));
             }
         }
+    }
+
+    #[test]
+    fn the_first_block_stays_small_then_takes_its_full_size_at_once() {
+        let capacity = |b: &Blocks<usize>| b.blocks.first().map_or(0, Vec::capacity);
+        let mut blocks = Blocks::default();
+        for i in 0..3 {
+            blocks.push(i);
+        }
+        assert!(capacity(&blocks) < SMALL);
+        for i in 3..=SMALL {
+            blocks.push(i);
+        }
+        assert_eq!(capacity(&blocks), BLOCK);
+        assert_eq!(
+            blocks.iter().copied().collect::<Vec<_>>(),
+            (0..=SMALL).collect::<Vec<_>>()
+        );
     }
 
     #[test]
