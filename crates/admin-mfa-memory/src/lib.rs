@@ -39,6 +39,7 @@
 mod admins;
 mod blocks;
 mod clock;
+mod idset;
 mod mailer;
 mod random;
 mod store;

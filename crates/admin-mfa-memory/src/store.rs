@@ -1,4 +1,3 @@
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -13,6 +12,7 @@ use foldhash::{HashMap, HashSet};
 
 use crate::admins::{AdminTable, Row};
 use crate::blocks::Blocks;
+use crate::idset::IdSet;
 
 /// An [`AdminStore`] held in process memory: the embedded default.
 ///
@@ -60,7 +60,7 @@ struct Inner {
     /// Every queued notification; a row's outbox id is its index.
     outbox: Blocks<OutboxRow>,
     /// Ids of the rows still waiting for delivery.
-    pending: BTreeSet<u64>,
+    pending: IdSet,
     dedupe: HashSet<DedupeKey>,
 }
 
@@ -194,7 +194,7 @@ impl Inner {
         let row = self.leased_row(lease)?;
         row.state = state;
         row.leased_until = None;
-        self.pending.remove(&lease.id.0);
+        self.pending.remove(lease.id.0);
         Ok(())
     }
 }
@@ -335,11 +335,11 @@ impl AdminStore for MemoryStore {
         let inner = &mut *inner;
         let until = now.saturating_add_secs(lease_secs);
         let mut leased = Vec::new();
-        for id in &inner.pending {
+        for id in inner.pending.iter() {
             if leased.len() >= max {
                 break;
             }
-            let Some(row) = outbox_row(&mut inner.outbox, *id) else {
+            let Some(row) = outbox_row(&mut inner.outbox, id) else {
                 continue;
             };
             let free = row.leased_until.is_none_or(|t| t <= now);
@@ -351,7 +351,7 @@ impl AdminStore for MemoryStore {
             row.attempts = row.attempts.saturating_add(1);
             leased.push(OutboxEntry {
                 lease: Lease {
-                    id: OutboxId(*id),
+                    id: OutboxId(id),
                     generation: row.generation,
                 },
                 notification: row.notification.clone(),
