@@ -74,16 +74,7 @@ impl DedupeKey {
     /// `"{admin}:{kind}:{discriminator}"`.
     #[must_use]
     pub fn new(admin: AdminId, kind: NotificationKind, discriminator: impl fmt::Display) -> Self {
-        // Built by hand: a bulk "Require MFA" makes one key per admin, and the formatting
-        // machinery took most of the notification's cost.
-        let mut id = [0_u8; 36];
-        let id = admin.as_uuid().hyphenated().encode_lower(&mut id);
-        let kind = kind.as_str();
-        let mut key = String::with_capacity(id.len() + kind.len() + 24);
-        key.push_str(id);
-        key.push(':');
-        key.push_str(kind);
-        key.push(':');
+        let mut key = Self::head(admin, kind);
         // Writing into a `String` cannot fail.
         let _ = fmt::Write::write_fmt(&mut key, format_args!("{discriminator}"));
         Self(key)
@@ -93,14 +84,8 @@ impl DedupeKey {
     /// `format_args!("v{version}")`, the same text, written without the formatting
     /// machinery (which cost about as much as the rest of a bulk require's notification).
     pub(crate) fn versioned(admin: AdminId, kind: NotificationKind, version: u64) -> Self {
-        let mut id = [0_u8; 36];
-        let id = admin.as_uuid().hyphenated().encode_lower(&mut id);
-        let kind = kind.as_str();
-        let mut key = String::with_capacity(id.len() + kind.len() + 23);
-        key.push_str(id);
-        key.push(':');
-        key.push_str(kind);
-        key.push_str(":v");
+        let mut key = Self::head(admin, kind);
+        key.push('v');
         // The decimal digits of `version`, last digit first, then appended in order.
         let mut digits = [0_u8; 20];
         let mut len = 0;
@@ -115,6 +100,21 @@ impl DedupeKey {
         }
         key.extend(digits.iter().take(len).rev().map(|&d| char::from(d)));
         Self(key)
+    }
+
+    /// `"{admin}:{kind}:"`, with room for a discriminator. Built by hand: a bulk "Require
+    /// MFA" makes one key per admin, and the formatting machinery took most of the
+    /// notification's cost.
+    fn head(admin: AdminId, kind: NotificationKind) -> String {
+        let mut id = [0_u8; 36];
+        let id = admin.as_uuid().hyphenated().encode_lower(&mut id);
+        let kind = kind.as_str();
+        let mut key = String::with_capacity(id.len() + kind.len() + 24);
+        key.push_str(id);
+        key.push(':');
+        key.push_str(kind);
+        key.push(':');
+        key
     }
 
     /// Wraps a stored key.
