@@ -59,6 +59,25 @@ pub(crate) struct Row {
 
 impl Row {
     fn new(admin: Admin, version: Version) -> Self {
+        Self::with_spare(admin, version, Spare::default())
+    }
+
+    /// Replaces this row's contents with `admin` at `version`, in place: the boxes of the
+    /// parts both have (a pending link, the e-mail log, recovery codes) are refilled instead
+    /// of freed and allocated again, so rewriting an admin (a code check's new last-used
+    /// step) allocates nothing here.
+    fn replace(&mut self, admin: Admin, version: Version) {
+        let spare = Spare {
+            link: self.link.take(),
+            email_log: self.email_log.take(),
+            recovery: self.recovery.take(),
+        };
+        *self = Self::with_spare(admin, version, spare);
+    }
+
+    /// The row of `admin` at `version`, its boxed parts put in the boxes of `spare` where
+    /// both have one.
+    fn with_spare(admin: Admin, version: Version, spare: Spare) -> Self {
         // Destructured in full, so a field added to either type fails to compile here
         // instead of being dropped by the store.
         let Admin {
@@ -95,65 +114,17 @@ impl Row {
             prefs,
             requirement,
             factor,
-            link: link.map(Box::new),
+            link: refill(spare.link, link),
             failures,
             credential_epoch,
-            email_log: (email_log != EmailLog::default()).then(|| Box::new(email_log)),
+            email_log: refill(
+                spare.email_log,
+                (email_log != EmailLog::default()).then_some(email_log),
+            ),
             password_failures,
-            recovery: recovery.map(Box::new),
+            recovery: refill(spare.recovery, recovery),
             setup_deadline,
         }
-    }
-
-    /// Replaces this row's contents with `admin` at `version`, in place: the boxes of the
-    /// parts both have (a pending link, the e-mail log, recovery codes) are refilled instead
-    /// of freed and allocated again, so rewriting an admin (a code check's new last-used
-    /// step) allocates nothing here.
-    fn replace(&mut self, admin: Admin, version: Version) {
-        // Destructured in full, as in `Row::new`.
-        let Admin {
-            id,
-            org,
-            email,
-            display_name,
-            role,
-            password_hash,
-            created_at,
-            mfa,
-            prefs,
-        } = admin;
-        let MfaState {
-            requirement,
-            factor,
-            link,
-            failures,
-            credential_epoch,
-            email_log,
-            password_failures,
-            recovery,
-            setup_deadline,
-        } = mfa;
-        self.version = version;
-        self.id = id;
-        self.org = org;
-        self.email = email;
-        self.display_name = display_name.into_boxed_str();
-        self.role = role;
-        self.password_hash = password_hash;
-        self.created_at = created_at;
-        self.prefs = prefs;
-        self.requirement = requirement;
-        self.factor = factor;
-        refill(&mut self.link, link);
-        self.failures = failures;
-        self.credential_epoch = credential_epoch;
-        refill(
-            &mut self.email_log,
-            (email_log != EmailLog::default()).then_some(email_log),
-        );
-        self.password_failures = password_failures;
-        refill(&mut self.recovery, recovery);
-        self.setup_deadline = setup_deadline;
     }
 
     /// The record as the store port returns it.
@@ -220,12 +191,23 @@ impl Row {
     }
 }
 
-/// Puts `value` in `slot`, into the box already there when both are present.
-fn refill<T>(slot: &mut Option<Box<T>>, value: Option<T>) {
-    match (slot.as_deref_mut(), value) {
-        (Some(boxed), Some(value)) => *boxed = value,
-        (_, value) => *slot = value.map(Box::new),
+/// `value` boxed: in the `spare` box when both are present, else in a new one (or none).
+fn refill<T>(spare: Option<Box<T>>, value: Option<T>) -> Option<Box<T>> {
+    match (spare, value) {
+        (Some(mut boxed), Some(value)) => {
+            *boxed = value;
+            Some(boxed)
+        }
+        (_, value) => value.map(Box::new),
     }
+}
+
+/// The boxes a row being rewritten gives up, for [`Row::with_spare`] to refill.
+#[derive(Default)]
+struct Spare {
+    link: Option<Box<PendingLink>>,
+    email_log: Option<Box<EmailLog>>,
+    recovery: Option<Box<StoredRecoveryCodes>>,
 }
 
 /// The widget list's sort key: an email, led by its first 16 bytes as a number so that most
