@@ -473,6 +473,24 @@ pub(crate) fn written_ids(change: &Change) -> Vec<AdminId> {
     ids
 }
 
+/// `plan` with the change's audit events and outbox rows encoded: the last step of
+/// [`plan`] and [`plan_unread`] alike.
+fn with_audit_and_outbox<N>(
+    mut plan: Plan<N>,
+    change: &Change,
+    encode: impl Fn(&Notification) -> Result<N, StoreError>,
+) -> Result<Plan<N>, StoreError> {
+    plan.audit = change
+        .audit
+        .iter()
+        .map(EncodedAudit::new)
+        .collect::<Result<_, _>>()?;
+    let (outbox, dropped) = encode_outbox(&change.outbox, encode)?;
+    plan.outbox = outbox;
+    plan.deduplicated_in_change = dropped;
+    Ok(plan)
+}
+
 /// Checks a change against what the database holds for the admins it writes
 /// ([`Change::validate`], as every store does), then encodes it in the shape the backends
 /// write it (the outbox rows by `encode`). Uniqueness against admins outside the change is
@@ -514,15 +532,7 @@ pub(crate) fn plan<N>(
         }
     }
     plan.widget_deltas = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
-    plan.audit = change
-        .audit
-        .iter()
-        .map(EncodedAudit::new)
-        .collect::<Result<_, _>>()?;
-    let (outbox, dropped) = encode_outbox(&change.outbox, encode)?;
-    plan.outbox = outbox;
-    plan.deduplicated_in_change = dropped;
-    Ok(plan)
+    with_audit_and_outbox(plan, change, encode)
 }
 
 /// The stored state a change of updates alone is checked against before anything is read:
@@ -604,15 +614,7 @@ pub(crate) fn plan_unread<N>(
     if delta != 0 {
         plan.widget_deltas = vec![(org_bytes(org), delta)];
     }
-    plan.audit = change
-        .audit
-        .iter()
-        .map(EncodedAudit::new)
-        .collect::<Result<_, _>>()?;
-    let (outbox, dropped) = encode_outbox(&change.outbox, encode)?;
-    plan.outbox = outbox;
-    plan.deduplicated_in_change = dropped;
-    Ok(plan)
+    with_audit_and_outbox(plan, change, encode)
 }
 
 /// A keyset page from `limit + 1` fetched items: the first `limit`, and the cursor of the

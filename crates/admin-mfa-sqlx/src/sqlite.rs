@@ -965,20 +965,8 @@ mod tests {
         let a = admin(org(1), 1);
         let b = admin(org(1), 2);
         let mut old = Vec::new();
-        for (n, kind) in [
-            NotificationKind::SetupInvitation,
-            NotificationKind::ResetRequested,
-            NotificationKind::SetupCompleted,
-            NotificationKind::ResetCompleted,
-            NotificationKind::LockedOut,
-            NotificationKind::MfaRequired,
-            NotificationKind::MfaNotRequired,
-            NotificationKind::RecoveryCodeUsed,
-            NotificationKind::SetupReminder,
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        // Every kind (the table's completeness is checked where it is defined).
+        for (n, kind) in outbox::KINDS.iter().map(|(_, kind)| *kind).enumerate() {
             let mut n = notification(&a, "", T0.saturating_add_secs(n as u64));
             n.kind = kind;
             n.dedupe_key = DedupeKey::new(a.id, kind, format!("{}:é", 7 + n.created_at.as_secs()));

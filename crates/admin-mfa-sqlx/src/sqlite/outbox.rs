@@ -35,7 +35,7 @@ use crate::common::{
 
 /// The kinds a compact dedupe key names, by code (`kinds` in migration 0002 holds the same
 /// table).
-const KINDS: [(u8, NotificationKind); 9] = [
+pub(super) const KINDS: [(u8, NotificationKind); 9] = [
     (1, NotificationKind::SetupInvitation),
     (2, NotificationKind::ResetRequested),
     (3, NotificationKind::SetupCompleted),
