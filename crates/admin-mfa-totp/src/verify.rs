@@ -186,12 +186,9 @@ impl Engine {
     /// Whether `input` (exactly `digits` ASCII digits, as [`normalize_code`] leaves it) is
     /// the code at counter `step`. totp-rs compares the two numbers in constant time; no
     /// text of the expected code is made.
-    fn matches(&self, step: u64, input: &CodeBuf) -> Choice {
-        let matched = core::str::from_utf8(input.as_bytes())
-            .ok()
-            // With a step of one second and no skew, `check` tries the one counter `step`.
-            .and_then(|text| self.totp.check(text, step));
-        Choice::from(u8::from(matched.is_some()))
+    fn matches(&self, step: u64, input: &str) -> Choice {
+        // With a step of one second and no skew, `check` tries the one counter `step`.
+        Choice::from(u8::from(self.totp.check(input, step).is_some()))
     }
 
     fn code_at(&self, step: u64) -> CodeBuf {
@@ -245,6 +242,8 @@ pub fn verify(
     last_used_step: Option<TimeStep>,
 ) -> Result<TimeStep, VerifyError> {
     let input = normalize_code(code, params.digits())?;
+    // ASCII digits only, so always text; read as text once for every step of the window.
+    let input_text = core::str::from_utf8(input.as_bytes()).map_err(|_| VerifyError::Malformed)?;
     let engine = secret.engine(params).ok_or(VerifyError::Mismatch)?;
 
     let current = params.step_at(now_unix_secs).get();
@@ -256,7 +255,7 @@ pub fn verify(
     let (mut any_match, mut fresh_match) = (no, no);
     let mut newest_fresh = 0_u64;
     for step in first..=last {
-        let matched = engine.matches(step, &input);
+        let matched = engine.matches(step, input_text);
         // Which steps are fresh depends only on the clock and the stored step, not the code.
         let fresh = Choice::from(u8::from(last_used_step.is_none_or(|used| step > used.0)));
         let take = matched & fresh;
