@@ -60,6 +60,12 @@ impl<T> Blocks<T> {
         self.len += 1;
     }
 
+    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+        self.blocks
+            .get(index / BLOCK)
+            .and_then(|block| block.get(index % BLOCK))
+    }
+
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut T> {
         self.blocks
             .get_mut(index / BLOCK)

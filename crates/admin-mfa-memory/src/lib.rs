@@ -39,6 +39,7 @@
 mod admins;
 mod blocks;
 mod clock;
+mod dedupe;
 mod idset;
 mod mailer;
 mod random;

@@ -3,15 +3,16 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use admin_mfa_ports::{
     Admin, AdminId, AdminStore, AdminSummary, AdminWrite, AuditCursor, AuditEvent, AuditPage,
-    Change, CommitReceipt, ConflictKind, DedupeKey, Email, Lease, Notification, OrgId, OutboxEntry,
-    OutboxId, OutboxStats, Page, PageRequest, Role, StoreError, StoredKeys, StoredState, TokenHash,
-    UnixTime, Version, Versioned,
+    Change, CommitReceipt, ConflictKind, Email, Lease, Notification, OrgId, OutboxEntry, OutboxId,
+    OutboxStats, Page, PageRequest, Role, StoreError, StoredKeys, StoredState, TokenHash, UnixTime,
+    Version, Versioned,
 };
 use async_trait::async_trait;
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 
 use crate::admins::{AdminTable, Row};
 use crate::blocks::Blocks;
+use crate::dedupe::DedupeIndex;
 use crate::idset::IdSet;
 
 /// An [`AdminStore`] held in process memory: the embedded default.
@@ -61,7 +62,8 @@ struct Inner {
     outbox: Blocks<OutboxRow>,
     /// Ids of the rows still waiting for delivery.
     pending: IdSet,
-    dedupe: HashSet<DedupeKey>,
+    /// The dedupe keys of every queued notification (the rows hold the keys).
+    dedupe: DedupeIndex,
 }
 
 /// The outbox row with id `id` (its index).
@@ -160,7 +162,16 @@ impl Inner {
         }
         self.dedupe.reserve(change.outbox.len());
         for notification in change.outbox {
-            if !self.dedupe.insert(notification.dedupe_key.clone()) {
+            let outbox = &self.outbox;
+            let key_at = |at| {
+                outbox
+                    .get(at)
+                    .map(|row| row.notification.dedupe_key.as_str())
+            };
+            if !self
+                .dedupe
+                .claim(notification.dedupe_key.as_str(), outbox.len(), key_at)
+            {
                 receipt.deduplicated += 1;
                 continue;
             }
