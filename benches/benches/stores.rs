@@ -5,6 +5,9 @@
 //!   beside its floor: on SQLite and PostgreSQL the hand-written batched `UPDATE` of the same
 //!   rows setting the same facts (`mfa_required`, the `mfa` JSON, `version + 1`) in one
 //!   transaction; on memory the store's own batched read and one commit of `n` updates.
+//!   On SQLite also `floor_with_audit_and_outbox`: that `UPDATE` plus, per admin, the audit
+//!   event and the outbox e-mail the service writes (copies of its own rows), in one
+//!   transaction.
 //! - `stores/verify_tasks/<store>/<k>`: rounds of `k` concurrent `MfaService::verify` calls
 //!   (1, 2, 8 tasks, each for its own enrolled admin) on a 2-worker runtime; the throughput
 //!   is verifies per second over all tasks.
@@ -313,22 +316,59 @@ impl Sql {
     }
 
     /// The floor: the hand-written batched `UPDATE` requiring MFA of `ids`, one transaction.
-    async fn floor(&self, ids: &[Vec<u8>], json: &str) {
+    /// With `rows` (SQLite), the same transaction also writes per admin one audit event and
+    /// one outbox e-mail, copies of the last ones the service wrote in this database, in
+    /// multi-row `INSERT`s of 500, and the widget count. Dedupe keys take `tick`, so every
+    /// run's are new.
+    async fn floor(&self, ids: &[Vec<u8>], json: &str, rows: Option<&ServiceRows>, tick: u64) {
         match self {
             Self::Sqlite { store, .. } => {
+                let org = ORG.as_uuid().as_bytes().to_vec();
+                let actor = id(0).as_uuid().as_bytes().to_vec();
+                let at = i64::try_from(T0.as_secs()).unwrap();
                 let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
                 for chunk in ids.chunks(500) {
-                    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                        "UPDATE admins SET mfa_required = 1, mfa = ",
-                    );
-                    qb.push_bind(json);
-                    qb.push(", version = version + 1 WHERE id IN (");
-                    let mut list = qb.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.as_slice());
+                    sqlite_floor_update(chunk, json)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    if let Some(rows) = rows {
+                        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                            "INSERT INTO audit_events (org, at, actor, target, kind) ",
+                        );
+                        qb.push_values(chunk, |mut row, id| {
+                            row.push_bind(&org)
+                                .push_bind(at)
+                                .push_bind(&actor)
+                                .push_bind(id.as_slice())
+                                .push_bind(&rows.audit_kind);
+                        });
+                        qb.build().execute(&mut *tx).await.unwrap();
+                        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                            "INSERT INTO outbox (dedupe_key, org, created_at, payload, state, next_attempt_at) ",
+                        );
+                        qb.push_values(chunk, |mut row, id| {
+                            let mut key = vec![rows.key_code];
+                            key.extend_from_slice(format!("f{tick}").as_bytes());
+                            key.extend_from_slice(id);
+                            row.push_bind(key)
+                                .push_bind(&org)
+                                .push_bind(at)
+                                .push_bind(&rows.payload)
+                                .push_bind("pending")
+                                .push_bind(at);
+                        });
+                        qb.build().execute(&mut *tx).await.unwrap();
+                        sqlx::query(
+                            "UPDATE widget_counts SET without_mfa = without_mfa - ? WHERE org = ?",
+                        )
+                        .bind(i64::try_from(chunk.len()).unwrap())
+                        .bind(&org)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
                     }
-                    qb.push(")");
-                    qb.build().execute(&mut *tx).await.unwrap();
                 }
                 tx.commit().await.unwrap();
             }
@@ -344,6 +384,29 @@ impl Sql {
                 .unwrap();
             }
         }
+    }
+
+    /// The audit kind, outbox payload and dedupe key code of the newest rows the service
+    /// wrote (SQLite; `None` elsewhere).
+    async fn service_rows(&self) -> Option<ServiceRows> {
+        let Self::Sqlite { store, .. } = self else {
+            return None;
+        };
+        let (audit_kind,): (String,) =
+            sqlx::query_as("SELECT kind FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        let (payload, key): (String, Vec<u8>) =
+            sqlx::query_as("SELECT payload, dedupe_key FROM outbox ORDER BY id DESC LIMIT 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        Some(ServiceRows {
+            audit_kind,
+            payload,
+            key_code: key[0],
+        })
     }
 
     async fn drop_schema(self) {
@@ -365,6 +428,26 @@ async fn ddl(base: &PgConnectOptions, sql: String) {
     let mut conn = PgConnection::connect_with(base).await.unwrap();
     conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
     conn.close().await.unwrap();
+}
+
+/// The SQLite floor's `UPDATE` of one chunk of ids: MFA required with the state `json`.
+fn sqlite_floor_update(chunk: &[Vec<u8>], json: &str) -> sqlx::QueryBuilder<sqlx::Sqlite> {
+    let mut qb = sqlx::QueryBuilder::new("UPDATE admins SET mfa_required = 1, mfa = ");
+    qb.push_bind(json);
+    qb.push(", version = version + 1 WHERE id IN (");
+    let mut list = qb.separated(", ");
+    for id in chunk {
+        list.push_bind(id.as_slice());
+    }
+    qb.push(")");
+    qb
+}
+
+/// What [`Sql::floor`] copies from the service's own rows.
+struct ServiceRows {
+    audit_kind: String,
+    payload: String,
+    key_code: u8,
 }
 
 /// The MFA state JSON the floor writes: `Required` since `at`.
@@ -416,22 +499,38 @@ fn bulk_sql(c: &mut Criterion, rt: &Runtime, backend: &str, open: &dyn Fn(u32) -
             .map(|i| i.as_uuid().as_bytes().to_vec())
             .collect();
         let mut tick = 0;
-        group.bench_with_input(BenchmarkId::new("floor_batched_update", n), &n, |b, &n| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        db.reset(n).await;
-                        tick += 1;
-                        let json = required_json(T0.saturating_add_secs(tick));
-                        let start = now();
-                        db.floor(&raw, &json).await;
-                        total += start.elapsed();
-                    }
-                    total
-                })
-            });
+        // SQLite also has the floor that writes the audit and outbox rows the service writes
+        // per admin, copied from rows the service writes here (one admin's require, untimed).
+        let rows = rt.block_on(async {
+            db.reset(n).await;
+            r.svc.require_mfa(&actor, &ids[..1]).await.unwrap();
+            db.service_rows().await
         });
+        let floors = [
+            ("floor_batched_update", None),
+            ("floor_with_audit_and_outbox", rows.as_ref()),
+        ];
+        for (name, rows) in floors {
+            if name != "floor_batched_update" && rows.is_none() {
+                continue;
+            }
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            db.reset(n).await;
+                            tick += 1;
+                            let json = required_json(T0.saturating_add_secs(tick));
+                            let start = now();
+                            db.floor(&raw, &json, rows, tick).await;
+                            total += start.elapsed();
+                        }
+                        total
+                    })
+                });
+            });
+        }
         drop(r);
         rt.block_on(db.drop_schema());
     }
