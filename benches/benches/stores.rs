@@ -503,7 +503,8 @@ fn bulk_sql(c: &mut Criterion, rt: &Runtime, backend: &str, open: &dyn Fn(u32) -
         // per admin, copied from rows the service writes here (one admin's require, untimed).
         let rows = rt.block_on(async {
             db.reset(n).await;
-            r.svc.require_mfa(&actor, &ids[..1]).await.unwrap();
+            let one = r.svc.require_mfa(&actor, &ids[..1]).await.unwrap();
+            assert_eq!(one.newly_required(), 1);
             db.service_rows().await
         });
         let floors = [
