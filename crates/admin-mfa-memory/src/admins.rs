@@ -66,6 +66,7 @@ impl Row {
     /// parts both have (a pending link, the e-mail log, recovery codes) are refilled instead
     /// of freed and allocated again, so rewriting an admin (a code check's new last-used
     /// step) allocates nothing here.
+    #[inline]
     fn replace(&mut self, admin: Admin, version: Version) {
         let spare = Spare {
             link: self.link.take(),
@@ -77,6 +78,7 @@ impl Row {
 
     /// The row of `admin` at `version`, its boxed parts put in the boxes of `spare` where
     /// both have one.
+    #[inline]
     fn with_spare(admin: Admin, version: Version, spare: Spare) -> Self {
         // Destructured in full, so a field added to either type fails to compile here
         // instead of being dropped by the store.
@@ -377,6 +379,7 @@ impl AdminTable {
     /// Only the index entries whose keys change are touched. A key is released only by the
     /// row that holds it, so admins of one change may trade keys (two admins swapping
     /// emails) in any order.
+    #[inline]
     pub(crate) fn put(&mut self, admin: Admin, version: Version) {
         let existing = self.position(admin.id);
         let Self {

@@ -139,6 +139,7 @@ impl MemoryStore {
 impl Inner {
     /// Applies a checked change; cannot fail. Records are replaced in place (see
     /// [`AdminTable::put`]).
+    #[inline]
     fn apply(&mut self, change: Change) -> CommitReceipt {
         let mut receipt = CommitReceipt::default();
         receipt.versions.reserve(change.writes.len());

@@ -662,6 +662,7 @@ impl MfaService {
     /// state as read, its events applied in place, and the record moved into the write when
     /// they change it (a refusal that only informs, such as a delay, writes its audit record
     /// alone, as [`MfaService::prepare`] does).
+    #[inline]
     fn prepare_command<P>(
         &self,
         current: Versioned<Admin>,
