@@ -108,10 +108,7 @@ fn params() -> PasswordParams {
 }
 
 async fn shared_hash() -> PasswordHash {
-    Passwords::new(params())
-        .hash(&password())
-        .await
-        .unwrap()
+    Passwords::new(params()).hash(&password()).await.unwrap()
 }
 
 async fn session(rig: &Rig, n: u32) -> Authenticated {
