@@ -34,6 +34,10 @@ pub enum NotificationKind {
     /// three days and one day before it, and delivered no earlier than its `created_at`
     /// (DL-3). The dispatcher drops one whose deadline no longer applies.
     SetupReminder,
+    /// The admin made a new set of recovery codes, and the old ones stopped working (REC-7):
+    /// the admin learns of it, so a hijacked session cannot quietly mint codes that pass the
+    /// MFA prompt.
+    RecoveryCodesRegenerated,
 }
 
 impl NotificationKind {
@@ -50,6 +54,7 @@ impl NotificationKind {
             Self::MfaNotRequired => "mfa_not_required",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::SetupReminder => "setup_reminder",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
         }
     }
 }
@@ -359,8 +364,9 @@ pub struct AuditEvent {
 /// One e-mail per event that warrants one (T-NOT-1): a setup invitation or reset e-mail per
 /// issued link (carrying the sealed token), a confirmation per completed enrolment or reset,
 /// a lockout notice, an "MFA required" notice when the requirement was set without a
-/// setup link going out in the same batch (the invitation already says so), and an "MFA no
-/// longer required" notice when it was removed (NOT-2). Rate-limited, refused and counting
+/// setup link going out in the same batch (the invitation already says so), an "MFA no
+/// longer required" notice when it was removed (NOT-2), and a notice of a new set of
+/// recovery codes made on its own, not with a new factor (REC-7). Rate-limited, refused and counting
 /// events send nothing. Each carries a [`DedupeKey`] unique to its triggering event, so a
 /// retried commit never queues a second copy and a later event of the same kind is never
 /// taken for a copy (NOT-3: requirement notices are keyed by `version`, which a
@@ -378,6 +384,8 @@ pub fn notifications(
     let requirement_set = events
         .iter()
         .any(|e| matches!(e, Event::RequirementSet { .. }));
+    // Codes issued with a new factor are told of by its set-up or reset confirmation.
+    let enrolled = events.iter().any(|e| matches!(e, Event::Enrolled { .. }));
     let keyed = |kind: NotificationKind, dedupe_key: DedupeKey| Notification {
         kind,
         org: admin.org,
@@ -436,6 +444,10 @@ pub fn notifications(
                 n.detail = Some(NotificationDetail::RecoveryCodesLeft { left: *remaining });
                 out.push(n);
             }
+            Event::RecoveryCodesIssued { .. } if !enrolled => out.push(make(
+                NotificationKind::RecoveryCodesRegenerated,
+                &format_args!("v{version}"),
+            )),
             Event::SetupDeadlineSet { deadline, .. } => {
                 // A new deadline on a requirement set in this batch: the notice just queued
                 // for the requirement says when set-up is due. A changed deadline gets a

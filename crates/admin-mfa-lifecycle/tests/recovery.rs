@@ -13,29 +13,33 @@ use admin_mfa_lifecycle::{
 };
 use common::World;
 
-/// Enrolled through a setup link that came with `codes`.
-fn enrolled_with(seed: u64) -> (World, RecoveryCodes) {
-    let mut w = World::confirming(seed);
-    let codes = RecoveryCodes::generate(&mut w.rng);
+/// `complete` (a `CompleteSetup`) bringing `codes`.
+fn bringing(complete: Command, codes: &RecoveryCodes) -> Command {
     let Command::CompleteSetup {
         purpose,
         token_hash,
         proof,
         code,
         ..
-    } = w.complete(true)
+    } = complete
     else {
         unreachable!()
     };
-    let events = w
-        .run(Command::CompleteSetup {
-            purpose,
-            token_hash,
-            proof,
-            code,
-            recovery: Some(codes.clone()),
-        })
-        .unwrap();
+    Command::CompleteSetup {
+        purpose,
+        token_hash,
+        proof,
+        code,
+        recovery: Some(codes.clone()),
+    }
+}
+
+/// Enrolled through a setup link that came with `codes`.
+fn enrolled_with(seed: u64) -> (World, RecoveryCodes) {
+    let mut w = World::confirming(seed);
+    let codes = RecoveryCodes::generate(&mut w.rng);
+    let cmd = bringing(w.complete(true), &codes);
+    let events = w.run(cmd).unwrap();
     assert!(matches!(
         events.as_slice(),
         [Event::Enrolled { .. }, Event::RecoveryCodesIssued { .. }]
@@ -254,11 +258,56 @@ fn rec_5_6_a_used_code_is_mailed_and_audited_without_the_code() {
     // Issuing is audited with the count only.
     let fresh = RecoveryCodes::generate(&mut w.rng);
     let events = w
-        .run(Command::RegenerateRecoveryCodes { codes: fresh })
+        .run(Command::RegenerateRecoveryCodes {
+            codes: fresh.clone(),
+        })
         .unwrap();
     let audit = audit_events(&w.record(), &events, Some(w.admin), w.now);
     assert_eq!(audit[0].kind, AuditKind::RecoveryCodesIssued { count: 10 });
-    assert!(notifications(&w.record(), &events, w.now, 8).is_empty());
+    // REC-7: a new set made on its own is mailed, keyed by the record's version, with no
+    // code in it.
+    let mail = notifications(&w.record(), &events, w.now, 8);
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].kind, NotificationKind::RecoveryCodesRegenerated);
+    assert!(
+        mail[0]
+            .dedupe_key
+            .as_str()
+            .ends_with(":recovery_codes_regenerated:v8")
+    );
+    assert_eq!(
+        (mail[0].link.as_ref(), mail[0].detail.as_ref()),
+        (None, None)
+    );
+    let text = format!("{mail:?}");
+    for shown in fresh.formatted() {
+        assert!(!text.contains(shown.as_str()) && !text.contains(&shown.replace('-', "")));
+    }
+}
+
+/// REC-7: codes issued with a new factor (set-up, reset) are told of by that confirmation
+/// alone, not by a second mail.
+#[test]
+fn rec_7_codes_issued_with_a_new_factor_send_no_second_mail() {
+    let (mut w, _) = enrolled_with(10);
+    let cmd = w.request_reset();
+    w.run(cmd).unwrap();
+    let cmd = w.confirm();
+    w.run(cmd).unwrap();
+    let before = w.record();
+    let codes = RecoveryCodes::generate(&mut w.rng);
+    let cmd = bringing(w.complete(true), &codes);
+    let events = w.run(cmd).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::RecoveryCodesIssued { .. }))
+    );
+    let kinds: Vec<_> = notifications(&before, &events, w.now, 9)
+        .iter()
+        .map(|n| n.kind)
+        .collect();
+    assert_eq!(kinds, [NotificationKind::ResetCompleted]);
 }
 
 /// Without a set (issued before recovery codes existed, or switched off) every recovery

@@ -291,13 +291,14 @@ pub const fn link_purpose_of(kind: NotificationKind) -> Option<LinkPurpose> {
         | NotificationKind::MfaRequired
         | NotificationKind::MfaNotRequired
         | NotificationKind::RecoveryCodeUsed
-        | NotificationKind::SetupReminder => None,
+        | NotificationKind::SetupReminder
+        | NotificationKind::RecoveryCodesRegenerated => None,
     }
 }
 
 /// Rendering outbox [`Notification`]s into emails (docs/SECURITY.md NOT-1, NOT-2, TOK-5).
 ///
-/// [`EmailRenderer`] turns each of the six [`NotificationKind`]s into an [`EmailMessage`]
+/// [`EmailRenderer`] turns each [`NotificationKind`] into an [`EmailMessage`]
 /// with a plain-text and an HTML body. What goes in is fixed by configuration
 /// ([`EmailConfig`]: product name, link base URL, optional support contact) and by the
 /// notification; nothing comes from a request, so a forged `Host` header cannot move a link
@@ -602,6 +603,18 @@ impl EmailRenderer {
                 format!(
                     "If you did not expect this change, tell {support} at once: someone may be \
                      weakening your account."
+                ),
+            ),
+            NotificationKind::RecoveryCodesRegenerated => (
+                format!("New recovery codes were made for {product}"),
+                vec![format!(
+                    "A new set of recovery codes was made for your {product} admin account \
+                     ({email}) at {when}. The recovery codes you had before no longer work."
+                )],
+                None,
+                format!(
+                    "If this wasn't you, someone else is signed in as you and now holds codes \
+                     that pass the authenticator check: tell {support} at once."
                 ),
             ),
             NotificationKind::RecoveryCodeUsed => {

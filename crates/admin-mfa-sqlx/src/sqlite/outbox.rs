@@ -33,9 +33,10 @@ use crate::common::{
     u32_from_db, u64_from_db,
 };
 
-/// The kinds a compact dedupe key names, by code (`kinds` in migration 0002 holds the same
-/// table).
-pub(super) const KINDS: [(u8, NotificationKind); 9] = [
+/// The kinds a compact dedupe key names, by code. Migration 0002 holds the first
+/// [`KINDS_AT_0002`] of them, the kinds a row stored before it can have; later kinds only
+/// ever get codes here.
+pub(super) const KINDS: [(u8, NotificationKind); 10] = [
     (1, NotificationKind::SetupInvitation),
     (2, NotificationKind::ResetRequested),
     (3, NotificationKind::SetupCompleted),
@@ -45,12 +46,17 @@ pub(super) const KINDS: [(u8, NotificationKind); 9] = [
     (7, NotificationKind::MfaNotRequired),
     (8, NotificationKind::RecoveryCodeUsed),
     (9, NotificationKind::SetupReminder),
+    (10, NotificationKind::RecoveryCodesRegenerated),
 ];
+
+/// How many kinds of [`KINDS`] migration 0002 converts (codes 1 to 9).
+#[cfg(test)]
+pub(super) const KINDS_AT_0002: usize = 9;
 
 #[cfg(test)]
 fn kind_code(kind: NotificationKind) -> u8 {
     // Every kind is in the table: the match below makes adding a kind a compile error
-    // until the table (and the migration's) has it.
+    // until the table has it.
     match kind {
         NotificationKind::SetupInvitation
         | NotificationKind::ResetRequested
@@ -60,7 +66,8 @@ fn kind_code(kind: NotificationKind) -> u8 {
         | NotificationKind::MfaRequired
         | NotificationKind::MfaNotRequired
         | NotificationKind::RecoveryCodeUsed
-        | NotificationKind::SetupReminder => KINDS
+        | NotificationKind::SetupReminder
+        | NotificationKind::RecoveryCodesRegenerated => KINDS
             .iter()
             .find(|(_, k)| *k == kind)
             .map_or(0, |(code, _)| *code),

@@ -172,9 +172,16 @@ async fn rec_4_a_new_set_or_a_reset_replaces_the_codes(b: Backend) {
     let (id, done, secret) = h.enrol_with_codes(4).await;
     let old = codes_of(&done);
     let session = h.mfa_session(id, &secret).await;
+    h.deliver().await;
     let new = h.svc.regenerate_recovery_codes(&session).await.unwrap();
     let new: Vec<String> = new.formatted().map(|c| c.to_string()).collect();
     assert_eq!(new.len(), 10);
+    // REC-7: the admin is told of the new set, once.
+    let mail = h.deliver().await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, h.get(id).await.email);
+    assert!(mail[0].subject.starts_with("New recovery codes were made"));
+    assert!(mail[0].text.contains("no longer work"));
     assert!(new.iter().all(|c| !old.contains(c)));
     assert!(
         kinds(&h)
