@@ -346,7 +346,8 @@ impl Sql {
                         });
                         qb.build().execute(&mut *tx).await.unwrap();
                         let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                            "INSERT INTO outbox (dedupe_key, org, created_at, payload, state, next_attempt_at) ",
+                            "INSERT INTO outbox \
+                             (dedupe_key, org, created_at, payload, state, next_attempt_at) ",
                         );
                         qb.push_values(chunk, |mut row, id| {
                             let mut key = vec![rows.key_code];

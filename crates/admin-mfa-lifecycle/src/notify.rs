@@ -366,8 +366,8 @@ pub struct AuditEvent {
 /// a lockout notice, an "MFA required" notice when the requirement was set without a
 /// setup link going out in the same batch (the invitation already says so), an "MFA no
 /// longer required" notice when it was removed (NOT-2), and a notice of a new set of
-/// recovery codes made on its own, not with a new factor (REC-7). Rate-limited, refused and counting
-/// events send nothing. Each carries a [`DedupeKey`] unique to its triggering event, so a
+/// recovery codes made on its own, not with a new factor (REC-7). Rate-limited, refused and
+/// counting events send nothing. Each carries a [`DedupeKey`] unique to its triggering event, so a
 /// retried commit never queues a second copy and a later event of the same kind is never
 /// taken for a copy (NOT-3: requirement notices are keyed by `version`, which a
 /// compare-and-swap store gives to one committed change only).
