@@ -50,11 +50,14 @@ const HEADER_BYTES: usize = 1 + 4 + NONCE_BYTES;
 /// | Kind | Plaintext |
 /// |---|---|
 /// | challenge | org (16), admin (16), epoch (8), issued (8), expires (8) |
-/// | session | org (16), admin (16), epoch (8), issued (8), expires (8), authenticated at (8), factors (1) |
+/// | session | org (16), admin (16), epoch (8), issued (8), expires (8), authenticated at (8), factors (1), and for a password-only session in a set-up grace period the deadline (8) |
 /// | setup proof | link token hash (32), proof (32), issued (8), expires (8) |
 ///
 /// A setup proof is bound to its link instead of an admin: it opens only beside the link
-/// token it was sealed with.
+/// token it was sealed with. A session keeps
+/// [`Authenticated::setup_due_by`](crate::Authenticated::setup_due_by), so a replica that
+/// opens it can still say when set-up is due; a session without a deadline has the
+/// shorter layout, the one tokens had before deadlines were sealed, so those still open.
 ///
 /// The token is a bearer credential: its `Debug` shows nothing of it, and it should travel
 /// only in a `Secure`, `HttpOnly` cookie or a server-side session record.
@@ -186,7 +189,7 @@ impl MfaService {
             &self.key_ring(),
             PortableKind::Session,
             self.fresh_nonce()?,
-            &plaintext[..],
+            plaintext.filled(),
         )
     }
 
@@ -348,10 +351,17 @@ impl<const N: usize> Writer<N> {
     fn put_u64(self, value: u64) -> Self {
         self.put(&value.to_be_bytes())
     }
+
+    /// The bytes appended so far.
+    fn filled(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
 }
 
 const CHALLENGE_BYTES: usize = 16 + 16 + 8 + 8 + 8;
 const SESSION_BYTES: usize = CHALLENGE_BYTES + 8 + 1;
+/// A session with a set-up deadline: [`SESSION_BYTES`] and the deadline.
+const SESSION_DUE_BYTES: usize = SESSION_BYTES + 8;
 const PROOF_BYTES: usize = 32 + 32 + 8 + 8;
 
 fn encode_challenge(challenge: &MfaChallenge) -> Zeroizing<[u8; CHALLENGE_BYTES]> {
@@ -399,20 +409,25 @@ fn decode_factors(bits: u8) -> Option<Vec<FactorKind>> {
     }
 }
 
+/// The session's plaintext ([`Writer::filled`]): [`SESSION_BYTES`], or
+/// [`SESSION_DUE_BYTES`] with a set-up deadline.
 fn encode_session(
     session: &Authenticated,
     issued: UnixTime,
     expires: UnixTime,
-) -> Zeroizing<[u8; SESSION_BYTES]> {
-    Writer::<SESSION_BYTES>::new()
+) -> Writer<SESSION_DUE_BYTES> {
+    let writer = Writer::<SESSION_DUE_BYTES>::new()
         .put(session.org.as_uuid().as_bytes())
         .put(session.admin.as_uuid().as_bytes())
         .put_u64(session.credential_epoch)
         .put_u64(issued.as_secs())
         .put_u64(expires.as_secs())
         .put_u64(session.authenticated_at.as_secs())
-        .put(&[encode_factors(&session.factors)])
-        .bytes
+        .put(&[encode_factors(&session.factors)]);
+    match session.setup_due_by {
+        Some(due) => writer.put_u64(due.as_secs()),
+        None => writer,
+    }
 }
 
 fn open_session_at(ring: &KeyRing, now: UnixTime, token: &str) -> Option<Authenticated> {
@@ -425,10 +440,17 @@ fn open_session_at(ring: &KeyRing, now: UnixTime, token: &str) -> Option<Authent
     let expires = r.time()?;
     let authenticated_at = r.time()?;
     let [factors] = r.take::<1>()?;
-    r.end()?;
+    let setup_due_by = match r.end() {
+        Some(()) => None,
+        None => {
+            let due = r.time()?;
+            r.end()?;
+            Some(due)
+        }
+    };
     live(PortableKind::Session, now, expires)?;
     Some(Authenticated {
-        setup_due_by: None,
+        setup_due_by,
         admin,
         org,
         factors: decode_factors(factors)?,
@@ -546,7 +568,7 @@ mod tests {
             ring,
             PortableKind::Session,
             Nonce::from_bytes(nonce),
-            &*plaintext,
+            plaintext.filled(),
         )
         .unwrap()
         .into_string()
@@ -606,25 +628,52 @@ mod tests {
         let ring = ring();
         let c = seal_challenge(&ring, &challenge([1; 16], [2; 16], 3, 4, 5), [0; 12]);
         let s = seal_session(&ring, &session([1; 16], [2; 16], 3, 4, true), [0; 12], 60);
+        let mut due = session([1; 16], [2; 16], 3, 4, false);
+        due.setup_due_by = Some(UnixTime::from_secs(5));
+        let d = seal_session(&ring, &due, [0; 12], 60);
         let p = seal_proof(&ring, &TokenHash::from_bytes([1; 32]), [2; 32], [0; 12]);
         // Unpadded base64url of header, plaintext and tag.
         let chars = |plaintext: usize| ((HEADER_BYTES + plaintext + 16) * 4).div_ceil(3);
         assert_eq!(
-            [c.len(), s.len(), p.len()],
+            [c.len(), s.len(), d.len(), p.len()],
             [
                 chars(CHALLENGE_BYTES),
                 chars(SESSION_BYTES),
+                chars(SESSION_DUE_BYTES),
                 chars(PROOF_BYTES)
             ]
         );
-        assert_eq!([c.len(), s.len(), p.len()], [119, 131, 151]);
+        assert_eq!([c.len(), s.len(), d.len(), p.len()], [119, 131, 142, 151]);
         assert!(p.len() <= MAX_TOKEN_CHARS);
-        for token in [&c, &s, &p] {
+        for token in [&c, &s, &d, &p] {
             assert!(
                 token
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             );
+        }
+    }
+
+    /// Only the two session layouts open, with a deadline's 8 bytes or without them: a
+    /// plaintext of any other length, sealed under the right key, is refused.
+    #[test]
+    fn a_session_opens_only_in_its_two_layouts() {
+        let ring = ring();
+        let mut s = session([1; 16], [2; 16], 3, 4, false);
+        s.setup_due_by = Some(UnixTime::from_secs(9));
+        let full = encode_session(&s, NOW, NOW.saturating_add_secs(60));
+        for len in SESSION_BYTES - 1..=SESSION_DUE_BYTES + 1 {
+            let mut bytes = full.filled().to_vec();
+            bytes.resize(len, 0);
+            let nonce = Nonce::from_bytes([5; 12]);
+            let token = seal(&ring, PortableKind::Session, nonce, &bytes).unwrap();
+            let opened = open_session_at(&ring, NOW, token.as_str()).map(|o| o.setup_due_by);
+            let expected = match len {
+                SESSION_BYTES => Some(None),
+                SESSION_DUE_BYTES => Some(Some(UnixTime::from_secs(9))),
+                _ => None,
+            };
+            assert_eq!(opened, expected, "{len} bytes");
         }
     }
 
@@ -726,10 +775,11 @@ mod tests {
         fn sessions_round_trip(
             org in arb_bytes16(), admin in arb_bytes16(), epoch in any::<u64>(),
             at in any::<u64>(), mfa in any::<bool>(), ttl in 1_u64..=u64::from(u32::MAX),
-            nonce in proptest::array::uniform12(any::<u8>()),
+            nonce in proptest::array::uniform12(any::<u8>()), due in proptest::option::of(any::<u64>()),
         ) {
             let ring = ring();
-            let s = session(org, admin, epoch, at, mfa);
+            let mut s = session(org, admin, epoch, at, mfa);
+            s.setup_due_by = due.map(UnixTime::from_secs);
             let token = seal_session(&ring, &s, nonce, ttl);
             prop_assert_eq!(open_session_at(&ring, NOW, &token), Some(s));
         }

@@ -60,6 +60,10 @@ async fn dl_1_2_password_alone_until_the_deadline_to_the_second(b: Backend) {
     };
     assert_eq!(session.setup_due_by(), Some(deadline));
     assert!(!session.used_mfa());
+    // A sealed session keeps the deadline for the replica that opens it.
+    let token = h.svc.seal_session(&session, 3_600).unwrap();
+    let opened = h.svc.open_session(token.as_str()).unwrap();
+    assert_eq!(opened.setup_due_by(), Some(deadline));
     let mail = h.deliver().await;
     assert!(
         mail.iter().any(|m| m.text.contains("token=")),
