@@ -340,6 +340,9 @@ pub enum AuditKind {
         /// The new deadline.
         deadline: Option<UnixTime>,
     },
+    /// The organization's MFA posture report was exported (POS-5). The export concerns
+    /// every admin, so actor and target both name the admin who exported it.
+    PostureExported,
 }
 
 /// One audit record (LOG-1, T-LOG-3).

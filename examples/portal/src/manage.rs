@@ -621,6 +621,7 @@ fn describe(kind: &AuditKind) -> String {
         AuditKind::LockedOut => "Locked after too many wrong codes".into(),
         AuditKind::Unlocked => "Unlocked".into(),
         AuditKind::UnknownAccount => "Sign-in attempt for an unknown address".into(),
+        AuditKind::PostureExported => "MFA posture report exported".into(),
         other => format!("{other:?}"),
     }
 }

@@ -1,9 +1,9 @@
 //! The MFA posture report: every admin's factor, last use, recovery codes, failures and
 //! pending link, filtered, a page at a time or exported as CSV or JSON Lines.
 
-use admin_mfa_lifecycle::Email;
+use admin_mfa_lifecycle::{AuditEvent, AuditKind, Email};
 use admin_mfa_policy::Action;
-use admin_mfa_ports::{Page, PageRequest};
+use admin_mfa_ports::{Change, Page, PageRequest};
 
 use super::MfaService;
 use crate::error::Result;
@@ -13,6 +13,20 @@ use crate::posture::{
 use crate::session::Authenticated;
 
 impl MfaService {
+    /// The audit record of an export of the posture report by `viewer` (POS-5).
+    async fn record_posture_export(&self, viewer: &Authenticated) -> Result<()> {
+        let event = AuditEvent {
+            at: self.clock.now(),
+            org: viewer.org,
+            actor: Some(viewer.admin),
+            target: viewer.admin,
+            kind: AuditKind::PostureExported,
+        };
+        self.store.commit(Change::new().audit([event])).await?;
+        tracing::info!(actor = %viewer.admin, "MFA posture report exported");
+        Ok(())
+    }
+
     /// One page of the MFA posture report: the admins of the viewer's organization that
     /// `filter` selects, in e-mail order, each with role and, where the viewer may see it
     /// (`view-admin-mfa-status` on that admin), their [`MfaPosture`]. Readable by roles the
@@ -233,9 +247,14 @@ impl PostureExport {
     /// before the first), or `None` once everything was returned. An error ends nothing: the
     /// same call may be tried again, and continues where the export stands.
     ///
+    /// The first part is returned only once the export is in the audit log
+    /// ([`AuditKind::PostureExported`], POS-5): its first page is read (which checks the
+    /// viewer), then the audit record is written; a failed write returns its error and the
+    /// next call starts over.
+    ///
     /// # Errors
     ///
-    /// As [`MfaService::mfa_posture`].
+    /// As [`MfaService::mfa_posture`], and a store error if the audit record is not written.
     pub async fn next_chunk(&mut self, service: &MfaService) -> Result<Option<Vec<u8>>> {
         if self.done {
             return Ok(None);
@@ -248,8 +267,11 @@ impl PostureExport {
             .mfa_posture(&self.viewer, &self.filter, request)
             .await?;
         let mut out = String::new();
-        if !self.started && self.format == PostureFormat::Csv {
-            csv_header(&mut out);
+        if !self.started {
+            service.record_posture_export(&self.viewer).await?;
+            if self.format == PostureFormat::Csv {
+                csv_header(&mut out);
+            }
         }
         self.started = true;
         for row in &page.items {

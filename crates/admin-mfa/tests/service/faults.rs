@@ -12,7 +12,7 @@ use admin_mfa::ports::{
 };
 use admin_mfa::{
     AdminId, AuditKind, BuiltinRole as R, BulkItem, DispatchConfig, Email, Error, LoginOutcome,
-    MfaChallenge, NewAdmin, OrgId, Role, UnixTime,
+    MfaChallenge, NewAdmin, OrgId, PostureExport, PostureFilter, PostureFormat, Role, UnixTime,
 };
 use admin_mfa_memory::MemoryStore;
 use async_trait::async_trait;
@@ -473,6 +473,14 @@ async fn t_flt_1_every_fault_of_every_operation_leaves_state_unchanged() {
             )
             .await
             .map(|_| ())
+    })
+    .await;
+    // POS-5: an export whose audit record is not written returns no part of the file.
+    at_every_fault("export posture", base, async |h: &H, p: &Prepared| {
+        let s = p.session.clone().unwrap();
+        let mut export = PostureExport::new(s, PostureFilter::all(), PostureFormat::Csv);
+        while export.next_chunk(&h.svc).await?.is_some() {}
+        Ok(())
     })
     .await;
 }

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use admin_mfa::ports::Change;
 use admin_mfa::{
-    AdminId, Authenticated, BuiltinRole as R, Error, FactorStatus, LinkPurpose, MfaPosture,
-    MfaService, POSTURE_COLUMNS, PageRequest, PostureExport, PostureFilter, PostureFormat,
-    PostureRow, UnixTime,
+    AdminId, AuditKind, Authenticated, BuiltinRole as R, Error, FactorStatus, LinkPurpose,
+    MfaPosture, MfaService, POSTURE_COLUMNS, PageRequest, PostureExport, PostureFilter,
+    PostureFormat, PostureRow, UnixTime,
 };
 
 use crate::backends::{Backend, on_every_store};
@@ -518,9 +518,62 @@ async fn pos_4_exports_stream_every_admin_in_both_formats(b: Backend) {
     assert_eq!(names, expected_names);
 }
 
+/// The posture exports in the audit log, as (actor, target).
+async fn exports(h: &H) -> Vec<(Option<AdminId>, AdminId)> {
+    let log = h.store.audit_log(h.org, PageRequest::first(1000));
+    let log = log.await.unwrap().items;
+    log.iter()
+        .filter(|e| e.kind == AuditKind::PostureExported)
+        .map(|e| (e.actor, e.target))
+        .collect()
+}
+
+/// POS-5: each export is audited once, with the viewer as actor and target, before its
+/// first part is returned, however many parts it has; reading pages is not an export, and
+/// a refused viewer's export writes nothing.
+async fn pos_5_every_export_is_audited_once(b: Backend) {
+    let h = b.h().await;
+    let viewer = h.seed(1, R::Administrator).await;
+    let mut change = Change::new();
+    for n in 2..=1_500 {
+        change = change.insert(seed_admin(h.org, n, R::ReadOnly));
+    }
+    h.store.commit(change).await.unwrap();
+    let session = h.session(viewer).await;
+    whole_report(&h.svc, &session, &PostureFilter::all(), 1_000)
+        .await
+        .unwrap();
+    assert!(exports(&h).await.is_empty(), "pages alone are no export");
+
+    let format = PostureFormat::JsonLines;
+    let mut export = PostureExport::new(session.clone(), PostureFilter::all(), format);
+    let first = export.next_chunk(&h.svc).await.unwrap();
+    assert!(first.is_some());
+    assert_eq!(exports(&h).await, [(Some(viewer), viewer)]);
+    assert!(export.next_chunk(&h.svc).await.unwrap().is_some());
+    assert!(export.next_chunk(&h.svc).await.unwrap().is_none());
+    assert_eq!(exports(&h).await.len(), 1, "one record for a two-part file");
+
+    let mut export = PostureExport::new(session, PostureFilter::all(), PostureFormat::Csv);
+    while export.next_chunk(&h.svc).await.unwrap().is_some() {}
+    assert_eq!(exports(&h).await.len(), 2);
+
+    for (r, refused) in h.sessions_of(1_600, &OUTSIDE_ADMIN_PAGE).await {
+        let mut export = PostureExport::new(refused, PostureFilter::all(), PostureFormat::Csv);
+        let chunk = export.next_chunk(&h.svc).await;
+        assert!(matches!(chunk, Err(Error::NotFound)), "{r:?}: {chunk:?}");
+    }
+    assert_eq!(
+        exports(&h).await.len(),
+        2,
+        "refused exports are not recorded"
+    );
+}
+
 on_every_store!(
     pos_1_every_field_from_the_real_flows,
     pos_2_filters_select_at_their_boundaries,
     pos_3_the_policy_gates_the_report_and_each_row,
     pos_4_exports_stream_every_admin_in_both_formats,
+    pos_5_every_export_is_audited_once,
 );
