@@ -16,18 +16,16 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use admin_mfa::ports::{AdminStore, Clock};
 use admin_mfa::totp::{OtpauthUri, generate};
 use admin_mfa_memory::{ManualClock, RecordingMailer};
 use admin_mfa_sqlx::PostgresStore;
+use admin_mfa_testkit::PgSchema;
 use axum::Router;
 use axum::http::Method;
 use common::*;
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{Connection, Executor};
 
 const URL_VAR: &str = "ADMIN_MFA_TEST_POSTGRES_URL";
 
@@ -40,59 +38,11 @@ fn postgres_url() -> Option<String> {
     }
 }
 
-static NEXT: AtomicU64 = AtomicU64::new(0);
-
-/// A fresh schema, dropped at the end of the test.
-struct Schema {
-    options: PgConnectOptions,
-    name: String,
-}
-
-impl Schema {
-    async fn fresh(url: &str) -> Self {
-        let options: PgConnectOptions = url.parse().expect("a valid PostgreSQL URL");
-        let mut conn = PgConnection::connect_with(&options)
-            .await
-            .unwrap_or_else(|e| panic!("{URL_VAR} is set but PostgreSQL is unreachable: {e}"));
-        // Digits only: safe to splice into DDL.
-        let name = format!(
-            "admin_mfa_axum_test_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{name}\" CASCADE; CREATE SCHEMA \"{name}\""
-        )))
+/// A store with a pool of its own in `schema`: one per replica.
+async fn store(schema: &PgSchema) -> PostgresStore {
+    PostgresStore::connect_with(schema.options(), 4)
         .await
-        .expect("a test schema can be created");
-        let _ = conn.close().await;
-        Self { options, name }
-    }
-
-    /// A store with a pool of its own in this schema: one per replica.
-    async fn store(&self) -> PostgresStore {
-        let options = self
-            .options
-            .clone()
-            .options([("search_path", self.name.as_str())]);
-        PostgresStore::connect_with(options, 4)
-            .await
-            .expect("the postgres store connects and migrates")
-    }
-
-    async fn drop_now(self) {
-        if let Ok(mut conn) = PgConnection::connect_with(&self.options).await {
-            // A test that failed mid-transaction may leave a connection holding locks in the
-            // schema: give up after a while (the schema stays behind, named for this process)
-            // rather than hang the whole run on the clean-up.
-            let sql = format!(
-                "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
-                self.name
-            );
-            let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
-            let _ = conn.close().await;
-        }
-    }
+        .expect("the postgres store connects and migrates")
 }
 
 /// Two replicas and a browser that sends request `n` to replica `n % 2`.
@@ -126,16 +76,16 @@ async fn two_replicas_serve_alternate_requests_without_sticky_sessions() {
         println!("skipped: {URL_VAR} is not set (the two-replica test needs PostgreSQL)");
         return;
     };
-    let schema = Schema::fresh(&url).await;
+    let schema = PgSchema::fresh(&url, "admin_mfa_axum_test").await;
     let mailer = Arc::new(RecordingMailer::new());
     let clock = Arc::new(ManualClock::new(T0));
     let a = service(
-        Arc::new(schema.store().await) as Arc<dyn AdminStore>,
+        Arc::new(store(&schema).await) as Arc<dyn AdminStore>,
         &mailer,
         &clock,
     );
     let b = service(
-        Arc::new(schema.store().await) as Arc<dyn AdminStore>,
+        Arc::new(store(&schema).await) as Arc<dyn AdminStore>,
         &mailer,
         &clock,
     );
@@ -198,5 +148,5 @@ async fn two_replicas_serve_alternate_requests_without_sticky_sessions() {
         .await
         .problem(401, "session_expired");
 
-    schema.drop_now().await;
+    drop(schema);
 }

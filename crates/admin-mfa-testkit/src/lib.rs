@@ -37,7 +37,8 @@
 //!
 //! # Feature flags
 //!
-//! This crate has no cargo features.
+//! - `postgres`: [`PgSchema`], an empty PostgreSQL schema per test, dropped after it (the
+//!   schema set-up every PostgreSQL test of the workspace shares).
 //!
 //! # Security considerations
 //!
@@ -47,6 +48,8 @@
 mod cases;
 pub mod fixtures;
 mod mail;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -54,6 +57,8 @@ use std::sync::Arc;
 
 pub use admin_mfa_ports::{AdminStore, Mailer};
 pub use mail::{Delivery, Failure, MailerHarness};
+#[cfg(feature = "postgres")]
+pub use postgres::PgSchema;
 
 /// A case's future, boxed so every case of a suite has one type.
 pub type CaseFuture = Pin<Box<dyn Future<Output = ()>>>;

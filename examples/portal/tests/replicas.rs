@@ -22,14 +22,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use admin_mfa::ports::AdminStore;
 use admin_mfa_memory::RecordingMailer;
 use admin_mfa_sqlx::PostgresStore;
+use admin_mfa_testkit::PgSchema;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{Connection, Executor};
 use support::*;
 
 const URL_VAR: &str = "ADMIN_MFA_TEST_POSTGRES_URL";
@@ -90,21 +89,10 @@ async fn two_portals_share_the_login_state() {
     if !browser_available("two_portals_share_the_login_state") {
         return;
     }
-    let options: PgConnectOptions = url.parse().expect("a valid PostgreSQL URL");
-    let mut admin_conn = PgConnection::connect_with(&options)
-        .await
-        .unwrap_or_else(|e| panic!("{URL_VAR} is set but PostgreSQL is unreachable: {e}"));
-    // Digits only: safe to splice into DDL.
-    let schema = format!("admin_mfa_portal_test_{}", std::process::id());
-    admin_conn
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\""
-        )))
-        .await
-        .unwrap();
+    let schema = PgSchema::fresh(&url, "admin_mfa_portal_test").await;
     let store = || async {
-        let options = options.clone().options([("search_path", schema.as_str())]);
-        Arc::new(PostgresStore::connect_with(options, 4).await.unwrap()) as Arc<dyn AdminStore>
+        let store = PostgresStore::connect_with(schema.options(), 4).await;
+        Arc::new(store.unwrap()) as Arc<dyn AdminStore>
     };
 
     let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -161,11 +149,5 @@ async fn two_portals_share_the_login_state() {
     );
     browser.shot("session-on-b").await;
     browser.close().await;
-
-    admin_conn
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-        )))
-        .await
-        .unwrap();
+    drop(schema);
 }

@@ -14,7 +14,6 @@
 )]
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use admin_mfa_lifecycle::Admin;
 use admin_mfa_ports::{AdminStore, Change, OrgId};
@@ -45,9 +44,8 @@ pub mod sqlite {
 pub mod postgres {
     use admin_mfa_sqlx::PostgresStore;
     use admin_mfa_sqlx::sqlx::postgres::PgConnectOptions;
-    use admin_mfa_sqlx::sqlx::{Connection, Executor, PgConnection};
 
-    use super::{Guarded, NEXT};
+    use super::Guarded;
 
     /// The variable naming the test server.
     pub const URL_VAR: &str = "ADMIN_MFA_TEST_POSTGRES_URL";
@@ -68,76 +66,18 @@ pub mod postgres {
         }
     }
 
-    /// Drops its schema (and everything in it) when dropped.
-    #[derive(Debug)]
-    pub struct Schema {
-        pub options: PgConnectOptions,
-        pub name: String,
-    }
-
-    impl Drop for Schema {
-        fn drop(&mut self) {
-            let options = self.options.clone();
-            // A test that failed mid-transaction may leave a connection holding locks in the
-            // schema: give up after a while (the schema stays behind, named for this process)
-            // rather than hang the whole run on the clean-up.
-            let sql = format!(
-                "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
-                self.name
-            );
-            // Drop may run inside the test's runtime: do the async work on a thread of its own.
-            let dropper = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async move {
-                    if let Ok(mut conn) = PgConnection::connect_with(&options).await {
-                        let _ = conn.execute(sqlx_str(sql)).await;
-                        let _ = conn.close().await;
-                    }
-                });
-            });
-            let _ = dropper.join();
-        }
-    }
-
-    fn sqlx_str(sql: String) -> sqlx::AssertSqlSafe<String> {
-        // Test-only DDL; the schema name is built from digits by `schema_name`.
-        sqlx::AssertSqlSafe(sql)
-    }
-
-    fn schema_name() -> String {
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        format!("admin_mfa_test_{}_{n}", std::process::id())
-    }
+    /// A schema of its own per test, dropped (with everything in it) after it.
+    pub use admin_mfa_testkit::PgSchema as Schema;
 
     /// Creates a new, empty schema on the test server; `None` when PostgreSQL is not
     /// configured (and not required).
     pub async fn fresh_schema() -> Option<Schema> {
-        let url = url()?;
-        let options: PgConnectOptions = url.parse().expect("a valid PostgreSQL URL");
-        let mut conn = PgConnection::connect_with(&options)
-            .await
-            .unwrap_or_else(|e| panic!("{URL_VAR} is set but PostgreSQL is unreachable: {e}"));
-        let name = schema_name();
-        conn.execute(sqlx_str(format!(
-            "DROP SCHEMA IF EXISTS \"{name}\" CASCADE; CREATE SCHEMA \"{name}\""
-        )))
-        .await
-        .expect("a test schema can be created");
-        let _ = conn.close().await;
-        Some(Schema { options, name })
+        Some(Schema::fresh(&url()?, "admin_mfa_test").await)
     }
 
     /// Connect options whose sessions work inside `schema`.
     pub fn options_in(schema: &Schema) -> PgConnectOptions {
-        schema
-            .options
-            .clone()
-            .options([("search_path", schema.name.as_str())])
+        schema.options()
     }
 
     /// [`fresh`], or `None` after one line naming `test` when PostgreSQL is not configured.
@@ -160,14 +100,6 @@ pub mod postgres {
             guard: schema,
         })
     }
-}
-
-/// Numbers test schemas within one process.
-static NEXT: AtomicU64 = AtomicU64::new(0);
-
-/// Reads the counter (keeps the import used when PostgreSQL is off).
-pub fn schemas_made() -> u64 {
-    NEXT.load(Ordering::Relaxed)
 }
 
 /// A real sealed secret and link token, and every raw form of them that must never be stored.

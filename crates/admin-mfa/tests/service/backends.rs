@@ -6,14 +6,12 @@
 use std::any::Any;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use admin_mfa::MfaConfigBuilder;
 use admin_mfa::ports::AdminStore;
 use admin_mfa_memory::MemoryStore;
-use admin_mfa_sqlx::sqlx::postgres::PgConnectOptions;
-use admin_mfa_sqlx::sqlx::{self, Connection, Executor, PgConnection};
 use admin_mfa_sqlx::{PostgresStore, SqliteStore};
+use admin_mfa_testkit::PgSchema;
 
 use crate::common::H;
 
@@ -100,75 +98,23 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// Numbers the test schemas of this process.
-static NEXT: AtomicU64 = AtomicU64::new(0);
-
 /// A fresh schema on the PostgreSQL test server, dropped with everything in it on drop.
 #[derive(Debug)]
-pub struct Schema {
-    options: PgConnectOptions,
-    name: String,
-}
+pub struct Schema(PgSchema);
 
 impl Schema {
     /// Creates a new schema; panics when PostgreSQL is not configured or unreachable (call
     /// [`Backend::available`] first).
     pub async fn fresh() -> Self {
         let url = postgres_url().expect("PostgreSQL is configured");
-        let options: PgConnectOptions = url.parse().expect("a valid PostgreSQL URL");
-        let mut conn = PgConnection::connect_with(&options)
-            .await
-            .unwrap_or_else(|e| panic!("{URL_VAR} is set but PostgreSQL is unreachable: {e}"));
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        // Built from digits only, so safe to splice into DDL.
-        let name = format!("admin_mfa_svc_test_{}_{n}", std::process::id());
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{name}\" CASCADE; CREATE SCHEMA \"{name}\""
-        )))
-        .await
-        .expect("a test schema can be created");
-        let _ = conn.close().await;
-        Self { options, name }
+        Self(PgSchema::fresh(&url, "admin_mfa_svc_test").await)
     }
 
     /// A store with its own pool of `max_connections`, working inside this schema.
     pub async fn connect(&self, max_connections: u32) -> PostgresStore {
-        let options = self
-            .options
-            .clone()
-            .options([("search_path", self.name.as_str())]);
-        PostgresStore::connect_with(options, max_connections)
+        PostgresStore::connect_with(self.0.options(), max_connections)
             .await
             .expect("the postgres store connects and migrates")
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let options = self.options.clone();
-        // A test that failed mid-transaction may leave a connection holding locks in the
-        // schema: give up after a while (the schema stays behind, named for this process)
-        // rather than hang the whole run on the clean-up.
-        let sql = format!(
-            "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
-            self.name
-        );
-        // Drop may run inside a test's runtime: do the async work on a thread of its own.
-        let dropper = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(mut conn) = PgConnection::connect_with(&options).await {
-                    let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
-                    let _ = conn.close().await;
-                }
-            });
-        });
-        let _ = dropper.join();
     }
 }
 
