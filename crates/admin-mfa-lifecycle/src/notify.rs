@@ -91,19 +91,7 @@ impl DedupeKey {
     pub(crate) fn versioned(admin: AdminId, kind: NotificationKind, version: u64) -> Self {
         let mut key = Self::head(admin, kind);
         key.push('v');
-        // The decimal digits of `version`, last digit first, then appended in order.
-        let mut digits = [0_u8; 20];
-        let mut len = 0;
-        let mut rest = version;
-        for slot in digits.iter_mut() {
-            *slot = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            len += 1;
-            if rest == 0 {
-                break;
-            }
-        }
-        key.extend(digits.iter().take(len).rev().map(|&d| char::from(d)));
+        key.push_str(itoa::Buffer::new().format(version));
         Self(key)
     }
 
@@ -370,8 +358,8 @@ pub struct AuditEvent {
 /// setup link going out in the same batch (the invitation already says so), an "MFA no
 /// longer required" notice when it was removed (NOT-2), and a notice of a new set of
 /// recovery codes made on its own, not with a new factor (REC-7). Rate-limited, refused and
-/// counting events send nothing. Each carries a [`DedupeKey`] unique to its triggering event, so a
-/// retried commit never queues a second copy and a later event of the same kind is never
+/// counting events send nothing. Each carries a [`DedupeKey`] unique to its triggering event,
+/// so a retried commit never queues a second copy and a later event of the same kind is never
 /// taken for a copy (NOT-3: requirement notices are keyed by `version`, which a
 /// compare-and-swap store gives to one committed change only).
 #[must_use]
@@ -405,7 +393,7 @@ pub fn notifications(
     let make = |kind: NotificationKind, discriminator: &dyn fmt::Display| {
         keyed(kind, DedupeKey::new(admin.id, kind, discriminator))
     };
-    // Requirement notices, keyed by the record's version (NOT-3).
+    // Notices of a change to the record, keyed by its version (NOT-3).
     let by_version =
         |kind: NotificationKind| keyed(kind, DedupeKey::versioned(admin.id, kind, version));
     let mut out = Vec::new();
@@ -440,17 +428,13 @@ pub fn notifications(
                 out.push(by_version(NotificationKind::MfaNotRequired));
             }
             Event::RecoveryCodeUsed { remaining, .. } => {
-                let mut n = make(
-                    NotificationKind::RecoveryCodeUsed,
-                    &format_args!("v{version}"),
-                );
+                let mut n = by_version(NotificationKind::RecoveryCodeUsed);
                 n.detail = Some(NotificationDetail::RecoveryCodesLeft { left: *remaining });
                 out.push(n);
             }
-            Event::RecoveryCodesIssued { .. } if !enrolled => out.push(make(
-                NotificationKind::RecoveryCodesRegenerated,
-                &format_args!("v{version}"),
-            )),
+            Event::RecoveryCodesIssued { .. } if !enrolled => {
+                out.push(by_version(NotificationKind::RecoveryCodesRegenerated));
+            }
             Event::SetupDeadlineSet { deadline, .. } => {
                 // A new deadline on a requirement set in this batch: the notice just queued
                 // for the requirement says when set-up is due. A changed deadline gets a
@@ -462,10 +446,7 @@ pub fn notifications(
                     // "Enable" over a grace period: its setup invitation says it all.
                     None
                 } else {
-                    out.push(make(
-                        NotificationKind::MfaRequired,
-                        &format_args!("v{version}"),
-                    ));
+                    out.push(by_version(NotificationKind::MfaRequired));
                     out.last_mut()
                 };
                 if let (Some(n), Some(by)) = (notice, deadline) {
@@ -659,8 +640,8 @@ mod tests {
         assert_eq!(key.to_string(), key.as_str());
     }
 
-    /// The requirement notices' key is written by hand: the same text as through `Display`,
-    /// for every number of digits.
+    /// The version-keyed notices' key is written without `fmt`: the same text as through
+    /// `Display`, for every number of digits.
     #[test]
     fn versioned_keys_read_as_formatted_ones() {
         let admin = AdminId::from_bytes([0x5a; 16]);
@@ -671,6 +652,8 @@ mod tests {
             for kind in [
                 NotificationKind::MfaRequired,
                 NotificationKind::MfaNotRequired,
+                NotificationKind::RecoveryCodeUsed,
+                NotificationKind::RecoveryCodesRegenerated,
             ] {
                 assert_eq!(
                     DedupeKey::versioned(admin, kind, v),
