@@ -16,24 +16,23 @@ const BLOCK: usize = 4096;
 /// first block in one large change copies it a few times while small, not up to full size.
 const SMALL: usize = 256;
 
-/// An append-only list: entry `i` is at block `i / BLOCK`, offset `i % BLOCK`.
+/// An append-only list: entry `i` is at block `i / BLOCK`, offset `i % BLOCK`. Every block
+/// but the last is full.
 pub(crate) struct Blocks<T> {
     blocks: Vec<Vec<T>>,
-    len: usize,
 }
 
 impl<T> Default for Blocks<T> {
     fn default() -> Self {
-        Self {
-            blocks: Vec::new(),
-            len: 0,
-        }
+        Self { blocks: Vec::new() }
     }
 }
 
 impl<T> Blocks<T> {
-    pub(crate) const fn len(&self) -> usize {
-        self.len
+    pub(crate) fn len(&self) -> usize {
+        self.blocks
+            .split_last()
+            .map_or(0, |(last, full)| full.len() * BLOCK + last.len())
     }
 
     /// Appends `value` as entry [`len`](Self::len).
@@ -57,7 +56,6 @@ impl<T> Blocks<T> {
                 self.blocks.push(block);
             }
         }
-        self.len += 1;
     }
 
     pub(crate) fn get(&self, index: usize) -> Option<&T> {
