@@ -445,6 +445,41 @@ pub(crate) async fn outbox_drops_duplicate_dedupe_keys(store: Arc<dyn AdminStore
     assert_eq!((stats.pending, stats.sent), (0, 2));
 }
 
+/// 16 tasks queue a notification with one dedupe key at once, each beside one of its own:
+/// the shared key is queued once and dropped 15 times, and every task's own one is queued,
+/// however the store batches or serialises the commits.
+pub(crate) async fn concurrent_notifications_with_one_dedupe_key_queue_once(
+    store: Arc<dyn AdminStore>,
+) {
+    const TASKS: usize = 16;
+    let a = admin(org(1), 1);
+    insert(&store, a.clone()).await;
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..TASKS {
+        let (store, barrier, a) = (store.clone(), barrier.clone(), a.clone());
+        tasks.spawn(async move {
+            let change = Change::new().notify([
+                notification(&a, "burst", T0),
+                notification(&a, &format!("own:{i}"), T0),
+            ]);
+            barrier.wait().await;
+            store.commit(change).await.unwrap()
+        });
+    }
+    let (mut queued, mut deduplicated) = (0, 0);
+    while let Some(joined) = tasks.join_next().await {
+        let receipt = joined.unwrap();
+        queued += receipt.queued;
+        deduplicated += receipt.deduplicated;
+    }
+    assert_eq!((queued, deduplicated), (TASKS + 1, TASKS - 1));
+    assert_eq!(
+        store.outbox_stats().await.unwrap().pending,
+        TASKS as u64 + 1
+    );
+}
+
 /// A leased entry is not leased again while its lease lives; marking needs the lease.
 pub(crate) async fn outbox_lease_and_mark(store: Arc<dyn AdminStore>) {
     let a = admin(org(1), 1);

@@ -206,6 +206,7 @@ macro_rules! store_conformance {
             thirty_two_concurrent_commits_have_one_winner,
             concurrent_inserts_of_one_email_have_one_winner,
             outbox_drops_duplicate_dedupe_keys,
+            concurrent_notifications_with_one_dedupe_key_queue_once,
             outbox_lease_and_mark,
             outbox_lease_expiry_retry_and_dead,
             concurrent_leasing_never_hands_out_an_entry_twice,
