@@ -892,6 +892,16 @@ async fn the_posture_report_and_its_downloads() {
         .unwrap();
     assert_eq!(eve["display_name"], "=Eve Formula");
     assert_eq!(eve["factor"], "pending");
+    // Both downloads are in the audit log (POS-5).
+    browser.goto(&running.url("/audit")).await;
+    browser.on_page("Audit log").await;
+    let log = browser.text("#audit").await;
+    assert_eq!(
+        log.matches("MFA posture report exported").count(),
+        2,
+        "{log}"
+    );
+    browser.shot("posture-exports-audited").await;
     // Without the session, no report.
     let (status, _, _) = {
         use tower::ServiceExt;
